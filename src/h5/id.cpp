@@ -1,0 +1,41 @@
+#include "h5/id.h"
+
+#include "util/log.h"
+
+namespace h5swmrfs::h5 {
+
+void silence_library_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+namespace {
+herr_t collect(unsigned n, const H5E_error2_t* e, void* data) {
+    auto* out = static_cast<std::string*>(data);
+    // The outermost entry (n == 0) is the API call; the innermost says why.
+    if (e->desc && *e->desc) {
+        if (!out->empty()) out->insert(0, ": ");
+        out->insert(0, e->desc);
+    }
+    return n >= 2 ? 1 : 0;  // the three innermost entries are enough for one line
+}
+}  // namespace
+
+std::string last_library_error() {
+    std::string out;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, collect, &out);
+    return out;
+}
+
+void fail(const std::string& what, int err) {
+    std::string detail = last_library_error();
+    H5Eclear2(H5E_DEFAULT);
+    throw Error(err, detail.empty() ? what : what + ": " + detail);
+}
+
+void Id::reset() noexcept {
+    if (id_ >= 0) {
+        if (H5Iis_valid(id_) > 0 && H5Idec_ref(id_) < 0)
+            log::warning("could not release HDF5 identifier ", id_, ": ", last_library_error());
+        id_ = H5I_INVALID_HID;
+    }
+}
+
+}  // namespace h5swmrfs::h5

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages h5swmrfs needs to build, run and test.
+# Idempotent: only missing packages are installed, and the package lists are
+# refreshed once, only when something is missing.
+set -euo pipefail
+
+packages=(
+  g++ meson ninja-build pkg-config
+  libfuse3-dev fuse3
+  libhdf5-dev hdf5-tools
+  libhiredis-dev
+  catch2
+  redis-server redis-tools
+  python3 python3-h5py python3-numpy python3-redis
+  attr rsync iproute2 procps util-linux coreutils
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: all packages present" >&2
+fi
