@@ -1,0 +1,110 @@
+#include "h5/tree.h"
+
+#include <algorithm>
+
+namespace h5swmrfs::h5 {
+namespace {
+
+Kind kind_of(H5O_type_t type) {
+    switch (type) {
+        case H5O_TYPE_GROUP: return Kind::Group;
+        case H5O_TYPE_DATASET: return Kind::Dataset;
+        case H5O_TYPE_NAMED_DATATYPE: return Kind::NamedType;
+        default: return Kind::Other;
+    }
+}
+
+Link describe(hid_t group, const char* name, const H5L_info_t& info) {
+    Link link{name, Kind::Other, HADDR_UNDEF};
+    switch (info.type) {
+        case H5L_TYPE_HARD: {
+            H5O_info_t object;
+            check(H5Oget_info_by_name2(group, name, &object, H5O_INFO_BASIC, H5P_DEFAULT),
+                  std::string("read object ") + name);
+            link.kind = kind_of(object.type);
+            link.address = object.addr;
+            break;
+        }
+        case H5L_TYPE_SOFT: link.kind = Kind::SoftLink; break;
+        case H5L_TYPE_EXTERNAL: link.kind = Kind::ExternalLink; break;
+        default: break;  // user-defined link types are listed as read-only entries
+    }
+    return link;
+}
+
+struct Listing {
+    std::vector<Link> links;
+    std::string error;
+};
+
+herr_t add_link(hid_t group, const char* name, const H5L_info_t* info, void* data) {
+    auto* listing = static_cast<Listing*>(data);
+    try {
+        listing->links.push_back(describe(group, name, *info));
+        return 0;
+    } catch (const std::exception& e) {
+        listing->error = e.what();
+        return -1;
+    }
+}
+
+}  // namespace
+
+std::optional<Link> find_link(hid_t group, const std::string& name) {
+    if (name.empty() || name == "." || name.find('/') != std::string::npos) return std::nullopt;
+    htri_t exists = H5Lexists(group, name.c_str(), H5P_DEFAULT);
+    if (exists < 0) fail("look up " + name);
+    if (exists == 0) return std::nullopt;
+    H5L_info_t info;
+    check(H5Lget_info(group, name.c_str(), &info, H5P_DEFAULT), "read link " + name);
+    return describe(group, name.c_str(), info);
+}
+
+std::vector<Link> list_links(hid_t group) {
+    Listing listing;
+    hsize_t index = 0;
+    if (H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &index, add_link, &listing) < 0) {
+        if (!listing.error.empty()) throw Error(EIO, listing.error);
+        fail("list group");
+    }
+    return std::move(listing.links);
+}
+
+std::string relative_target(const std::string& target, unsigned depth) {
+    std::string rest = target.substr(target.find_first_not_of('/') == std::string::npos
+                                         ? target.size()
+                                         : target.find_first_not_of('/'));
+    std::string out;
+    for (unsigned i = 0; i < depth; ++i) out += i ? "/.." : "..";
+    if (!rest.empty()) out += (out.empty() ? "" : "/") + rest;
+    return out.empty() ? "." : out;
+}
+
+std::string link_target(hid_t group, const std::string& name, unsigned directory_depth) {
+    H5L_info_t info;
+    check(H5Lget_info(group, name.c_str(), &info, H5P_DEFAULT), "read link " + name);
+    if (info.type != H5L_TYPE_SOFT && info.type != H5L_TYPE_EXTERNAL) throw Error(EINVAL, name + ": not a symbolic link");
+    std::string value(info.u.val_size, '\0');
+    check(H5Lget_val(group, name.c_str(), value.data(), value.size(), H5P_DEFAULT), "read link " + name);
+    if (info.type == H5L_TYPE_SOFT) {
+        value.resize(std::min(value.size(), value.find('\0')));
+        return value.starts_with('/') ? relative_target(value, directory_depth) : value;
+    }
+    const char* file = nullptr;
+    const char* path = nullptr;
+    unsigned flags = 0;
+    check(H5Lunpack_elink_val(value.data(), value.size(), &flags, &file, &path), "read external link " + name);
+    return std::string(file ? file : "") + "::" + (path ? path : "");
+}
+
+ObjectInfo object_info(hid_t object) {
+    H5O_info_t info;
+    check(H5Oget_info2(object, &info, H5O_INFO_BASIC | H5O_INFO_TIME), "read object header");
+    return ObjectInfo{kind_of(info.type), info.addr, info.rc, info.mtime};
+}
+
+Id open_object(hid_t file, haddr_t address) {
+    return checked(H5Oopen_by_addr(file, address), "open object at address " + std::to_string(address), ENOENT);
+}
+
+}  // namespace h5swmrfs::h5

@@ -1,0 +1,203 @@
+// h5swmrfs: checks everything it can, then mounts.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+
+#include "cli/options.h"
+#include "config.h"
+#include "fs/filesystem.h"
+#include "h5/file.h"
+#include "util/error.h"
+#include "util/log.h"
+
+using namespace h5swmrfs;
+
+namespace {
+
+[[noreturn]] void die(const std::string& line) {
+    std::cerr << "h5swmrfs: error: " << line << std::endl;
+    std::exit(1);
+}
+
+std::string canonical(const std::string& path) {
+    char resolved[PATH_MAX];
+    if (!::realpath(path.c_str(), resolved)) throw Error(errno, path + ": " + std::strerror(errno));
+    return resolved;
+}
+
+void check_mountpoint(const std::string& mountpoint) {
+    struct stat st {};
+    if (::stat(mountpoint.c_str(), &st) != 0)
+        throw Error(errno, "mount point " + mountpoint + ": " + std::strerror(errno));
+    if (!S_ISDIR(st.st_mode)) throw Error(ENOTDIR, "mount point " + mountpoint + ": not a directory");
+}
+
+// SPEC §1: missing, not HDF5, unreadable, or not writable for a writable mount.
+void check_file(const cli::Options& options, bool will_create) {
+    if (will_create) {
+        std::string parent = options.file.substr(0, options.file.rfind('/') + 1);
+        if (::access(parent.empty() ? "." : parent.c_str(), W_OK) != 0)
+            throw Error(errno, options.file + ": cannot create: " + std::strerror(errno));
+        return;
+    }
+    struct stat st {};
+    if (::stat(options.file.c_str(), &st) != 0) {
+        if (errno == ENOENT) throw Error(ENOENT, options.file + ": no such file (--create makes a new one)");
+        throw Error(errno, options.file + ": " + std::strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode)) throw Error(EINVAL, options.file + ": not a regular file");
+    if (::access(options.file.c_str(), R_OK) != 0) throw Error(EACCES, options.file + ": not readable");
+    if (!options.read_only && ::access(options.file.c_str(), W_OK) != 0)
+        throw Error(EACCES, options.file + ": not writable (mount it with -o ro to read it)");
+    h5::check_is_hdf5(options.file);
+}
+
+std::string read_password(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw Error(errno, "--redis-password-file " + path + ": " + std::strerror(errno));
+    std::string password;
+    std::getline(in, password);
+    while (!password.empty() && (password.back() == '\r' || password.back() == ' ')) password.pop_back();
+    return password;
+}
+
+// "-o" value safe for FUSE's option parser: commas and backslashes escaped.
+std::string escaped(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        if (c == ',' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+struct FuseArgs {
+    std::vector<std::string> storage;
+    std::vector<char*> argv;
+    fuse_args args{};
+
+    explicit FuseArgs(const cli::Options& options, const std::string& file) {
+        storage = {"h5swmrfs"};
+        std::string mount_options = "default_permissions,fsname=" + escaped(file) + ",subtype=h5swmrfs";
+        if (options.read_only) mount_options += ",ro";
+        for (const std::string& option : options.fuse_options) mount_options += "," + option;
+        storage.push_back("-o");
+        storage.push_back(mount_options);
+        if (options.debug) storage.push_back("-d");
+        for (std::string& s : storage) argv.push_back(s.data());
+        args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+    }
+};
+
+int run(cli::Options options) {
+    fs::Config config;
+    config.read_only = options.read_only;
+
+    // Everything that can be checked is checked before anything is mounted.
+    check_mountpoint(options.mountpoint);
+    const bool will_create = options.create && ::access(options.file.c_str(), F_OK) != 0 && errno == ENOENT;
+    check_file(options, will_create);
+    if (will_create && options.read_only) throw Error(EROFS, "--create needs a writable mount (drop -o ro)");
+    if (will_create) {
+        // realpath needs an existing file: canonicalise the directory instead.
+        std::string dir = options.file.substr(0, options.file.rfind('/') + 1);
+        config.file = canonical(dir.empty() ? "." : dir) + "/" + options.file.substr(options.file.rfind('/') + 1);
+    } else {
+        config.file = canonical(options.file);
+    }
+    if (options.lock.key.empty()) options.lock.key = config.file;
+    if (!options.redis_password_file.empty()) options.lock.redis_password = read_password(options.redis_password_file);
+    options.lock.holder_label = canonical(options.mountpoint);
+    options.lock.local_lock_file = config.file + ".h5swmrfs-lock";
+
+    {
+        // Checked with a lock that is dropped again before the fork of daemonising:
+        // its threads would not survive it.
+        std::unique_ptr<lock::Lock> probe = lock::make_lock(options.lock);
+        probe->check_reachable();
+        if (will_create) {
+            auto hold = probe->acquire(lock::Mode::Exclusive);
+            if (::access(config.file.c_str(), F_OK) != 0) h5::File::create(config.file);
+            log::info("created ", config.file);
+        }
+    }
+
+    FuseArgs fuse_args(options, config.file);
+    fs::Filesystem filesystem(config, nullptr);
+    fuse_session* session =
+        fuse_session_new(&fuse_args.args, &fs::operations(), sizeof(fuse_lowlevel_ops), &filesystem);
+    if (!session) throw Error(EINVAL, "invalid FUSE options");
+    if (fuse_set_signal_handlers(session) != 0) {
+        fuse_session_destroy(session);
+        throw Error(EIO, "cannot install signal handlers");
+    }
+    if (fuse_session_mount(session, options.lock.holder_label.c_str()) != 0) {
+        fuse_remove_signal_handlers(session);
+        fuse_session_destroy(session);
+        throw Error(EIO, "cannot mount on " + options.mountpoint);
+    }
+    if (!options.foreground) log::use_syslog(true);
+    fuse_daemonize(options.foreground ? 1 : 0);
+
+    int status = 0;
+    try {
+        filesystem.lock = lock::make_lock(options.lock);
+        log::info("mounted ", config.file, " on ", options.lock.holder_label, " (lock ", options.lock.backend,
+                  ", key ", options.lock.key, ")");
+        if (options.single_thread) {
+            status = fuse_session_loop(session);
+        } else {
+            fuse_loop_config loop{};
+            loop.clone_fd = 0;
+            loop.max_idle_threads = 16;
+            status = fuse_session_loop_mt(session, &loop);
+        }
+    } catch (const std::exception& e) {
+        log::error(e.what());
+        status = 1;
+    }
+    fuse_session_unmount(session);
+    fuse_remove_signal_handlers(session);
+    fuse_session_destroy(session);
+    {
+        // Drop every HDF5 handle, then the lock (releasing whatever it holds).
+        std::unique_lock guard(filesystem.view_mutex);
+        filesystem.view.reset();
+    }
+    filesystem.lock.reset();
+    log::info("unmounted ", options.lock.holder_label);
+    return status == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    h5::silence_library_errors();
+    cli::Options options;
+    try {
+        options = cli::parse(argc, argv);
+    } catch (const std::exception& e) {
+        die(e.what());
+    }
+    if (options.help) {
+        std::cout << cli::usage(argv[0]);
+        return 0;
+    }
+    if (options.version) {
+        std::cout << "h5swmrfs " << H5SWMRFS_VERSION << " (libfuse " << fuse_pkgversion() << ")\n";
+        return 0;
+    }
+    log::set_level(options.debug ? log::Level::Debug : log::Level::Info);
+    try {
+        return run(std::move(options));
+    } catch (const std::exception& e) {
+        die(e.what());
+    }
+}

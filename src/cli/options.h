@@ -1,0 +1,31 @@
+// The command line of SPEC §1.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "lock/lock.h"
+
+namespace h5swmrfs::cli {
+
+struct Options {
+    std::string file;
+    std::string mountpoint;
+    lock::Options lock;
+    std::string redis_password_file;
+    bool create = false;
+    bool foreground = false;
+    bool debug = false;
+    bool single_thread = false;
+    bool read_only = false;
+    std::vector<std::string> fuse_options;  // each -o value, as given
+    bool help = false;
+    bool version = false;
+};
+
+// Throws Error(EINVAL, one line) for anything it cannot accept.
+Options parse(int argc, char** argv);
+
+std::string usage(const std::string& program);
+
+}  // namespace h5swmrfs::cli

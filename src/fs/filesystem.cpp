@@ -1,0 +1,42 @@
+#include "fs/filesystem.h"
+
+namespace h5swmrfs::fs {
+
+View::View(const Config& config, std::uint64_t generation_)
+    : generation(generation_), file(h5::File::open(config.file, !config.read_only)) {
+    if (::stat(config.file.c_str(), &file_stat) != 0) throw Error(errno, config.file + ": cannot stat");
+}
+
+Filesystem::Filesystem(Config config_, std::unique_ptr<lock::Lock> lock_)
+    : config(std::move(config_)), lock(std::move(lock_)) {}
+
+Filesystem& filesystem_of(fuse_req_t req) { return *static_cast<Filesystem*>(fuse_req_userdata(req)); }
+
+ViewAccess::ViewAccess(Filesystem& fs, const lock::Hold& hold) {
+    const std::uint64_t generation = hold.generation();
+    for (;;) {
+        guard_ = std::shared_lock(fs.view_mutex);
+        if (fs.view && fs.view->generation == generation) break;
+        guard_.unlock();
+        {
+            // The generation moved (or this is the first operation): every handle
+            // and cached answer belongs to an older file and is dropped before the
+            // file is opened again. Our hold keeps the generation from moving on.
+            std::unique_lock exclusive(fs.view_mutex);
+            if (!fs.view || fs.view->generation != generation) {
+                if (fs.view) log::debug("generation ", fs.view->generation, " -> ", generation, ": reopening");
+                fs.view.reset();
+                fs.view = std::make_unique<View>(fs.config, generation);
+                fs.inodes.set_root(fs.view->file.root_address());
+            }
+        }
+    }
+    view_ = fs.view.get();
+}
+
+void reply_error(fuse_req_t req, const char* op, const std::exception& e) {
+    log::error(op, ": ", e.what());
+    fuse_reply_err(req, errno_of(e));
+}
+
+}  // namespace h5swmrfs::fs

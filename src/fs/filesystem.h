@@ -1,0 +1,109 @@
+// The mounted filesystem: its state and the one place every operation passes through.
+//
+// Lock order, outermost first:
+//   1. the cross-process lock hold (src/lock) — taken first, never while holding 2–4;
+//   2. Filesystem::view_mutex (shared for operations, exclusive to reopen the file);
+//   3. an open file's own mutex;
+//   4. the inode table's mutex (leaf).
+// HDF5 serialises its own calls internally; no redis wait ever happens under 2–4.
+#pragma once
+
+#define FUSE_USE_VERSION 35
+#include <fuse_lowlevel.h>
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+
+#include "fs/inodes.h"
+#include "h5/file.h"
+#include "lock/lock.h"
+#include "util/error.h"
+#include "util/log.h"
+
+namespace h5swmrfs::fs {
+
+struct Config {
+    std::string file;        // canonical absolute path of FILE.h5
+    bool read_only = false;  // -o ro
+};
+
+// What the mount knows of the file for one generation of the lock. Replaced
+// whole when the generation moves, so nothing cached outlives a writer.
+struct View {
+    View(const Config& config, std::uint64_t generation);
+
+    std::uint64_t generation;
+    h5::File file;
+    struct stat file_stat {};  // FILE.h5 itself: times for objects that track none
+
+    std::mutex stat_mutex;
+    std::unordered_map<fuse_ino_t, struct stat> stats;  // getattr results of this generation
+};
+
+struct Filesystem {
+    Filesystem(Config config, std::unique_ptr<lock::Lock> lock);
+
+    Config config;
+    std::unique_ptr<lock::Lock> lock;
+    InodeTable inodes;
+
+    std::shared_mutex view_mutex;
+    std::unique_ptr<View> view;  // guarded by view_mutex
+};
+
+Filesystem& filesystem_of(fuse_req_t req);
+
+// Access to the current view for the length of one operation.
+class ViewAccess {
+public:
+    ViewAccess(Filesystem& fs, const lock::Hold& hold);
+    View& operator*() const { return *view_; }
+    View* operator->() const { return view_; }
+
+private:
+    std::shared_lock<std::shared_mutex> guard_;
+    View* view_ = nullptr;
+};
+
+// Runs `work(view, hold)` under a hold of `mode` on the lock and a current view of
+// the file; this is the one place where every operation takes the lock. Returns
+// what `work` returns, or nullopt after replying with the errno of whatever it
+// threw. The lock is released before the caller replies.
+template <class Work>
+auto under_lock(fuse_req_t req, lock::Mode mode, const char* op, Work&& work)
+    -> std::optional<decltype(work(std::declval<View&>(), std::declval<const lock::Hold&>()))> {
+    Filesystem& fs = filesystem_of(req);
+    int err = 0;
+    try {
+        std::unique_ptr<lock::Hold> hold = fs.lock->acquire(mode);
+        ViewAccess view(fs, *hold);
+        auto result = work(*view, *hold);
+        hold->check_valid();  // the lease held for the whole operation, or its answer cannot be trusted
+        return result;
+    } catch (const Error& e) {
+        err = e.code() > 0 ? e.code() : EIO;
+        if (err == ENOENT || err == ENODATA || err == ERANGE || err == EROFS)
+            log::debug(op, ": ", e.what());
+        else
+            log::error(op, ": ", e.what());
+    } catch (const std::exception& e) {
+        err = errno_of(e);
+        log::error(op, ": ", e.what());
+    }
+    fuse_reply_err(req, err);
+    return std::nullopt;
+}
+
+// Replies with the errno of an exception thrown outside under_lock.
+void reply_error(fuse_req_t req, const char* op, const std::exception& e);
+
+// The operation table, for fuse_session_new.
+const fuse_lowlevel_ops& operations();
+
+}  // namespace h5swmrfs::fs

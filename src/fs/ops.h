@@ -1,0 +1,30 @@
+// The FUSE low-level operations, one function each, wired in operations.cpp.
+// Every one of them ends in exactly one fuse_reply_* (forget: fuse_reply_none).
+#pragma once
+
+#include "fs/filesystem.h"
+
+namespace h5swmrfs::fs::ops {
+
+// tree.cpp
+void lookup(fuse_req_t req, fuse_ino_t parent, const char* name);
+void forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets);
+void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void readlink(fuse_req_t req, fuse_ino_t ino);
+void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi);
+void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi);
+void releasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void statfs(fuse_req_t req, fuse_ino_t ino);
+
+// file.cpp
+void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi);
+void release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+
+// xattr.cpp
+void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size);
+void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+
+}  // namespace h5swmrfs::fs::ops

@@ -1,0 +1,19 @@
+// What the kernel is told about a node: mode, size, times, link count.
+#pragma once
+
+#include <sys/stat.h>
+
+#include "fs/filesystem.h"
+
+namespace h5swmrfs::fs {
+
+// The attributes of `node` (inode `ino`) as of `view`'s generation; cached there.
+struct stat stat_of(View& view, const Config& config, fuse_ino_t ino, const Node& node);
+
+// Fills the entry reply for a name just looked up and records it in the inode table.
+fuse_entry_param make_entry(Filesystem& fs, View& view, const Node& node);
+
+// The node a link of `directory` (itself at `directory_path`) stands for.
+Node node_of(const h5::Link& link, haddr_t directory, const std::string& directory_path);
+
+}  // namespace h5swmrfs::fs

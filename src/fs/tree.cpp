@@ -1,0 +1,172 @@
+// Operations on names: lookup, attributes, directories, symlinks, statfs.
+#include <sys/statvfs.h>
+
+#include <cstring>
+#include <vector>
+
+#include "fs/ops.h"
+#include "fs/stat.h"
+
+namespace h5swmrfs::fs::ops {
+namespace {
+
+Node directory_node(Filesystem& fs, fuse_ino_t ino) {
+    Node node = fs.inodes.get(ino);
+    if (node.kind != h5::Kind::Group) throw Error(ENOTDIR, node.path + ": not a group");
+    return node;
+}
+
+// A directory as it was at opendir: readdir offsets stay valid however the
+// group changes meanwhile. Index 0 is ".", 1 is "..", links follow.
+struct DirHandle {
+    Node directory;
+    std::vector<Node> entries;
+};
+
+DirHandle* dir_handle(fuse_file_info* fi) { return reinterpret_cast<DirHandle*>(fi->fh); }
+
+mode_t type_bits(h5::Kind kind) {
+    switch (kind) {
+        case h5::Kind::Group: return S_IFDIR;
+        default: return is_symlink(kind) ? S_IFLNK : S_IFREG;
+    }
+}
+
+// Shared by readdir and readdirplus: fills up to `size` bytes from `offset`.
+template <class AddEntry>
+std::vector<char> fill_directory(const DirHandle& dir, size_t size, off_t offset, AddEntry&& add) {
+    std::vector<char> buffer(size);
+    size_t used = 0;
+    const auto total = static_cast<off_t>(dir.entries.size()) + 2;
+    for (off_t index = offset; index < total; ++index) {
+        size_t added = add(buffer.data() + used, size - used, index, index + 1);
+        if (added == 0 || added > size - used) break;
+        used += added;
+    }
+    buffer.resize(used);
+    return buffer;
+}
+
+}  // namespace
+
+void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+    Filesystem& fs = filesystem_of(req);
+    auto entry = under_lock(req, lock::Mode::Shared, "lookup", [&](View& view, const lock::Hold&) {
+        Node dir = directory_node(fs, parent);
+        h5::Id group = h5::open_object(view.file.id(), dir.address);
+        auto link = h5::find_link(group.get(), name);
+        if (!link) throw Error(ENOENT, child_path(dir.path, name) + ": no such name");
+        return make_entry(fs, view, node_of(*link, dir.address, dir.path));
+    });
+    if (entry) fuse_reply_entry(req, &*entry);
+}
+
+void forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+    filesystem_of(req).inodes.forget(ino, nlookup);
+    fuse_reply_none(req);
+}
+
+void forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+    Filesystem& fs = filesystem_of(req);
+    for (size_t i = 0; i < count; ++i) fs.inodes.forget(forgets[i].ino, forgets[i].nlookup);
+    fuse_reply_none(req);
+}
+
+void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+    Filesystem& fs = filesystem_of(req);
+    auto st = under_lock(req, lock::Mode::Shared, "getattr", [&](View& view, const lock::Hold&) {
+        return stat_of(view, fs.config, ino, fs.inodes.get(ino));
+    });
+    if (st) fuse_reply_attr(req, &*st, 0);
+}
+
+void readlink(fuse_req_t req, fuse_ino_t ino) {
+    Filesystem& fs = filesystem_of(req);
+    auto target = under_lock(req, lock::Mode::Shared, "readlink", [&](View& view, const lock::Hold&) {
+        Node node = fs.inodes.get(ino);
+        if (!is_symlink(node.kind))
+            throw Error(EINVAL, node.path + ": not a symbolic link");
+        h5::Id group = h5::open_object(view.file.id(), node.directory);
+        return h5::link_target(group.get(), base_name(node.path), depth_of(parent_path(node.path)));
+    });
+    if (target) fuse_reply_readlink(req, target->c_str());
+}
+
+void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    Filesystem& fs = filesystem_of(req);
+    auto handle = under_lock(req, lock::Mode::Shared, "opendir", [&](View& view, const lock::Hold&) {
+        auto dir = std::make_unique<DirHandle>();
+        dir->directory = directory_node(fs, ino);
+        h5::Id group = h5::open_object(view.file.id(), dir->directory.address);
+        for (const h5::Link& link : h5::list_links(group.get()))
+            dir->entries.push_back(node_of(link, dir->directory.address, dir->directory.path));
+        return dir;
+    });
+    if (!handle) return;
+    fi->fh = reinterpret_cast<uint64_t>(handle->get());
+    fi->cache_readdir = 0;
+    if (fuse_reply_open(req, fi) == 0) handle->release();
+}
+
+void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
+    const DirHandle& dir = *dir_handle(fi);
+    Filesystem& fs = filesystem_of(req);
+    std::vector<char> buffer = fill_directory(dir, size, offset, [&](char* at, size_t room, off_t index, off_t next) {
+        struct stat st {};
+        const char* name;
+        if (index < 2) {
+            st.st_ino = ino;
+            st.st_mode = S_IFDIR;
+            name = index == 0 ? "." : "..";
+        } else {
+            const Node& node = dir.entries[static_cast<size_t>(index - 2)];
+            st.st_ino = fs.inodes.ino_of(node);
+            st.st_mode = type_bits(node.kind);
+            name = node.path.c_str() + node.path.rfind('/') + 1;
+        }
+        return fuse_add_direntry(req, at, room, name, &st, next);
+    });
+    fuse_reply_buf(req, buffer.data(), buffer.size());
+}
+
+void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
+    const DirHandle& dir = *dir_handle(fi);
+    Filesystem& fs = filesystem_of(req);
+    auto buffer = under_lock(req, lock::Mode::Shared, "readdirplus", [&](View& view, const lock::Hold&) {
+        return fill_directory(dir, size, offset, [&](char* at, size_t room, off_t index, off_t next) -> size_t {
+            if (index < 2) {
+                // The kernel makes no dentry for "." and "..": no lookup count.
+                fuse_entry_param entry{};
+                entry.attr.st_ino = ino;
+                entry.attr.st_mode = S_IFDIR;
+                return fuse_add_direntry_plus(req, at, room, index == 0 ? "." : "..", &entry, next);
+            }
+            const Node& node = dir.entries[static_cast<size_t>(index - 2)];
+            const char* name = node.path.c_str() + node.path.rfind('/') + 1;
+            fuse_entry_param probe{};
+            if (fuse_add_direntry_plus(req, nullptr, 0, name, &probe, next) > room) return 0;
+            fuse_entry_param entry = make_entry(fs, view, node);
+            return fuse_add_direntry_plus(req, at, room, name, &entry, next);
+        });
+    });
+    if (buffer) fuse_reply_buf(req, buffer->data(), buffer->size());
+}
+
+void releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+    delete dir_handle(fi);
+    fuse_reply_err(req, 0);
+}
+
+void statfs(fuse_req_t req, fuse_ino_t) {
+    Filesystem& fs = filesystem_of(req);
+    std::string directory = fs.config.file.substr(0, fs.config.file.rfind('/'));
+    struct statvfs st {};
+    if (::statvfs(directory.empty() ? "/" : directory.c_str(), &st) != 0) {
+        fuse_reply_err(req, errno);
+        return;
+    }
+    st.f_namemax = 255;
+    fuse_reply_statfs(req, &st);
+}
+
+}  // namespace h5swmrfs::fs::ops

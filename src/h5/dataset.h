@@ -1,0 +1,49 @@
+// A dataset seen as a regular file: its byte form (SPEC §3) and its metadata (SPEC §4).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "h5/dtype.h"
+#include "h5/id.h"
+
+namespace h5swmrfs::h5 {
+
+// The user.h5.* extended attributes of a dataset (SPEC §4), in listing order.
+std::vector<std::pair<std::string, std::string>> dataset_metadata(hid_t dataset);
+
+class DatasetReader {
+public:
+    // Takes ownership of an open dataset. A type that has no byte form is not an
+    // error here: size() is 0 and read() fails with the reason.
+    explicit DatasetReader(Id dataset);
+
+    // Bytes in the dataset's byte form.
+    std::uint64_t size() const { return size_; }
+    // Bytes the file allocates for the data (what `du` shows).
+    std::uint64_t storage_size() const;
+    const std::vector<std::uint64_t>& shape() const { return shape_; }
+
+    // Copies the bytes at [offset, offset + out.size()) into `out`; returns how many
+    // (0 at or past the end). Reads only the elements those bytes cover.
+    std::size_t read(std::uint64_t offset, std::span<std::byte> out);
+
+private:
+    void load_text();
+
+    Id dataset_;
+    std::optional<ByteForm> form_;
+    std::string form_error_;  // why there is no byte form
+    std::vector<std::uint64_t> shape_;
+    bool scalar_ = false;
+    bool null_space_ = false;
+    std::uint64_t size_ = 0;
+    std::optional<std::string> text_;  // variable-length strings, rendered once
+};
+
+}  // namespace h5swmrfs::h5

@@ -1,0 +1,49 @@
+// The tree: what a name in a group is, listing groups, opening objects by address.
+#pragma once
+
+#include <ctime>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "h5/id.h"
+
+namespace h5swmrfs::h5 {
+
+enum class Kind { Group, Dataset, NamedType, SoftLink, ExternalLink, Other };
+
+// One name in a group and what it refers to.
+struct Link {
+    std::string name;
+    Kind kind = Kind::Other;
+    haddr_t address = HADDR_UNDEF;  // the object's header address, for hard links
+};
+
+// The link `name` in `group`, or nullopt when there is none. Dangling soft and
+// external links are links all the same.
+std::optional<Link> find_link(hid_t group, const std::string& name);
+
+// Every link of `group`, in name order.
+std::vector<Link> list_links(hid_t group);
+
+// A symlink's target text (SPEC §2): a soft link's HDF5 path, made relative to
+// `directory_depth` levels when absolute, so it resolves inside the mount; an
+// external link as FILE::/PATH.
+std::string link_target(hid_t group, const std::string& name, unsigned directory_depth);
+
+// The soft link target `target` (absolute HDF5 path) seen from a directory `depth` levels below the root.
+std::string relative_target(const std::string& target, unsigned depth);
+
+struct ObjectInfo {
+    Kind kind = Kind::Other;
+    haddr_t address = HADDR_UNDEF;
+    unsigned hard_links = 1;
+    std::time_t mtime = 0;  // 0 when the file does not track times
+};
+
+ObjectInfo object_info(hid_t object);
+
+// Opens the group, dataset or named datatype whose header is at `address`; ENOENT when there is none.
+Id open_object(hid_t file, haddr_t address);
+
+}  // namespace h5swmrfs::h5
