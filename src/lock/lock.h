@@ -1,5 +1,12 @@
 // The cross-process readers–writer lock that every filesystem operation runs under.
 // No FUSE and no HDF5 here: src/fs decides what to lock, this layer how.
+//
+// Layers (docs/LOCKING.md has the protocol):
+//   Lock (process_lock.cpp)  — shares one backend shared hold among the threads of a
+//                              process, serializes the process's writers, gives the kept
+//                              shared hold up as soon as a writer waits anywhere;
+//   Backend (backend.h)      — redis (redis_backend.cpp) or local (local_backend.cpp):
+//                              one grant per call, between processes and hosts.
 #pragma once
 
 #include <chrono>
@@ -13,29 +20,38 @@ enum class Mode { Shared, Exclusive };
 
 // One hold of the lock. Destroying it releases it (or, for a shared hold that
 // the mount keeps between operations, gives this operation's share back).
+// A thread must not ask for a second hold while it has one (no upgrade, no recursion):
+// it would wait for itself. Destroy every Hold before its Lock.
 class Hold {
 public:
     virtual ~Hold() = default;
     virtual Mode mode() const noexcept = 0;
-    // Number of exclusive holds ever granted on this key, including this one if exclusive.
-    // A mount's cached view of the file is valid while this has not moved.
+    // Number of exclusive holds ever granted on this key (plus one per `h5swmrfs-ctl break`),
+    // including this one if exclusive. A mount's cached view of the file is valid while
+    // this has not moved.
     virtual std::uint64_t generation() const noexcept = 0;
     // Strictly increasing across exclusive holds; a write may carry it to prove it is current.
     virtual std::uint64_t fence() const noexcept = 0;
     // Throws Error(EIO) once the lease can no longer be guaranteed to be ours
-    // (renewal failed or came too late). Writers call it before every step that changes the file.
+    // (renewal failed or came too late, the lock was broken, redis restarted).
+    // Once it has thrown for a lost lease it throws forever.
+    // Writers call it before every step that changes the file.
     virtual void check_valid() const = 0;
 };
 
 struct Options {
     std::string backend = "redis";        // redis | local | h5pyswmr
-    std::string key;                      // lock name; default: canonical path of FILE.h5
+    std::string key;                      // lock name; default: default_key(FILE.h5)
     std::string redis_url;                // redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH.sock[?db=N]
+                                          // empty: $H5SWMRFS_REDIS, else redis://127.0.0.1:6379/0
     std::string redis_password;           // from --redis-password-file; overrides the URL's
-    std::string local_lock_file;          // local backend: sidecar file path
+    std::string local_lock_file;          // local backend: sidecar file, sidecar_path(FILE.h5)
     std::chrono::milliseconds lease{15000};
     std::chrono::milliseconds timeout{60000};
     std::string holder_label;             // shown by `h5swmrfs-ctl status`: e.g. the mount point
+    // How long the process keeps an unused shared hold for the next operation. It is given
+    // up at once when a writer waits anywhere. 0: release as soon as the last user is done.
+    std::chrono::milliseconds keep_idle{1000};
 };
 
 class Lock {
@@ -50,7 +66,19 @@ public:
     virtual std::uint64_t current_generation() = 0;
 };
 
-// Throws Error(EINVAL) for an unknown backend or a malformed URL.
+// Throws Error(EINVAL) for an unknown backend, a backend not yet supported, a malformed URL
+// or a missing key / sidecar path.
 std::unique_ptr<Lock> make_lock(const Options& options);
+
+// The default lock key of FILE.h5: its canonical absolute path (symbolic links and `..`
+// resolved). A file that does not exist yet (--create) gets its canonical directory plus
+// its name. Throws Error(errno) when the directory cannot be resolved.
+std::string default_key(const std::string& file);
+
+// The local backend's sidecar lock file of FILE.h5: default_key(FILE.h5) + ".h5swmrfs-lock".
+std::string sidecar_path(const std::string& file);
+
+// The redis URL to use when none is given: $H5SWMRFS_REDIS, else redis://127.0.0.1:6379/0.
+std::string default_redis_url();
 
 }  // namespace h5swmrfs::lock

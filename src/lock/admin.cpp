@@ -1,0 +1,170 @@
+#include "lock/admin.h"
+
+#include "lock/identity.h"
+#include "lock/redis_scripts.h"
+#include "util/error.h"
+
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace h5swmrfs::lock {
+namespace {
+
+redis::Endpoint endpoint_of(const Options& options) {
+    redis::Endpoint endpoint = redis::parse_url(options.redis_url.empty() ? default_redis_url() : options.redis_url);
+    if (!options.redis_password.empty()) endpoint.password = options.redis_password;
+    return endpoint;
+}
+
+std::chrono::milliseconds command_timeout(const Options& options) {
+    return std::clamp<std::chrono::milliseconds>(options.timeout, std::chrono::milliseconds(500),
+                                                 std::chrono::milliseconds(10000));
+}
+
+LockStatus redis_status(const Options& options) {
+    const redis::Endpoint endpoint = endpoint_of(options);
+    redis::Connection connection(endpoint, command_timeout(options));
+    const redis::KeyNames keys(options.key);
+    redis::ReplyPtr reply = redis::status_script().run(connection, keys, {});
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4 || reply->element[3]->type != REDIS_REPLY_ARRAY)
+        throw Error(EIO, "unexpected reply to the status script");
+    LockStatus status;
+    status.backend = "redis";
+    status.key = options.key;
+    status.where = endpoint.describe();
+    const long long now = redis::integer_of(reply->element[0]);
+    status.generation = static_cast<std::uint64_t>(redis::integer_of(reply->element[1]));
+    status.fence = static_cast<std::uint64_t>(redis::integer_of(reply->element[2]));
+    const redisReply* entries = reply->element[3];
+    for (std::size_t i = 0; i < entries->elements; ++i) {
+        const redisReply* e = entries->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 9) continue;
+        Participant p;
+        p.token = redis::string_of(e->element[0]);
+        p.state = redis::string_of(e->element[1]);
+        p.mode = redis::string_of(e->element[2]);
+        p.host = redis::string_of(e->element[3]);
+        try {
+            p.pid = std::stol(redis::string_of(e->element[4]));
+        } catch (...) {
+        }
+        p.label = redis::string_of(e->element[5]);
+        long long since = 0, lease_end = 0;
+        try {
+            since = std::stoll(redis::string_of(e->element[6]));
+            lease_end = std::stoll(redis::string_of(e->element[7]));
+        } catch (...) {
+        }
+        if (since > 0) p.age_seconds = static_cast<double>(now - since) / 1000.0;
+        p.lease_left_seconds = static_cast<double>(lease_end - now) / 1000.0;
+        const bool waiting = p.state == "waiting";
+        if (lease_end <= now) p.state = "expired";
+        (waiting ? status.waiting : status.holders).push_back(p);
+    }
+    return status;
+}
+
+std::string command_line(long pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+    std::string cmd;
+    std::getline(in, cmd);
+    for (char& c : cmd)
+        if (c == '\0') c = ' ';
+    while (!cmd.empty() && cmd.back() == ' ') cmd.pop_back();
+    return cmd;
+}
+
+// OFD locks do not name their process in /proc/locks (pid -1), so the holders are found
+// through the descriptors that have the sidecar open: /proc/PID/fdinfo/FD lists the locks
+// held through that descriptor ("lock:\t1: OFDLCK ADVISORY  READ -1 fe:00:131 65 65").
+// A descriptor holding the rw byte (65) is a holder; one holding only the turnstile (64) or
+// nothing is waiting. Only processes we may inspect are seen (all of them as root).
+LockStatus local_status(const Options& options) {
+    const std::string& path = options.local_lock_file;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) throw Error(errno, path + ": " + std::strerror(errno));
+    LockStatus status;
+    status.backend = "local";
+    status.key = path;
+    status.where = path;
+    {
+        std::ifstream in(path, std::ios::binary);
+        std::uint64_t values[2] = {0, 0};
+        if (in.read(reinterpret_cast<char*>(values), sizeof values)) {
+            status.generation = values[0];
+            status.fence = values[1];
+        }
+    }
+    const std::string host = host_name();
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    for (const auto& proc : fs::directory_iterator("/proc", ec)) {
+        const std::string name = proc.path().filename();
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+        const long pid = std::stol(name);
+        std::error_code fd_ec;
+        for (const auto& fd : fs::directory_iterator(proc.path() / "fd", fd_ec)) {
+            struct stat target {};
+            if (::stat(fd.path().c_str(), &target) != 0 || target.st_dev != st.st_dev || target.st_ino != st.st_ino)
+                continue;
+            std::ifstream info(proc.path() / "fdinfo" / fd.path().filename());
+            std::string line;
+            std::string rw;  // READ | WRITE | empty
+            bool turnstile = false;
+            while (std::getline(info, line)) {
+                if (!line.starts_with("lock:")) continue;
+                std::istringstream fields(line.substr(5));
+                std::string id, kind, advisory, type, pid_field, dev;
+                long long start = 0;
+                fields >> id >> kind >> advisory >> type >> pid_field >> dev >> start;
+                if (start == 65) rw = type;
+                if (start == 64) turnstile = true;
+            }
+            Participant p;
+            p.token = name + "/" + fd.path().filename().string();
+            p.host = host;
+            p.pid = pid;
+            p.label = command_line(pid);
+            if (!rw.empty()) {
+                p.state = "holding";
+                p.mode = rw == "WRITE" ? "X" : "S";
+                status.holders.push_back(p);
+            } else {
+                p.state = "waiting";
+                p.mode = turnstile ? "X" : "?";  // holding the turnstile while waiting: a writer (or a reader behind one)
+                status.waiting.push_back(p);
+            }
+        }
+    }
+    return status;
+}
+
+}  // namespace
+
+LockStatus read_status(const Options& options) {
+    if (options.backend == "redis") return redis_status(options);
+    if (options.backend == "local") return local_status(options);
+    throw Error(EINVAL, "status: unsupported lock backend '" + options.backend + "'");
+}
+
+std::size_t break_lock(const Options& options) {
+    if (options.backend == "local") {
+        LockStatus status = local_status(options);
+        std::string pids;
+        for (const auto& p : status.holders) pids += " " + std::to_string(p.pid);
+        throw Error(EPERM, "a local lock cannot be broken by hand; the kernel releases it when its holders exit" +
+                               (pids.empty() ? std::string(" (nobody holds it now)") : " (held by pid" + pids + ")"));
+    }
+    if (options.backend != "redis") throw Error(EINVAL, "break: unsupported lock backend '" + options.backend + "'");
+    redis::Connection connection(endpoint_of(options), command_timeout(options));
+    redis::ReplyPtr reply = redis::break_script().run(connection, redis::KeyNames(options.key), {});
+    return static_cast<std::size_t>(redis::integer_of(reply.get()));
+}
+
+}  // namespace h5swmrfs::lock

@@ -1,0 +1,42 @@
+// What `h5swmrfs-ctl status` and `break` need: the lock's state read from the backend
+// and the hand-made release. The mount itself never uses these.
+#pragma once
+
+#include "lock/lock.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace h5swmrfs::lock {
+
+struct Participant {
+    std::string token;       // redis: the entry's token; local: the kernel lock's id
+    std::string state;       // "holding" | "waiting" | "expired"
+    std::string mode;        // "S" | "X" | "?"
+    std::string host;
+    long pid = 0;
+    std::string label;       // mount point or command
+    double age_seconds = -1;          // since granted (holding) or since it began to wait; -1 unknown
+    double lease_left_seconds = -1;   // -1: no lease (local)
+};
+
+struct LockStatus {
+    std::string backend;     // "redis" | "local"
+    std::string key;         // lock key (redis) or sidecar path (local)
+    std::string where;       // redis URL without password, or the sidecar path
+    std::uint64_t generation = 0;
+    std::uint64_t fence = 0;
+    std::vector<Participant> holders;
+    std::vector<Participant> waiting;
+};
+
+// Throws Error: EIO (redis), ENOENT (no sidecar), EINVAL (backend).
+LockStatus read_status(const Options& options);
+
+// Clears every holder and waiting writer (redis; their mounts find out at their next renewal
+// and fail their operations) and bumps the generation. Returns how many entries went.
+// The local backend cannot be broken: throws Error(EPERM) naming the holding pids.
+std::size_t break_lock(const Options& options);
+
+}  // namespace h5swmrfs::lock

@@ -1,0 +1,268 @@
+// The process layer over any backend: the threads of one process share one backend shared
+// hold (counted here), keep it idle for the next operation while nobody wants to write,
+// and go to the backend for exclusive holds one at a time.
+//
+// Rules:
+//  - Writer preference here too: once a thread of this process waits for exclusive, or a
+//    writer waits anywhere (the backend's writer-waiting notice), no new operation joins the
+//    current shared hold; it is released as soon as the operations in it finish, and new
+//    readers ask the backend again (and so queue behind the writer).
+//  - mutex_ is never held during a backend call (those wait on other processes).
+#include "lock/backend.h"
+#include "lock/lock.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace h5swmrfs::lock {
+namespace {
+
+// The backend shared hold the process's readers share.
+struct SharedSlot {
+    std::unique_ptr<BackendHold> hold;
+    int users = 0;
+    bool draining = false;  // a writer waits: take no new users, release when idle
+    Clock::time_point idle_since;
+};
+
+class ProcessLock;
+
+class SharedHold : public Hold {
+public:
+    SharedHold(ProcessLock& owner, std::shared_ptr<SharedSlot> slot) : owner_(owner), slot_(std::move(slot)) {}
+    ~SharedHold() override;
+    Mode mode() const noexcept override { return Mode::Shared; }
+    std::uint64_t generation() const noexcept override { return slot_->hold->generation(); }
+    std::uint64_t fence() const noexcept override { return slot_->hold->fence(); }
+    void check_valid() const override { slot_->hold->check_valid(); }
+
+private:
+    ProcessLock& owner_;
+    std::shared_ptr<SharedSlot> slot_;
+};
+
+class ExclusiveHold : public Hold {
+public:
+    ExclusiveHold(ProcessLock& owner, std::unique_ptr<BackendHold> hold) : owner_(owner), hold_(std::move(hold)) {}
+    ~ExclusiveHold() override;
+    Mode mode() const noexcept override { return Mode::Exclusive; }
+    std::uint64_t generation() const noexcept override { return hold_->generation(); }
+    std::uint64_t fence() const noexcept override { return hold_->fence(); }
+    void check_valid() const override { hold_->check_valid(); }
+
+private:
+    ProcessLock& owner_;
+    std::unique_ptr<BackendHold> hold_;
+};
+
+class ProcessLock : public Lock {
+public:
+    ProcessLock(const Options& options, std::unique_ptr<Backend> backend)
+        : options_(options), backend_(std::move(backend)) {
+        backend_->on_writer_waiting([this] { writer_waits_elsewhere(); });
+        keeper_ = std::thread([this] { keeper_loop(); });
+    }
+
+    ~ProcessLock() override {
+        std::unique_ptr<BackendHold> idle;
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+            if (slot_ && slot_->users > 0) log::error("lock '", options_.key, "': destroyed while holds are in use");
+            if (slot_ && slot_->users == 0) idle = take_slot();
+        }
+        changed_.notify_all();
+        keeper_.join();
+        idle.reset();
+        backend_.reset();
+    }
+
+    std::unique_ptr<Hold> acquire(Mode mode) override {
+        const Clock::time_point deadline = Clock::now() + options_.timeout;
+        return mode == Mode::Shared ? acquire_shared(deadline) : acquire_exclusive(deadline);
+    }
+
+    void check_reachable() override { backend_->check_reachable(); }
+    std::uint64_t current_generation() override { return backend_->current_generation(); }
+
+    void release_shared(const std::shared_ptr<SharedSlot>& slot) noexcept;
+    void release_exclusive(std::unique_ptr<BackendHold> hold) noexcept;
+
+private:
+    std::unique_ptr<Hold> acquire_shared(Clock::time_point deadline);
+    std::unique_ptr<Hold> acquire_exclusive(Clock::time_point deadline);
+    void writer_waits_elsewhere();
+    void keeper_loop();
+
+    // Detaches the idle slot's backend hold; the caller releases it after unlocking mutex_.
+    std::unique_ptr<BackendHold> take_slot() {
+        std::unique_ptr<BackendHold> hold = std::move(slot_->hold);
+        slot_.reset();
+        return hold;
+    }
+    bool slot_should_go() const {
+        return slot_->draining || writers_ > 0 || options_.keep_idle.count() == 0 || !slot_->hold->valid();
+    }
+    void wait_or_timeout(std::unique_lock<std::mutex>& lock, Clock::time_point deadline, const char* what) {
+        if (changed_.wait_until(lock, deadline) == std::cv_status::timeout && Clock::now() >= deadline)
+            throw Error(EBUSY, "lock '" + options_.key + "': timed out waiting for " + what + " in this process");
+    }
+
+    const Options options_;
+    std::unique_ptr<Backend> backend_;
+
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::shared_ptr<SharedSlot> slot_;
+    bool slot_pending_ = false;  // a thread is asking the backend for the shared hold
+    int writers_ = 0;            // threads waiting for or holding exclusive
+    bool writer_active_ = false; // one of them is at the backend or holds it
+    bool stopping_ = false;
+    std::thread keeper_;
+};
+
+SharedHold::~SharedHold() { owner_.release_shared(slot_); }
+ExclusiveHold::~ExclusiveHold() { owner_.release_exclusive(std::move(hold_)); }
+
+std::unique_ptr<Hold> ProcessLock::acquire_shared(Clock::time_point deadline) {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        if (writers_ == 0 && !writer_active_) {
+            if (slot_ && !slot_->draining && slot_->hold->valid()) {
+                ++slot_->users;
+                return std::make_unique<SharedHold>(*this, slot_);
+            }
+            if (!slot_ && !slot_pending_) break;
+        }
+        if (slot_ && slot_->users == 0 && slot_should_go()) {
+            auto stale = take_slot();
+            lock.unlock();
+            stale.reset();
+            lock.lock();
+            changed_.notify_all();
+            continue;
+        }
+        if (slot_ && slot_->users > 0 && !slot_->draining && !slot_->hold->valid()) slot_->draining = true;
+        wait_or_timeout(lock, deadline, "a shared hold");
+    }
+    slot_pending_ = true;
+    lock.unlock();
+    std::unique_ptr<BackendHold> hold;
+    try {
+        hold = backend_->acquire(Mode::Shared, deadline);
+    } catch (...) {
+        lock.lock();
+        slot_pending_ = false;
+        changed_.notify_all();
+        throw;
+    }
+    lock.lock();
+    slot_pending_ = false;
+    slot_ = std::make_shared<SharedSlot>();
+    slot_->hold = std::move(hold);
+    slot_->users = 1;
+    slot_->draining = writers_ > 0;
+    changed_.notify_all();
+    return std::make_unique<SharedHold>(*this, slot_);
+}
+
+void ProcessLock::release_shared(const std::shared_ptr<SharedSlot>& slot) noexcept {
+    std::unique_ptr<BackendHold> release;
+    {
+        std::lock_guard lock(mutex_);
+        if (--slot->users > 0) return;
+        slot->idle_since = Clock::now();
+        if (slot_ == slot && slot_should_go()) release = take_slot();
+    }
+    release.reset();
+    changed_.notify_all();  // waiting writers, and the keeper's idle timer
+}
+
+void ProcessLock::release_exclusive(std::unique_ptr<BackendHold> hold) noexcept {
+    hold.reset();
+    {
+        std::lock_guard lock(mutex_);
+        writer_active_ = false;
+        --writers_;
+    }
+    changed_.notify_all();
+}
+
+std::unique_ptr<Hold> ProcessLock::acquire_exclusive(Clock::time_point deadline) {
+    std::unique_lock lock(mutex_);
+    ++writers_;
+    try {
+        for (;;) {
+            if (!writer_active_ && !slot_ && !slot_pending_) break;
+            if (slot_) {
+                slot_->draining = true;
+                if (slot_->users == 0) {
+                    auto idle = take_slot();
+                    lock.unlock();
+                    idle.reset();
+                    lock.lock();
+                    changed_.notify_all();
+                    continue;
+                }
+            }
+            wait_or_timeout(lock, deadline, "this process's other holds");
+        }
+    } catch (...) {
+        --writers_;
+        changed_.notify_all();
+        throw;
+    }
+    writer_active_ = true;
+    lock.unlock();
+    try {
+        return std::make_unique<ExclusiveHold>(*this, backend_->acquire(Mode::Exclusive, deadline));
+    } catch (...) {
+        lock.lock();
+        writer_active_ = false;
+        --writers_;
+        changed_.notify_all();
+        throw;
+    }
+}
+
+// Runs on a backend thread: must not block on the backend. The keeper does the release.
+void ProcessLock::writer_waits_elsewhere() {
+    {
+        std::lock_guard lock(mutex_);
+        if (!slot_ || slot_->draining) return;
+        slot_->draining = true;
+    }
+    changed_.notify_all();
+}
+
+// Releases the kept shared hold when a writer waits or it has been idle for keep_idle.
+void ProcessLock::keeper_loop() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+        if (slot_ && slot_->users == 0) {
+            const Clock::time_point expires = slot_->idle_since + options_.keep_idle;
+            if (slot_should_go() || Clock::now() >= expires) {
+                auto idle = take_slot();
+                lock.unlock();
+                idle.reset();
+                lock.lock();
+                changed_.notify_all();
+                continue;
+            }
+            changed_.wait_until(lock, expires);
+        } else {
+            changed_.wait(lock);
+        }
+    }
+}
+
+}  // namespace
+
+std::unique_ptr<Lock> make_process_lock(const Options& options, std::unique_ptr<Backend> backend) {
+    return std::make_unique<ProcessLock>(options, std::move(backend));
+}
+
+}  // namespace h5swmrfs::lock

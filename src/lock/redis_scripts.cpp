@@ -1,0 +1,237 @@
+#include "lock/redis_scripts.h"
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+
+namespace h5swmrfs::lock::redis {
+namespace {
+
+// Shared start of every script: names, server time, and the purge of expired entries.
+// Time is redis TIME only; no client clock ever enters the lock state.
+constexpr std::string_view prelude = R"lua(
+local holders, owners, leases, writers = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local generation, fence, ticket = KEYS[5], KEYS[6], KEYS[7]
+local channel = ARGV[1]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function purge()
+  local dead = redis.call('ZRANGEBYSCORE', leases, '-inf', now)
+  for _, tok in ipairs(dead) do
+    redis.call('HDEL', holders, tok)
+    redis.call('HDEL', owners, tok)
+    redis.call('ZREM', writers, tok)
+    redis.call('ZREM', leases, tok)
+  end
+  if #dead > 0 then redis.call('PUBLISH', channel, 'released') end
+end
+local function counter(key)
+  return tonumber(redis.call('GET', key) or '0')
+end
+)lua";
+
+constexpr std::string_view acquire_body = R"lua(
+purge()
+local mode, token, lease = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local function owner(state)
+  local o = cjson.decode(ARGV[5])
+  o.mode = mode
+  o.state = state
+  o.since = now
+  return cjson.encode(o)
+end
+-- When to look again if nobody tells us: when the first other entry's lease ends.
+local function retry_after()
+  local first = redis.call('ZRANGE', leases, 0, 1, 'WITHSCORES')
+  for i = 1, #first, 2 do
+    if first[i] ~= token then return math.max(1, tonumber(first[i + 1]) - now) end
+  end
+  return lease
+end
+local function grant(g, f)
+  redis.call('HSET', holders, token, mode)
+  redis.call('HSET', owners, token, owner('holding'))
+  redis.call('ZADD', leases, now + lease, token)
+  return {1, g, f, 0}
+end
+if redis.call('HEXISTS', holders, token) == 1 then
+  -- A retry after the reply to a grant was lost: still ours.
+  redis.call('ZADD', leases, now + lease, token)
+  return {1, counter(generation), counter(fence), 0}
+end
+local nholders = redis.call('HLEN', holders)
+if mode == 'S' then
+  local exclusive = nholders == 1 and redis.call('HVALS', holders)[1] == 'X'
+  if not exclusive and redis.call('ZCARD', writers) == 0 then
+    return grant(counter(generation), counter(fence))
+  end
+  return {0, 0, 0, retry_after()}
+end
+local head = redis.call('ZRANGE', writers, 0, 0)
+if nholders == 0 and (#head == 0 or head[1] == token) then
+  redis.call('ZREM', writers, token)
+  local g = redis.call('INCR', generation)
+  local f = redis.call('INCR', fence)
+  return grant(g, f)
+end
+if not redis.call('ZSCORE', writers, token) then
+  redis.call('ZADD', writers, redis.call('INCR', ticket), token)
+  redis.call('HSET', owners, token, owner('waiting'))
+end
+redis.call('ZADD', leases, now + lease, token)
+redis.call('PUBLISH', channel, 'writer')
+return {0, 0, 0, retry_after()}
+)lua";
+
+constexpr std::string_view release_body = R"lua(
+purge()
+local token = ARGV[2]
+local mode = redis.call('HGET', holders, token)
+local waited = redis.call('ZREM', writers, token)
+redis.call('HDEL', holders, token)
+redis.call('HDEL', owners, token)
+redis.call('ZREM', leases, token)
+if waited == 1 or (mode and redis.call('HLEN', holders) == 0) then
+  redis.call('PUBLISH', channel, 'released')
+end
+if mode then return 1 end
+return 0
+)lua";
+
+constexpr std::string_view renew_body = R"lua(
+purge()
+local lease = tonumber(ARGV[2])
+local result = {}
+for i = 3, #ARGV do
+  if redis.call('ZSCORE', leases, ARGV[i]) then
+    redis.call('ZADD', leases, now + lease, ARGV[i])
+    result[#result + 1] = 1
+  else
+    result[#result + 1] = 0
+  end
+end
+return result
+)lua";
+
+constexpr std::string_view status_body = R"lua(
+local entries = {}
+local all = redis.call('ZRANGE', leases, 0, -1, 'WITHSCORES')
+for i = 1, #all, 2 do
+  local tok = all[i]
+  local mode = redis.call('HGET', holders, tok)
+  local tkt = redis.call('ZSCORE', writers, tok)
+  local ok, o = pcall(cjson.decode, redis.call('HGET', owners, tok) or '{}')
+  if not ok or type(o) ~= 'table' then o = {} end
+  local state = 'unknown'
+  if mode then state = 'holding' elseif tkt then state = 'waiting' end
+  entries[#entries + 1] = {tok, state, mode or o.mode or '?', tostring(o.host or ''), tostring(o.pid or ''),
+    tostring(o.label or ''), tostring(o.since or 0), all[i + 1], tostring(tkt or 0)}
+end
+return {now, counter(generation), counter(fence), entries}
+)lua";
+
+constexpr std::string_view break_body = R"lua(
+local n = redis.call('ZCARD', leases)
+redis.call('DEL', holders, owners, leases, writers)
+redis.call('INCR', generation)
+redis.call('PUBLISH', channel, 'released')
+return n
+)lua";
+
+std::string join(std::string_view a, std::string_view b) {
+    std::string s(a);
+    s.append(b);
+    return s;
+}
+
+std::uint32_t rotl(std::uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
+
+}  // namespace
+
+KeyNames::KeyNames(std::string_view key) : prefix("h5swmr:{" + std::string(key) + "}:") {
+    holders = prefix + "holders";
+    owners = prefix + "owners";
+    leases = prefix + "leases";
+    writers = prefix + "writers";
+    generation = prefix + "generation";
+    fence = prefix + "fence";
+    ticket = prefix + "ticket";
+    channel = prefix + "events";
+}
+
+std::vector<std::string> KeyNames::script_keys() const {
+    return {holders, owners, leases, writers, generation, fence, ticket};
+}
+
+Script::Script(std::string_view name, std::string text) : name_(name), text_(std::move(text)), sha1_(sha1_hex(text_)) {}
+
+ReplyPtr Script::run(Connection& connection, const KeyNames& keys, const std::vector<std::string>& args) const {
+    std::vector<std::string> argv{"EVALSHA", sha1_};
+    auto key_list = keys.script_keys();
+    argv.push_back(std::to_string(key_list.size()));
+    argv.insert(argv.end(), key_list.begin(), key_list.end());
+    argv.push_back(keys.channel);
+    argv.insert(argv.end(), args.begin(), args.end());
+    try {
+        return connection.command(argv);
+    } catch (const RedisError& e) {
+        if (e.failure() != Failure::NoScript) throw;
+    }
+    argv[0] = "EVAL";
+    argv[1] = text_;
+    return connection.command(argv);
+}
+
+const Script& acquire_script() {
+    static const Script script("acquire", join(prelude, acquire_body));
+    return script;
+}
+const Script& release_script() {
+    static const Script script("release", join(prelude, release_body));
+    return script;
+}
+const Script& renew_script() {
+    static const Script script("renew", join(prelude, renew_body));
+    return script;
+}
+const Script& status_script() {
+    static const Script script("status", join(prelude, status_body));
+    return script;
+}
+const Script& break_script() {
+    static const Script script("break", join(prelude, break_body));
+    return script;
+}
+
+std::string sha1_hex(std::string_view data) {
+    std::array<std::uint32_t, 5> h{0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
+    std::string message(data);
+    const std::uint64_t bits = static_cast<std::uint64_t>(data.size()) * 8;
+    message.push_back(static_cast<char>(0x80));
+    while (message.size() % 64 != 56) message.push_back('\0');
+    for (int i = 7; i >= 0; --i) message.push_back(static_cast<char>((bits >> (i * 8)) & 0xff));
+    for (std::size_t chunk = 0; chunk < message.size(); chunk += 64) {
+        std::uint32_t w[80];
+        for (int i = 0; i < 16; ++i) {
+            const auto* p = reinterpret_cast<const unsigned char*>(message.data() + chunk + i * 4);
+            w[i] = (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) | p[3];
+        }
+        for (int i = 16; i < 80; ++i) w[i] = rotl(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+        std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+        for (int i = 0; i < 80; ++i) {
+            std::uint32_t f, k;
+            if (i < 20) f = (b & c) | (~b & d), k = 0x5A827999;
+            else if (i < 40) f = b ^ c ^ d, k = 0x6ED9EBA1;
+            else if (i < 60) f = (b & c) | (b & d) | (c & d), k = 0x8F1BBCDC;
+            else f = b ^ c ^ d, k = 0xCA62C1D6;
+            std::uint32_t temp = rotl(a, 5) + f + e + k + w[i];
+            e = d, d = c, c = rotl(b, 30), b = a, a = temp;
+        }
+        h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e;
+    }
+    char out[41];
+    for (int i = 0; i < 5; ++i) std::snprintf(out + i * 8, 9, "%08x", h[i]);
+    return std::string(out, 40);
+}
+
+}  // namespace h5swmrfs::lock::redis

@@ -1,0 +1,59 @@
+// The redis side of the lock: key names and the Lua scripts that make every state change
+// one atomic step. docs/LOCKING.md describes them for other implementations.
+#pragma once
+
+#include "lock/redis_connection.h"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace h5swmrfs::lock::redis {
+
+// Every key of one lock, all under "h5swmr:{KEY}:" so they share one cluster hash slot.
+struct KeyNames {
+    explicit KeyNames(std::string_view key);
+    std::string prefix;      // h5swmr:{KEY}:
+    std::string holders;     // hash  token -> "S" | "X"             (granted holds)
+    std::string owners;      // hash  token -> JSON {host,pid,label,mode,state,since}
+    std::string leases;      // zset  token -> lease end, ms of redis TIME (holders and waiting writers)
+    std::string writers;     // zset  token -> ticket                 (waiting writers, FIFO)
+    std::string generation;  // string counter: +1 per exclusive grant and per break
+    std::string fence;       // string counter: +1 per exclusive grant
+    std::string ticket;      // string counter: ticket source for `writers`
+    std::string channel;     // pub/sub channel: "released" | "writer"
+    // The KEYS every script takes, in this order.
+    std::vector<std::string> script_keys() const;
+};
+
+class Script {
+public:
+    Script(std::string_view name, std::string text);
+    // EVALSHA; EVAL when the server does not know the script (first use, restart, SCRIPT FLUSH).
+    // `args` follow the channel, which is always ARGV[1].
+    ReplyPtr run(Connection& connection, const KeyNames& keys, const std::vector<std::string>& args) const;
+    const std::string& name() const noexcept { return name_; }
+    const std::string& text() const noexcept { return text_; }
+    const std::string& sha1() const noexcept { return sha1_; }
+
+private:
+    std::string name_;
+    std::string text_;
+    std::string sha1_;
+};
+
+// ARGV: channel, mode "S"|"X", token, lease ms, owner JSON {host,pid,label}
+// -> {granted 0|1, generation, fence, retry-after ms}
+const Script& acquire_script();
+// ARGV: channel, token -> 1 if it was a holder, else 0
+const Script& release_script();
+// ARGV: channel, lease ms, token... -> {1|0 per token: still present and extended}
+const Script& renew_script();
+// ARGV: channel -> {now ms, generation, fence, {token, state, mode, host, pid, label, since, lease end, ticket}...}
+const Script& status_script();
+// ARGV: channel -> number of entries removed
+const Script& break_script();
+
+std::string sha1_hex(std::string_view data);
+
+}  // namespace h5swmrfs::lock::redis

@@ -1,0 +1,225 @@
+// Lock tests against a real redis (with_redis.py starts one and sets H5SWMRFS_TEST_REDIS):
+// round trips, the process layer's sharing and idle keeping, break, timeouts.
+#define CATCH_CONFIG_MAIN
+#include <catch2/catch.hpp>
+
+#include "lock/admin.h"
+#include "lock/lock.h"
+#include "lock/redis_connection.h"
+#include "lock/redis_url.h"
+#include "util/error.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+using namespace h5swmrfs;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string redis_url() {
+    const char* url = std::getenv("H5SWMRFS_TEST_REDIS");
+    if (!url) throw std::runtime_error("H5SWMRFS_TEST_REDIS not set (run through with_redis.py)");
+    return url;
+}
+
+// Each test case its own key, as redis-plus-plus's tests give each case its own prefix.
+lock::Options options_for(const std::string& key) {
+    lock::Options o;
+    o.key = "redis-test:" + key;
+    o.redis_url = redis_url();
+    o.lease = 2000ms;
+    o.timeout = 5000ms;
+    o.holder_label = "redis_test";
+    return o;
+}
+
+lock::redis::Connection admin() { return lock::redis::Connection(lock::redis::parse_url(redis_url()), 2000ms); }
+
+std::map<std::string, long> command_calls(lock::redis::Connection& c) {
+    auto reply = c.command({"INFO", "commandstats"});
+    std::istringstream in(lock::redis::string_of(reply.get()));
+    std::map<std::string, long> calls;
+    std::string line;
+    while (std::getline(in, line)) {
+        // cmdstat_evalsha:calls=2,usec=...
+        auto colon = line.find(':');
+        if (!line.starts_with("cmdstat_") || colon == std::string::npos) continue;
+        auto at = line.find("calls=", colon);
+        calls[line.substr(8, colon - 8)] = std::stol(line.substr(at + 6));
+    }
+    return calls;
+}
+
+template <class F>
+bool eventually(F condition, Clock::duration timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (!condition()) {
+        if (Clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(5ms);
+    }
+    return true;
+}
+
+int error_code_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.code();
+    }
+    return 0;
+}
+
+}  // namespace
+
+TEST_CASE("round trips of uncontended acquire and release") {
+    auto options = options_for("round-trips");
+    options.keep_idle = 0ms;
+    auto lock = lock::make_lock(options);
+    lock->acquire(lock::Mode::Exclusive).reset();  // warm up: connections, subscription
+    auto c = admin();
+    for (auto mode : {lock::Mode::Shared, lock::Mode::Exclusive}) {
+        c.command({"CONFIG", "RESETSTAT"});
+        lock->acquire(mode).reset();
+        auto calls = command_calls(c);
+        long from_client = 0, total = 0;
+        std::string table;
+        for (auto& [name, n] : calls) {
+            if (name == "info" || name == "config|resetstat" || name == "config") continue;
+            total += n;
+            if (name == "evalsha" || name == "eval") from_client += n;
+            table += " " + name + "=" + std::to_string(n);
+        }
+        std::cout << (mode == lock::Mode::Shared ? "shared" : "exclusive") << " acquire+release: " << from_client
+                  << " round trips (EVALSHA); commandstats:" << table << "\n";
+        CHECK(calls["evalsha"] == 2);
+        CHECK(calls.count("eval") == 0);
+        CHECK(from_client == 2);
+    }
+}
+
+TEST_CASE("threads of one process share one shared hold") {
+    auto options = options_for("share");
+    auto lock = lock::make_lock(options);
+    constexpr int threads = 6;
+    std::atomic<int> ready{0};
+    std::atomic<std::size_t> holders{0};
+    std::vector<std::thread> pool;
+    for (int i = 0; i < threads; ++i) {
+        pool.emplace_back([&] {
+            auto hold = lock->acquire(lock::Mode::Shared);
+            ++ready;
+            while (ready.load() < threads) std::this_thread::yield();
+            if (holders == 0) holders = lock::read_status(options).holders.size();
+            hold->check_valid();
+        });
+    }
+    for (auto& t : pool) t.join();
+    CHECK(holders.load() == 1);
+}
+
+TEST_CASE("a kept idle shared hold is given up as soon as a writer waits elsewhere") {
+    auto options = options_for("keep-idle");
+    options.keep_idle = 60s;
+    auto reader = lock::make_lock(options);
+    const auto generation = reader->acquire(lock::Mode::Shared)->generation();
+    CHECK(lock::read_status(options).holders.size() == 1);  // kept
+    {
+        // Kept: the next operation needs no round trip.
+        auto c = admin();
+        c.command({"CONFIG", "RESETSTAT"});
+        reader->acquire(lock::Mode::Shared).reset();
+        CHECK(command_calls(c).count("evalsha") == 0);
+    }
+    auto writer = lock::make_lock(options);
+    const auto start = Clock::now();
+    auto hold = writer->acquire(lock::Mode::Exclusive);
+    const auto waited = Clock::now() - start;
+    std::cout << "writer waited " << std::chrono::duration_cast<std::chrono::microseconds>(waited).count()
+              << " us for an idle kept shared hold\n";
+    CHECK(waited < 300ms);
+    CHECK(hold->generation() == generation + 1);
+    CHECK(hold->fence() >= 1);
+}
+
+TEST_CASE("an in-flight operation finishes before the kept hold goes; later readers queue") {
+    auto options = options_for("in-flight");
+    auto reader = lock::make_lock(options);
+    auto writer = lock::make_lock(options);
+    auto in_flight = reader->acquire(lock::Mode::Shared);
+    std::atomic<bool> written{false};
+    std::thread w([&] {
+        auto hold = writer->acquire(lock::Mode::Exclusive);
+        written = true;
+    });
+    REQUIRE(eventually([&] { return lock::read_status(options).waiting.size() == 1; }, 2s));
+    // a new operation in the reader's process must not join the draining hold
+    std::atomic<bool> late_reader_in{false};
+    std::thread r([&] {
+        auto hold = reader->acquire(lock::Mode::Shared);
+        late_reader_in = true;
+        CHECK(written.load());
+    });
+    std::this_thread::sleep_for(100ms);
+    CHECK_FALSE(written.load());
+    CHECK_FALSE(late_reader_in.load());
+    in_flight->check_valid();
+    in_flight.reset();
+    w.join();
+    r.join();
+    CHECK(late_reader_in.load());
+}
+
+TEST_CASE("break invalidates the holds it removed") {
+    auto options = options_for("break");
+    options.lease = 900ms;
+    auto lock = lock::make_lock(options);
+    auto hold = lock->acquire(lock::Mode::Exclusive);
+    hold->check_valid();
+    CHECK(lock::break_lock(options) == 1);
+    CHECK(eventually([&] { return error_code_of([&] { hold->check_valid(); }) == EIO; }, 2s));
+    CHECK(error_code_of([&] { hold->check_valid(); }) == EIO);  // and stays invalid
+    hold.reset();
+    auto again = lock->acquire(lock::Mode::Exclusive);  // the key is usable again
+    again->check_valid();
+}
+
+TEST_CASE("timeouts: EBUSY, and a writer that gives up leaves the queue") {
+    auto options = options_for("timeout");
+    auto holder = lock::make_lock(options);
+    auto hold = holder->acquire(lock::Mode::Shared);
+    auto impatient_options = options;
+    impatient_options.timeout = 300ms;
+    auto impatient = lock::make_lock(impatient_options);
+    const auto start = Clock::now();
+    CHECK(error_code_of([&] { impatient->acquire(lock::Mode::Exclusive); }) == EBUSY);
+    CHECK(Clock::now() - start >= 290ms);
+    auto status = lock::read_status(options);
+    CHECK(status.waiting.empty());
+    CHECK(status.holders.size() == 1);
+    // readers are not held back by a writer that left
+    auto other = lock::make_lock(options);
+    other->acquire(lock::Mode::Shared)->check_valid();
+}
+
+TEST_CASE("leases are renewed while a hold lives") {
+    auto options = options_for("renew");
+    options.lease = 600ms;
+    auto lock = lock::make_lock(options);
+    auto hold = lock->acquire(lock::Mode::Exclusive);
+    const auto until = Clock::now() + 2s;  // more than three leases
+    while (Clock::now() < until) {
+        hold->check_valid();
+        std::this_thread::sleep_for(50ms);
+    }
+    auto status = lock::read_status(options);
+    REQUIRE(status.holders.size() == 1);
+    CHECK(status.holders[0].lease_left_seconds > 0.1);
+    CHECK(status.holders[0].age_seconds >= 1.9);
+}

@@ -1,0 +1,75 @@
+#include "format.h"
+
+#include "lock/identity.h"
+
+#include <cstdio>
+#include <sstream>
+
+namespace h5swmrfs::ctl {
+namespace {
+
+std::string seconds(double s) {
+    if (s < 0) return "-";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1fs", s);
+    return buf;
+}
+
+std::string number(double s) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", s);
+    return buf;
+}
+
+void text_lines(std::ostringstream& out, const std::vector<lock::Participant>& list) {
+    for (const auto& p : list) {
+        out << "  " << (p.mode == "X" ? "exclusive" : p.mode == "S" ? "shared   " : "?        ") << "  host=" << p.host
+            << " pid=" << p.pid << " mount=" << (p.label.empty() ? "-" : p.label) << " age=" << seconds(p.age_seconds);
+        if (p.lease_left_seconds >= 0 || p.state == "expired")
+            out << " lease-left=" << (p.state == "expired" ? "expired" : seconds(p.lease_left_seconds));
+        out << "\n";
+    }
+}
+
+void json_list(std::ostringstream& out, const std::vector<lock::Participant>& list) {
+    out << "[";
+    bool first = true;
+    for (const auto& p : list) {
+        out << (first ? "" : ",") << "{\"token\":" << lock::json_quote(p.token) << ",\"state\":" << lock::json_quote(p.state)
+            << ",\"mode\":" << lock::json_quote(p.mode) << ",\"host\":" << lock::json_quote(p.host) << ",\"pid\":" << p.pid
+            << ",\"mount\":" << lock::json_quote(p.label) << ",\"age_seconds\":"
+            << (p.age_seconds < 0 ? "null" : number(p.age_seconds)) << ",\"lease_left_seconds\":"
+            << (p.lease_left_seconds < 0 && p.state != "expired" ? "null" : number(p.lease_left_seconds)) << "}";
+        first = false;
+    }
+    out << "]";
+}
+
+}  // namespace
+
+std::string status_text(const lock::LockStatus& status) {
+    std::ostringstream out;
+    out << "lock " << status.key << " (" << status.backend;
+    if (status.where != status.key) out << " at " << status.where;
+    out << ")\n";
+    out << "generation " << status.generation << ", fence " << status.fence << "\n";
+    out << "holders: " << status.holders.size() << "\n";
+    text_lines(out, status.holders);
+    out << "waiting: " << status.waiting.size() << "\n";
+    text_lines(out, status.waiting);
+    return out.str();
+}
+
+std::string status_json(const lock::LockStatus& status) {
+    std::ostringstream out;
+    out << "{\"backend\":" << lock::json_quote(status.backend) << ",\"key\":" << lock::json_quote(status.key)
+        << ",\"where\":" << lock::json_quote(status.where) << ",\"generation\":" << status.generation
+        << ",\"fence\":" << status.fence << ",\"holders\":";
+    json_list(out, status.holders);
+    out << ",\"waiting\":";
+    json_list(out, status.waiting);
+    out << "}\n";
+    return out.str();
+}
+
+}  // namespace h5swmrfs::ctl

@@ -1,0 +1,166 @@
+// h5swmrfs-ctl: look at, break, or take an h5swmrfs lock from the shell.
+#include "config.h"
+#include "format.h"
+#include "lock/admin.h"
+#include "lock/lock.h"
+#include "run.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#include <sys/stat.h>
+
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace h5swmrfs;
+
+namespace {
+
+// Exit statuses of h5swmrfs-ctl itself (`run` otherwise exits with the command's status).
+constexpr int exit_usage = 64;        // EX_USAGE
+constexpr int exit_unavailable = 69;  // EX_UNAVAILABLE: redis unreachable, wrong password, I/O error
+constexpr int exit_busy = 75;         // EX_TEMPFAIL: the lock stayed taken for --lock-timeout
+constexpr int exit_error = 1;
+
+const char* usage_text =
+    "usage: h5swmrfs-ctl [OPTIONS] status KEY|FILE [--json]\n"
+    "       h5swmrfs-ctl [OPTIONS] break KEY|FILE\n"
+    "       h5swmrfs-ctl [OPTIONS] run --shared|--exclusive KEY|FILE -- CMD [ARGS...]\n"
+    "\n"
+    "A FILE (an existing path) stands for its lock: its canonical absolute path as the\n"
+    "redis key, or its sidecar FILE.h5swmrfs-lock with --lock local.\n"
+    "\n"
+    "options:\n"
+    "  --redis URL                redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH.sock[?db=N]\n"
+    "                             (default $H5SWMRFS_REDIS, else redis://127.0.0.1:6379/0)\n"
+    "  --redis-password-file F    read the redis password from F\n"
+    "  --lock redis|local         lock backend (default redis)\n"
+    "  --lease SECONDS            lease of the hold taken by run (default 15)\n"
+    "  --lock-timeout SECONDS     how long run waits for the lock (default 60)\n"
+    "  --json                     status as JSON\n"
+    "  -v, --verbose              log lock activity to stderr\n"
+    "\n"
+    "exit status: run exits with the command's status (128+N if killed by signal N);\n"
+    "64 usage, 69 redis unreachable or refused, 75 lock still taken after --lock-timeout, 1 other.\n";
+
+int usage(const std::string& why) {
+    if (!why.empty()) std::cerr << "h5swmrfs-ctl: " << why << "\n";
+    std::cerr << usage_text;
+    return exit_usage;
+}
+
+std::chrono::milliseconds seconds_option(const std::string& name, const std::string& text) {
+    std::size_t used = 0;
+    double s = -1;
+    try {
+        s = std::stod(text, &used);
+    } catch (...) {
+    }
+    if (used != text.size() || !std::isfinite(s) || s < 0) throw Error(EINVAL, name + ": not a number of seconds: '" + text + "'");
+    return std::chrono::milliseconds(static_cast<long long>(s * 1000));
+}
+
+std::string read_password_file(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw Error(ENOENT, "cannot read redis password file " + path);
+    std::stringstream content;
+    content << in.rdbuf();
+    std::string password = content.str();
+    while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
+    return password;
+}
+
+// KEY|FILE -> the lock it names, for the chosen backend.
+void resolve_target(lock::Options& options, const std::string& target) {
+    struct stat st {};
+    const bool is_file = ::stat(target.c_str(), &st) == 0;
+    if (options.backend == "local") {
+        if (!is_file) throw Error(ENOENT, target + ": no such file (--lock local needs the HDF5 file's path)");
+        options.local_lock_file = target.ends_with(".h5swmrfs-lock") ? lock::default_key(target) : lock::sidecar_path(target);
+        options.key = options.local_lock_file;
+    } else {
+        options.key = is_file ? lock::default_key(target) : target;
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    ctl::block_forwarded_signals();
+    lock::Options options;
+    options.keep_idle = std::chrono::milliseconds(0);
+    std::string command, target, password_file;
+    bool json = false;
+    int run_mode = 0;  // 1 shared, 2 exclusive
+    std::vector<std::string> run_command;
+    try {
+        std::vector<std::string> args(argv + 1, argv + argc);
+        for (std::size_t i = 0; i < args.size(); ++i) {
+            const std::string& a = args[i];
+            auto value = [&]() -> std::string {
+                if (i + 1 >= args.size()) throw Error(EINVAL, a + " needs a value");
+                return args[++i];
+            };
+            if (a == "--") {
+                run_command.assign(args.begin() + static_cast<long>(i) + 1, args.end());
+                break;
+            }
+            if (a == "--help" || a == "-h") {
+                std::cout << usage_text;
+                return 0;
+            }
+            if (a == "--version") {
+                std::cout << "h5swmrfs-ctl " << H5SWMRFS_VERSION << "\n";
+                return 0;
+            }
+            if (a == "--redis") options.redis_url = value();
+            else if (a == "--redis-password-file") password_file = value();
+            else if (a == "--lock") options.backend = value();
+            else if (a == "--lease") options.lease = seconds_option(a, value());
+            else if (a == "--lock-timeout") options.timeout = seconds_option(a, value());
+            else if (a == "--json") json = true;
+            else if (a == "--shared") run_mode = 1;
+            else if (a == "--exclusive") run_mode = 2;
+            else if (a == "-v" || a == "--verbose") log::set_level(log::Level::Debug);
+            else if (a.starts_with("-")) return usage("unknown option " + a);
+            else if (command.empty()) command = a;
+            else if (target.empty()) target = a;
+            else return usage("unexpected argument " + a);
+        }
+        if (command.empty()) return usage("");
+        if (command != "status" && command != "break" && command != "run") return usage("unknown command " + command);
+        if (target.empty()) return usage(command + " needs KEY or FILE");
+        if (options.backend != "redis" && options.backend != "local")
+            return usage("--lock " + options.backend + " is not supported here (redis or local)");
+        if (!password_file.empty()) options.redis_password = read_password_file(password_file);
+        resolve_target(options, target);
+
+        if (command == "status") {
+            lock::LockStatus status = lock::read_status(options);
+            std::cout << (json ? ctl::status_json(status) : ctl::status_text(status));
+            return 0;
+        }
+        if (command == "break") {
+            std::size_t removed = lock::break_lock(options);
+            std::cout << "broke lock " << options.key << ": removed " << removed << " entr" << (removed == 1 ? "y" : "ies") << "\n";
+            return 0;
+        }
+        if (run_mode == 0) return usage("run needs --shared or --exclusive");
+        if (run_command.empty()) return usage("run needs -- CMD [ARGS...]");
+        options.holder_label = "h5swmrfs-ctl run " + run_command[0];
+        return ctl::run_locked(options, run_mode == 1 ? lock::Mode::Shared : lock::Mode::Exclusive, run_command);
+    } catch (const Error& e) {
+        std::cerr << "h5swmrfs-ctl: " << e.what() << "\n";
+        if (e.code() == EBUSY) return exit_busy;
+        if (e.code() == EIO) return exit_unavailable;
+        if (e.code() == EINVAL) return exit_usage;
+        return exit_error;
+    } catch (const std::exception& e) {
+        std::cerr << "h5swmrfs-ctl: " << e.what() << "\n";
+        return exit_error;
+    }
+}

@@ -1,0 +1,89 @@
+#include "run.h"
+
+#include "util/error.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+namespace h5swmrfs::ctl {
+namespace {
+
+constexpr int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH};
+
+sigset_t waited_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : forwarded) sigaddset(&set, s);
+    sigaddset(&set, SIGCHLD);
+    return set;
+}
+
+}  // namespace
+
+void block_forwarded_signals() {
+    sigset_t set = waited_signals();
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int run_locked(const lock::Options& options, lock::Mode mode, const std::vector<std::string>& command) {
+    auto lock = lock::make_lock(options);
+    auto hold = lock->acquire(mode);
+
+    sigset_t waited = waited_signals();
+    sigset_t original;
+    pthread_sigmask(SIG_SETMASK, nullptr, &original);
+    for (int s : forwarded) sigdelset(&original, s);
+    sigdelset(&original, SIGCHLD);
+
+    pid_t child = fork();
+    if (child < 0) throw Error(errno, std::string("fork: ") + std::strerror(errno));
+    if (child == 0) {
+        pthread_sigmask(SIG_SETMASK, &original, nullptr);
+        std::vector<char*> argv;
+        for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        execvp(argv[0], argv.data());
+        int err = errno;
+        std::string message = "h5swmrfs-ctl: " + command[0] + ": " + std::strerror(err) + "\n";
+        ssize_t ignored = ::write(STDERR_FILENO, message.data(), message.size());
+        (void)ignored;
+        _exit(err == ENOENT ? 127 : 126);
+    }
+
+    // Wake at least every lease/4 to see that the hold is still ours.
+    const auto check_every = std::max<std::chrono::milliseconds>(options.lease / 4, std::chrono::milliseconds(50));
+    timespec period{static_cast<time_t>(check_every.count() / 1000), static_cast<long>(check_every.count() % 1000) * 1000000};
+    bool lost = false;
+    int status = 0;
+    for (;;) {
+        pid_t done = waitpid(child, &status, WNOHANG);
+        if (done == child) break;
+        siginfo_t info{};
+        int s = sigtimedwait(&waited, &info, &period);
+        if (s > 0 && s != SIGCHLD && info.si_code <= 0) {
+            // Sent by a process (kill, a supervisor). A terminal's signals reach the
+            // command directly: it is in our process group.
+            kill(child, s);
+        }
+        if (!lost) {
+            try {
+                hold->check_valid();
+            } catch (const std::exception& e) {
+                lost = true;
+                std::cerr << "h5swmrfs-ctl: " << e.what() << "; stopping the command\n";
+                kill(child, SIGTERM);
+            }
+        }
+    }
+    hold.reset();
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
+    if (lost && code == 0) code = 1;
+    return code;
+}
+
+}  // namespace h5swmrfs::ctl
