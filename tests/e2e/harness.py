@@ -1,0 +1,394 @@
+"""Mounted end-to-end test harness: a private redis, the daemon in the
+foreground, the mount's life, and the daemon log check (after sshfs's
+tests: wait for the mount, check the daemon is alive, fail a test whose
+daemon log shows an error it did not expect).
+
+The daemon binary comes from $H5SWMRFS (set by tests/e2e/meson.build), else
+build*/src/cli/h5swmrfs next to this tree.
+"""
+
+import contextlib
+import glob
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+# The tests read the zoo with h5py while the daemon has it open; HDF5's own
+# file locks must not make the two exclude each other. External raw data
+# files are named relative to the HDF5 file (the daemon runs in / and must
+# find them there too). The daemon gets the environment as it was.
+DAEMON_ENV = dict(os.environ)
+os.environ['HDF5_USE_FILE_LOCKING'] = 'FALSE'
+os.environ['HDF5_EXTFILE_PREFIX'] = '${ORIGIN}'
+
+import h5py  # noqa: E402  (must see the variable above)
+
+import expect  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
+PYTHON = '/usr/bin/python3'
+
+MOUNT_TIMEOUT = 20.0     # seconds for the mount to appear
+EXIT_TIMEOUT = 20.0      # seconds for the daemon to exit after unmount
+REDIS_TIMEOUT = 10.0
+POLL = 0.02              # poll interval of the deadline loops
+SELFTEST = os.environ.get('H5SWMRFS_E2E_SELFTEST') == '1'
+
+# A daemon log line that reports an error (sshfs's tests look for the
+# first); HDF5's own error stack printing must be off in every thread.
+ERROR_LINE = re.compile(r'error:|^HDF5-DIAG', re.IGNORECASE)
+
+
+class HarnessError(Exception):
+    pass
+
+
+def daemon_path():
+    path = os.environ.get('H5SWMRFS')
+    if path:
+        return path
+    found = sorted(glob.glob(os.path.join(SOURCE_ROOT, 'build*', 'src',
+                                          'cli', 'h5swmrfs')),
+                   key=os.path.getmtime)
+    if not found:
+        raise HarnessError('no daemon: set H5SWMRFS or build it')
+    return found[-1]
+
+
+def skip_reason():
+    """Why this host cannot run mounted tests, or None."""
+    if not os.path.exists('/dev/fuse'):
+        return '/dev/fuse is missing'
+    for tool in ('fusermount3', 'redis-server'):
+        if shutil.which(tool) is None:
+            return tool + ' is missing'
+    return None
+
+
+def _unescape_mountinfo(field):
+    return re.sub(r'\\([0-7]{3})', lambda m: chr(int(m.group(1), 8)), field)
+
+
+def mount_entry(mountpoint):
+    """The /proc/self/mountinfo fields of the mount at mountpoint, or None."""
+    target = os.path.realpath(mountpoint)
+    with open('/proc/self/mountinfo') as info:
+        for line in info:
+            fields = line.split()
+            if _unescape_mountinfo(fields[4]) == target:
+                return fields
+    return None
+
+
+def is_mounted(mountpoint):
+    return mount_entry(mountpoint) is not None
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def _deadline_loop(timeout):
+    """Yield until timeout seconds have passed, pausing POLL between."""
+    deadline = time.monotonic() + timeout
+    while True:
+        yield
+        if time.monotonic() > deadline:
+            return
+        time.sleep(POLL)
+
+
+def _stop_pid(proc, timeout=10.0):
+    """Terminate a child we started, by its PID only; SIGKILL if it hangs."""
+    if proc.poll() is not None:
+        return proc.returncode
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
+class Redis:
+    """A private redis-server on 127.0.0.1, no persistence, own temp dir."""
+
+    def __init__(self, password=None):
+        self.password = password
+        self.proc = None
+        self.dir = None
+        self.port = None
+
+    def url(self, db=0, password=None):
+        password = self.password if password is None else password
+        auth = ':%s@' % password if password else ''
+        return 'redis://%s127.0.0.1:%d/%d' % (auth, self.port, db)
+
+    def start(self):
+        self.dir = tempfile.mkdtemp(prefix='h5swmrfs-e2e-redis-')
+        for _ in range(5):  # the free port may be taken before we bind it
+            self.port = free_port()
+            args = ['redis-server', '--port', str(self.port),
+                    '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+                    '--dir', self.dir, '--daemonize', 'no',
+                    '--logfile', os.path.join(self.dir, 'redis.log')]
+            if self.password:
+                args += ['--requirepass', self.password]
+            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL)
+            if self._wait_ready():
+                return self
+            _stop_pid(self.proc)
+        raise HarnessError('redis-server did not start; see %s'
+                           % os.path.join(self.dir, 'redis.log'))
+
+    def _wait_ready(self):
+        for _ in _deadline_loop(REDIS_TIMEOUT):
+            if self.proc.poll() is not None:
+                return False
+            try:
+                with socket.create_connection(('127.0.0.1', self.port),
+                                              timeout=1) as conn:
+                    conn.sendall(b'PING\r\n')
+                    reply = conn.recv(64)
+                    if reply.startswith((b'+PONG', b'-NOAUTH')):
+                        return True
+            except OSError:
+                pass
+        return False
+
+    def stop(self):
+        if self.proc is not None:
+            _stop_pid(self.proc)
+            self.proc = None
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class Mount:
+    """The daemon run in the foreground on (h5file, mountpoint).
+
+    start() returns once the mount is in /proc/self/mountinfo, or raises
+    with the daemon's log if it exited first. stop() unmounts with
+    fusermount3 -u, waits for the daemon to exit, and returns the problems
+    found: a non-zero exit status, a hang, and every log line matching
+    ERROR_LINE that no pattern of expected_errors matches.
+    """
+
+    def __init__(self, h5file, mountpoint, redis_url, args=(),
+                 expected_errors=(), log_path=None):
+        self.h5file = h5file
+        self.mountpoint = mountpoint
+        self.redis_url = redis_url
+        self.args = list(args)
+        self.expected_errors = [re.compile(p) for p in expected_errors]
+        self.log_path = log_path or (mountpoint.rstrip('/') + '.log')
+        self.proc = None
+        self.log = None
+
+    def command(self):
+        return [daemon_path(), '-f', '--redis', self.redis_url] + \
+            self.args + [self.h5file, self.mountpoint]
+
+    def start(self):
+        self.log = open(self.log_path, 'wb')
+        self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=self.log,
+                                     env=DAEMON_ENV, cwd='/')
+        for _ in _deadline_loop(MOUNT_TIMEOUT):
+            if is_mounted(self.mountpoint):
+                return self
+            if self.proc.poll() is not None:
+                raise HarnessError(
+                    'daemon exited with status %d before mounting:\n%s'
+                    % (self.proc.returncode, self.log_text()))
+        problems = self.stop()
+        raise HarnessError('mount did not appear within %gs (%s):\n%s'
+                           % (MOUNT_TIMEOUT, '; '.join(problems),
+                              self.log_text()))
+
+    def log_text(self):
+        with open(self.log_path, 'rb') as log:
+            return log.read().decode('utf-8', 'replace')
+
+    def unexpected_errors(self):
+        return [line for line in self.log_text().splitlines()
+                if ERROR_LINE.search(line)
+                and not any(p.search(line) for p in self.expected_errors)]
+
+    def stop(self, check_status=True):
+        problems = []
+        if self.proc is None:
+            return problems
+        for _ in _deadline_loop(10.0):
+            if not is_mounted(self.mountpoint) or self.proc.poll() is not None:
+                break
+            result = subprocess.run(['fusermount3', '-u', self.mountpoint],
+                                    capture_output=True, text=True)
+            if result.returncode == 0:
+                break
+        try:
+            status = self.proc.wait(EXIT_TIMEOUT)
+            if status != 0 and check_status:
+                problems.append('daemon exited with status %d after unmount'
+                                % status)
+        except subprocess.TimeoutExpired:
+            problems.append('daemon did not exit within %gs of unmount; '
+                            'killed' % EXIT_TIMEOUT)
+            _stop_pid(self.proc)
+        if is_mounted(self.mountpoint):
+            problems.append('still mounted after the daemon exited')
+            subprocess.run(['fusermount3', '-uz', self.mountpoint],
+                           capture_output=True)
+        problems += ['unexpected daemon log line: ' + line
+                     for line in self.unexpected_errors()]
+        self.proc = None
+        self.log.close()
+        return problems
+
+
+class MountedTestCase(unittest.TestCase):
+    """One file, one redis and one mount shared by the tests of a class;
+    cls.h5 is the same file opened with h5py, cls.entries its links
+    (expect.walk).
+
+    Set ZOO_BIG to build the zoo with its 256 MiB dataset, MOUNT_ARGS for
+    extra daemon options, EXPECTED_ERRORS for daemon log lines that are
+    part of the test; override make_file to mount another file.
+
+    With H5SWMRFS_E2E_SELFTEST=1 no daemon runs: fake_mount.py writes what
+    the mount must show into a plain directory, to check the tests
+    themselves.
+    """
+
+    ZOO_BIG = False
+    MOUNT_ARGS = ()
+    EXPECTED_ERRORS = ()
+
+    @classmethod
+    def make_file(cls, path):
+        make_zoo(path, big=cls.ZOO_BIG)
+
+    @classmethod
+    def setUpClass(cls):
+        reason = None if SELFTEST else skip_reason()
+        if reason:
+            raise unittest.SkipTest(reason)
+        cls._stack = contextlib.ExitStack()
+        try:
+            cls.tmp = cls._stack.enter_context(
+                tempfile.TemporaryDirectory(prefix='h5swmrfs-e2e-'))
+            cls.h5path = os.path.join(cls.tmp, 'file.h5')
+            cls.make_file(cls.h5path)
+            cls.h5 = cls._stack.enter_context(h5py.File(cls.h5path, 'r'))
+            cls.entries = expect.walk(cls.h5)
+            cls.mnt = os.path.join(cls.tmp, 'mnt')
+            os.mkdir(cls.mnt)
+            if SELFTEST:
+                import fake_mount
+                cls.mount = fake_mount.FakeMount(cls.entries, cls.mnt,
+                                                 cls.MOUNT_ARGS)
+            else:
+                cls.redis = cls._stack.enter_context(Redis())
+                cls.mount = Mount(cls.h5path, cls.mnt, cls.redis.url(),
+                                  args=cls.MOUNT_ARGS,
+                                  expected_errors=cls.EXPECTED_ERRORS)
+            cls.mount.start()
+        except BaseException:
+            cls._stack.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            problems = cls.mount.stop()
+            if problems:
+                raise AssertionError('daemon problems:\n  '
+                                     + '\n  '.join(problems)
+                                     + '\n--- daemon log ---\n'
+                                     + cls.mount.log_text())
+        finally:
+            cls._stack.close()
+
+    def path(self, h5path):
+        """The mounted path of an HDF5 path."""
+        return os.path.join(self.mnt, h5path.lstrip('/'))
+
+    def of_kind(self, *kinds):
+        return [e for e in self.entries if e.kind in kinds]
+
+
+def make_zoo(out, big=False):
+    args = [PYTHON, os.path.join(HERE, 'make_zoo.py'), out]
+    if big:
+        args.append('--big')
+    subprocess.run(args, check=True)
+
+
+def run(args, **kwargs):
+    """Run a command, capturing bytes stdout and text stderr."""
+    result = subprocess.run(args, stdin=subprocess.DEVNULL,
+                            capture_output=True, timeout=120, **kwargs)
+    result.stderr = result.stderr.decode('utf-8', 'replace')
+    return result
+
+
+def describe_bytes_difference(expected, got, itemsize=1, mask=None, base=0,
+                              context=16):
+    """A readable account of where two byte strings differ, or None.
+
+    base is the offset of both strings in the dataset's bytes; mask (which
+    bytes of one element count) hides padding from the comparison.
+    """
+    head = None
+    if len(expected) != len(got):
+        head = 'length: expected %d bytes, got %d' % (len(expected), len(got))
+    n = min(len(expected), len(got))
+    first = None
+    for i in range(n):
+        if expected[i] != got[i] and \
+                (mask is None or mask[(base + i) % itemsize]):
+            first = i
+            break
+    if first is None:
+        return head
+    lo = max(0, first - context)
+    hi = min(n, first + context)
+    at = base + first
+    lines = [head] if head else []
+    lines.append('first difference at byte %d (element %d, byte %d of it)'
+                 % (at, at // itemsize, at % itemsize))
+    lines.append('  expected[%d:%d] %s' % (base + lo, base + hi,
+                                           expected[lo:hi].hex(' ')))
+    lines.append('  got     [%d:%d] %s' % (base + lo, base + hi,
+                                           got[lo:hi].hex(' ')))
+    return '\n'.join(lines)
+
+
+def main():
+    """Run the module's tests; exit 77 (meson: skipped) when the host
+    cannot mount, 1 on any failure."""
+    reason = None if SELFTEST else skip_reason()
+    if reason:
+        print('SKIP:', reason)
+        sys.exit(77)
+    program = unittest.main(module='__main__', exit=False, verbosity=2)
+    result = program.result
+    sys.exit(0 if result.wasSuccessful() and result.testsRun else 1)

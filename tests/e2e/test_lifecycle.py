@@ -1,0 +1,91 @@
+#!/usr/bin/python3
+"""Unmounting (SPEC.md section 1): fusermount3 -u (the daemon then exits
+0), SIGTERM and SIGINT each unmount cleanly; a second mount of the same
+file works while the first is up."""
+
+import os
+import signal
+import subprocess
+import tempfile
+import unittest
+
+import harness
+
+
+class Lifecycle(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        if harness.SELFTEST:
+            raise unittest.SkipTest('needs the daemon')
+        reason = harness.skip_reason()
+        if reason:
+            raise unittest.SkipTest(reason)
+        cls.tmpdir = tempfile.TemporaryDirectory(prefix='h5swmrfs-e2e-')
+        cls.tmp = cls.tmpdir.name
+        cls.redis = harness.Redis().start()
+        cls.h5 = os.path.join(cls.tmp, 'zoo.h5')
+        harness.make_zoo(cls.h5)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.redis.stop()
+        cls.tmpdir.cleanup()
+
+    def mount(self, name):
+        mnt = os.path.join(self.tmp, name)
+        os.makedirs(mnt, exist_ok=True)
+        return harness.Mount(self.h5, mnt, self.redis.url()).start()
+
+    def check_signal(self, signum):
+        # libfuse's loop returns the signal number, so the exit status is
+        # not checked; the daemon must exit by itself (not die of the
+        # signal), leave nothing mounted, and log no error.
+        mount = self.mount('mnt-%d' % signum)
+        try:
+            self.assertIn('types', os.listdir(mount.mountpoint))
+            mount.proc.send_signal(signum)
+            status = mount.proc.wait(harness.EXIT_TIMEOUT)
+            still_mounted = harness.is_mounted(mount.mountpoint)
+        except subprocess.TimeoutExpired:
+            status, still_mounted = 'hung', None
+        finally:
+            log = mount.log_text()
+            problems = mount.stop(check_status=False)  # cleans up the rest
+        self.assertIsInstance(status, int, log)
+        self.assertGreaterEqual(status, 0, 'killed by signal %d; log:\n%s'
+                                % (-status if status < 0 else 0, log))
+        self.assertFalse(still_mounted, log)
+        self.assertEqual(problems, [], log)
+
+    def test_sigterm_unmounts(self):
+        self.check_signal(signal.SIGTERM)
+
+    def test_sigint_unmounts(self):
+        self.check_signal(signal.SIGINT)
+
+    def test_fusermount_unmounts(self):
+        mount = self.mount('mnt-u')
+        self.assertEqual(len(os.listdir(mount.mountpoint)) > 0, True)
+        problems = mount.stop()
+        self.assertEqual(problems, [], mount.log_text())
+        self.assertFalse(harness.is_mounted(mount.mountpoint))
+
+    def test_two_mounts_of_one_file(self):
+        first = self.mount('mnt-a')
+        try:
+            second = self.mount('mnt-b')
+            try:
+                for mnt in (first.mountpoint, second.mountpoint):
+                    with open(os.path.join(mnt, 'shapes', 'd1'), 'rb') as f:
+                        self.assertEqual(len(f.read()), 28)
+            finally:
+                problems = second.stop()
+                self.assertEqual(problems, [], second.log_text())
+        finally:
+            problems = first.stop()
+            self.assertEqual(problems, [], first.log_text())
+
+
+if __name__ == '__main__':
+    harness.main()

@@ -1,0 +1,127 @@
+#!/usr/bin/python3
+"""Startup checks (SPEC.md section 1): a bad FILE, MOUNTPOINT or redis
+makes the daemon exit 1 before mounting, with exactly one line on stderr
+that names the problem, and nothing mounted."""
+
+import os
+import subprocess
+import tempfile
+import unittest
+
+import harness
+
+PASSWORD = 'e2e-secret'
+
+
+class StartupErrors(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        if harness.SELFTEST:
+            raise unittest.SkipTest('needs the daemon')
+        reason = harness.skip_reason()
+        if reason:
+            raise unittest.SkipTest(reason)
+        cls.tmpdir = tempfile.TemporaryDirectory(prefix='h5swmrfs-e2e-')
+        cls.tmp = cls.tmpdir.name
+        cls.redis = harness.Redis(password=PASSWORD).start()
+        cls.h5 = os.path.join(cls.tmp, 'good.h5')
+        harness.make_zoo(cls.h5)
+        cls.mnt = os.path.join(cls.tmp, 'mnt')
+        os.mkdir(cls.mnt)
+        cls.text = os.path.join(cls.tmp, 'not hdf5.h5')
+        with open(cls.text, 'w') as out:
+            out.write('this is not an HDF5 file\n' * 100)
+        cls.plain = os.path.join(cls.tmp, 'a file')
+        with open(cls.plain, 'w') as out:
+            out.write('x')
+        cls.empty = os.path.join(cls.tmp, 'empty.h5')
+        open(cls.empty, 'w').close()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.redis.stop()
+        cls.tmpdir.cleanup()
+
+    def start(self, h5file, mountpoint, redis_url=None):
+        """Run the daemon; stop and unmount it if it did not exit."""
+        args = [harness.daemon_path(), '-f', '--redis',
+                redis_url or self.redis.url()]
+        proc = subprocess.Popen(args + [h5file, mountpoint],
+                                stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, cwd='/',
+                                env=harness.DAEMON_ENV)
+        try:
+            stdout, stderr = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            if harness.is_mounted(mountpoint):
+                subprocess.run(['fusermount3', '-u', mountpoint])
+            harness._stop_pid(proc)
+            stdout, stderr = proc.communicate()
+            self.fail('daemon still running after 15s; stderr: %r' % stderr)
+        return proc.returncode, stdout.decode('utf-8', 'replace'), \
+            stderr.decode('utf-8', 'replace')
+
+    def assert_refused(self, h5file, mountpoint, names, redis_url=None):
+        """Exit 1, one stderr line that contains one of names, not
+        mounted."""
+        status, stdout, stderr = self.start(h5file, mountpoint, redis_url)
+        lines = stderr.splitlines()
+        self.assertFalse(harness.is_mounted(mountpoint),
+                         'left mounted')
+        self.assertEqual(status, 1, 'exit status; stderr: %r' % stderr)
+        self.assertEqual(len(lines), 1, 'want one stderr line, got %r'
+                         % stderr)
+        self.assertTrue(any(n.lower() in lines[0].lower() for n in names),
+                        'stderr line %r names none of %r' % (lines[0], names))
+        self.assertEqual(stdout, '')
+
+    def test_missing_file(self):
+        missing = os.path.join(self.tmp, 'missing.h5')
+        self.assert_refused(missing, self.mnt, [missing])
+
+    def test_not_hdf5(self):
+        self.assert_refused(self.text, self.mnt, [self.text])
+
+    def test_empty_file(self):
+        self.assert_refused(self.empty, self.mnt, [self.empty])
+
+    def test_missing_mountpoint(self):
+        missing = os.path.join(self.tmp, 'no such dir')
+        self.assert_refused(self.h5, missing, [missing])
+        self.assertFalse(os.path.exists(missing))
+
+    def test_mountpoint_is_a_file(self):
+        self.assert_refused(self.h5, self.plain, [self.plain])
+
+    def test_redis_unreachable(self):
+        url = 'redis://127.0.0.1:%d/0' % harness.free_port()
+        self.assert_refused(self.h5, self.mnt, ['redis', url], url)
+
+    def test_redis_wrong_password(self):
+        self.assert_refused(self.h5, self.mnt, ['redis', 'password', 'auth'],
+                            self.redis.url(password='wrong'))
+
+    def test_redis_no_password(self):
+        self.assert_refused(self.h5, self.mnt, ['redis', 'password', 'auth'],
+                            'redis://127.0.0.1:%d/0' % self.redis.port)
+
+    def test_redis_wrong_database(self):
+        self.assert_refused(self.h5, self.mnt, ['redis', 'database', 'db'],
+                            self.redis.url(db=99))
+
+    def test_good_arguments_mount(self):
+        # The control: the same file, mount point and redis (with its
+        # password) mount, and unmount cleanly.
+        mount = harness.Mount(self.h5, self.mnt, self.redis.url())
+        mount.start()
+        try:
+            self.assertIn('types', os.listdir(self.mnt))
+        finally:
+            problems = mount.stop()
+        self.assertEqual(problems, [], mount.log_text())
+
+
+if __name__ == '__main__':
+    harness.main()
