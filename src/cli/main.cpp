@@ -105,17 +105,11 @@ int run(cli::Options options) {
     const bool will_create = options.create && ::access(options.file.c_str(), F_OK) != 0 && errno == ENOENT;
     check_file(options, will_create);
     if (will_create && options.read_only) throw Error(EROFS, "--create needs a writable mount (drop -o ro)");
-    if (will_create) {
-        // realpath needs an existing file: canonicalise the directory instead.
-        std::string dir = options.file.substr(0, options.file.rfind('/') + 1);
-        config.file = canonical(dir.empty() ? "." : dir) + "/" + options.file.substr(options.file.rfind('/') + 1);
-    } else {
-        config.file = canonical(options.file);
-    }
+    config.file = lock::default_key(options.file);
     if (options.lock.key.empty()) options.lock.key = config.file;
     if (!options.redis_password_file.empty()) options.lock.redis_password = read_password(options.redis_password_file);
     options.lock.holder_label = canonical(options.mountpoint);
-    options.lock.local_lock_file = config.file + ".h5swmrfs-lock";
+    options.lock.local_lock_file = lock::sidecar_path(config.file);
 
     {
         // Checked with a lock that is dropped again before the fork of daemonising:
@@ -173,13 +167,29 @@ int run(cli::Options options) {
     }
     filesystem.lock.reset();
     log::info("unmounted ", options.lock.holder_label);
-    return status == 0 ? 0 : 1;
+    // A positive status is the signal (SIGTERM, SIGINT) that ended the loop: a clean unmount.
+    return status >= 0 ? 0 : 1;
+}
+
+// External and virtual datasets name their files relative to the HDF5 file, not
+// to the daemon's working directory, unless the user says otherwise. HDF5 1.10
+// reads these variables once, when the library starts, and does not expand
+// "${ORIGIN}" in them: this runs before the first HDF5 call, with the directory.
+void set_external_file_prefixes(const std::string& file) {
+    std::string directory;
+    try {
+        directory = lock::default_key(file);
+    } catch (const std::exception&) {
+        return;  // the startup checks report the problem with the file
+    }
+    directory.resize(directory.rfind('/') + 1);
+    ::setenv("HDF5_EXTFILE_PREFIX", directory.c_str(), 0);
+    ::setenv("HDF5_VDS_PREFIX", directory.c_str(), 0);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    h5::silence_library_errors();
     cli::Options options;
     try {
         options = cli::parse(argc, argv);
@@ -195,6 +205,8 @@ int main(int argc, char** argv) {
         return 0;
     }
     log::set_level(options.debug ? log::Level::Debug : log::Level::Info);
+    set_external_file_prefixes(options.file);
+    h5::silence_library_errors();
     try {
         return run(std::move(options));
     } catch (const std::exception& e) {

@@ -37,8 +37,7 @@ std::vector<std::string> split_options(const std::string& text) {
 
 Options parse(int argc, char** argv) {
     Options options;
-    const char* env = std::getenv("H5SWMRFS_REDIS");
-    options.lock.redis_url = env && *env ? env : "redis://127.0.0.1:6379/0";
+    options.lock.redis_url = lock::default_redis_url();
     std::vector<std::string> positional;
     bool only_positional = false;
 

@@ -72,6 +72,7 @@ void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
         // Closing a read-only handle touches no file data, but must not race a
         // reopen of the view, which invalidates every handle of the old file.
         std::shared_lock guard(fs.view_mutex);
+        h5::silence_library_errors();
         delete open_file(fi);
     }
     fuse_reply_err(req, 0);

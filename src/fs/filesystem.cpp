@@ -2,8 +2,8 @@
 
 namespace h5swmrfs::fs {
 
-View::View(const Config& config, std::uint64_t generation_)
-    : generation(generation_), file(h5::File::open(config.file, !config.read_only)) {
+View::View(const Config& config, std::uint64_t generation_, bool writable)
+    : generation(generation_), file(h5::File::open(config.file, writable)) {
     if (::stat(config.file.c_str(), &file_stat) != 0) throw Error(errno, config.file + ": cannot stat");
 }
 
@@ -13,6 +13,7 @@ Filesystem::Filesystem(Config config_, std::unique_ptr<lock::Lock> lock_)
 Filesystem& filesystem_of(fuse_req_t req) { return *static_cast<Filesystem*>(fuse_req_userdata(req)); }
 
 ViewAccess::ViewAccess(Filesystem& fs, const lock::Hold& hold) {
+    h5::silence_library_errors();
     const std::uint64_t generation = hold.generation();
     for (;;) {
         guard_ = std::shared_lock(fs.view_mutex);
@@ -26,7 +27,7 @@ ViewAccess::ViewAccess(Filesystem& fs, const lock::Hold& hold) {
             if (!fs.view || fs.view->generation != generation) {
                 if (fs.view) log::debug("generation ", fs.view->generation, " -> ", generation, ": reopening");
                 fs.view.reset();
-                fs.view = std::make_unique<View>(fs.config, generation);
+                fs.view = std::make_unique<View>(fs.config, generation, false);
                 fs.inodes.set_root(fs.view->file.root_address());
             }
         }

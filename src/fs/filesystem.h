@@ -35,8 +35,12 @@ struct Config {
 
 // What the mount knows of the file for one generation of the lock. Replaced
 // whole when the generation moves, so nothing cached outlives a writer.
+//
+// The file is open read-only except inside an exclusive hold: a file that HDF5
+// holds open for writing (superblock v3 marks it so) cannot be opened by anyone
+// else, and idle mounts must never stand in the way of another writer.
 struct View {
-    View(const Config& config, std::uint64_t generation);
+    View(const Config& config, std::uint64_t generation, bool writable);
 
     std::uint64_t generation;
     h5::File file;

@@ -119,8 +119,8 @@ std::uint64_t DatasetReader::storage_size() const { return H5Dget_storage_size(d
 
 void DatasetReader::load_text() {
     std::string text;
-    if (!null_space_) {
-        std::uint64_t elements = element_count(shape_);
+    std::uint64_t elements = null_space_ ? 0 : element_count(shape_);
+    if (elements > 0) {
         std::vector<char*> strings(elements, nullptr);
         Id space = checked(H5Dget_space(dataset_.get()), "read the dataspace");
         check(H5Dread(dataset_.get(), form_->memory_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, strings.data()),

@@ -4,7 +4,12 @@
 
 namespace h5swmrfs::h5 {
 
-void silence_library_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+void silence_library_errors() {
+    thread_local bool silenced = false;
+    if (silenced) return;
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    silenced = true;
+}
 
 namespace {
 herr_t collect(unsigned n, const H5E_error2_t* e, void* data) {

@@ -10,7 +10,9 @@
 
 namespace h5swmrfs::h5 {
 
-// Turns HDF5's automatic error printing off for this process; call once at start.
+// Turns HDF5's automatic error printing off for the calling thread (HDF5 keeps
+// the setting per thread). Cheap after the first call in a thread; every thread
+// that calls HDF5 calls it first.
 void silence_library_errors();
 
 // The innermost messages of HDF5's error stack for the current thread, "" when empty.
