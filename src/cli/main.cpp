@@ -108,7 +108,8 @@ int run(cli::Options options) {
     config.file = lock::default_key(options.file);
     if (options.lock.key.empty()) options.lock.key = config.file;
     if (!options.redis_password_file.empty()) options.lock.redis_password = read_password(options.redis_password_file);
-    options.lock.holder_label = canonical(options.mountpoint);
+    config.mountpoint = canonical(options.mountpoint);
+    options.lock.holder_label = config.mountpoint;
     options.lock.local_lock_file = lock::sidecar_path(config.file);
 
     {

@@ -12,13 +12,22 @@ Filesystem::Filesystem(Config config_, std::unique_ptr<lock::Lock> lock_)
 
 Filesystem& filesystem_of(fuse_req_t req) { return *static_cast<Filesystem*>(fuse_req_userdata(req)); }
 
-ViewAccess::ViewAccess(Filesystem& fs, const lock::Hold& hold) {
+ViewAccess::ViewAccess(Filesystem& fs, const lock::Hold& hold) : fs_(fs) {
     h5::silence_library_errors();
     const std::uint64_t generation = hold.generation();
+    if (hold.mode() == lock::Mode::Exclusive) {
+        // Nobody else in this process holds the lock now, so nobody else uses the view.
+        exclusive_ = std::unique_lock(fs.view_mutex);
+        fs.view.reset();
+        fs.view = std::make_unique<View>(fs.config, generation, true);
+        fs.inodes.set_root(fs.view->file.root_address());
+        view_ = fs.view.get();
+        return;
+    }
     for (;;) {
-        guard_ = std::shared_lock(fs.view_mutex);
+        shared_ = std::shared_lock(fs.view_mutex);
         if (fs.view && fs.view->generation == generation) break;
-        guard_.unlock();
+        shared_.unlock();
         {
             // The generation moved (or this is the first operation): every handle
             // and cached answer belongs to an older file and is dropped before the
@@ -33,6 +42,18 @@ ViewAccess::ViewAccess(Filesystem& fs, const lock::Hold& hold) {
         }
     }
     view_ = fs.view.get();
+}
+
+ViewAccess::~ViewAccess() {
+    // A change that did not finish (it threw) still closes the writable file:
+    // HDF5 writes what it has, and no reader may keep using this view.
+    if (exclusive_.owns_lock()) fs_.view.reset();
+}
+
+void ViewAccess::finish_change() {
+    view_->file.flush();
+    fs_.view.reset();
+    view_ = nullptr;
 }
 
 void reply_error(fuse_req_t req, const char* op, const std::exception& e) {

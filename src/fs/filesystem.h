@@ -30,6 +30,7 @@ namespace h5swmrfs::fs {
 
 struct Config {
     std::string file;        // canonical absolute path of FILE.h5
+    std::string mountpoint;  // canonical absolute path of the mount point
     bool read_only = false;  // -o ro
 };
 
@@ -64,14 +65,23 @@ struct Filesystem {
 Filesystem& filesystem_of(fuse_req_t req);
 
 // Access to the current view for the length of one operation.
+//
+// Under a shared hold: the view of the hold's generation, shared with the
+// process's other readers. Under an exclusive hold: a view opened for writing,
+// this thread's alone; finish_change() writes everything to the file and closes
+// it before the hold ends, so the next reader anywhere opens the file afresh.
 class ViewAccess {
 public:
     ViewAccess(Filesystem& fs, const lock::Hold& hold);
+    ~ViewAccess();
     View& operator*() const { return *view_; }
     View* operator->() const { return view_; }
+    void finish_change();
 
 private:
-    std::shared_lock<std::shared_mutex> guard_;
+    Filesystem& fs_;
+    std::shared_lock<std::shared_mutex> shared_;
+    std::unique_lock<std::shared_mutex> exclusive_;
     View* view_ = nullptr;
 };
 
@@ -85,15 +95,21 @@ auto under_lock(fuse_req_t req, lock::Mode mode, const char* op, Work&& work)
     Filesystem& fs = filesystem_of(req);
     int err = 0;
     try {
+        if (mode == lock::Mode::Exclusive && fs.config.read_only) throw Error(EROFS, "read-only mount");
         std::unique_ptr<lock::Hold> hold = fs.lock->acquire(mode);
         ViewAccess view(fs, *hold);
         auto result = work(*view, *hold);
+        if (mode == lock::Mode::Exclusive) view.finish_change();
         hold->check_valid();  // the lease held for the whole operation, or its answer cannot be trusted
         return result;
     } catch (const Error& e) {
         err = e.code() > 0 ? e.code() : EIO;
-        if (err == ENOENT || err == ENODATA || err == ERANGE || err == EROFS)
+        // What a user asked for and cannot have is their error, not the mount's.
+        if (err == ENOENT || err == ENODATA || err == ERANGE || err == EROFS || err == EEXIST)
             log::debug(op, ": ", e.what());
+        else if (err == EINVAL || err == ENOTEMPTY || err == EISDIR || err == ENOTDIR || err == EFBIG ||
+                 err == EPERM || err == EOPNOTSUPP || err == ENOSPC || err == EBUSY)
+            log::warning(op, ": ", e.what());
         else
             log::error(op, ": ", e.what());
     } catch (const std::exception& e) {

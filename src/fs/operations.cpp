@@ -12,13 +12,12 @@ void init(void*, fuse_conn_info* conn) {
     // saves `ls -l` one lookup per entry.
     if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
     conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
-}
-
-// Changes come with the write path (SPEC §5); until then the mount answers every
-// change the way a read-only filesystem does.
-template <class... Args>
-void refuse_change(fuse_req_t req, Args...) {
-    fuse_reply_err(req, EROFS);
+    // open(O_TRUNC) arrives as one request, so `cp` over a dataset is one replacement
+    // committed at close, not a truncation followed by writes.
+    if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+    // Written bytes are staged per open file and committed at close: the kernel must
+    // hand every write over as it happens, never cache them.
+    conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 }
 
 fuse_lowlevel_ops make_operations() {
@@ -40,18 +39,20 @@ fuse_lowlevel_ops make_operations() {
     table.getxattr = ops::getxattr;
     table.listxattr = ops::listxattr;
 
-    table.setattr = refuse_change<fuse_ino_t, struct stat*, int, fuse_file_info*>;
-    table.mknod = refuse_change<fuse_ino_t, const char*, mode_t, dev_t>;
-    table.mkdir = refuse_change<fuse_ino_t, const char*, mode_t>;
-    table.unlink = refuse_change<fuse_ino_t, const char*>;
-    table.rmdir = refuse_change<fuse_ino_t, const char*>;
-    table.symlink = refuse_change<const char*, fuse_ino_t, const char*>;
-    table.rename = refuse_change<fuse_ino_t, const char*, fuse_ino_t, const char*, unsigned>;
-    table.link = refuse_change<fuse_ino_t, fuse_ino_t, const char*>;
-    table.create = refuse_change<fuse_ino_t, const char*, mode_t, fuse_file_info*>;
-    table.write = refuse_change<fuse_ino_t, const char*, size_t, off_t, fuse_file_info*>;
-    table.setxattr = refuse_change<fuse_ino_t, const char*, const char*, size_t, int>;
-    table.removexattr = refuse_change<fuse_ino_t, const char*>;
+    table.create = ops::create;
+    table.write = ops::write;
+    table.flush = ops::flush;
+    table.fsync = ops::fsync;
+    table.setattr = ops::setattr;
+    table.mkdir = ops::mkdir;
+    table.mknod = ops::mknod;
+    table.unlink = ops::unlink;
+    table.rmdir = ops::rmdir;
+    table.rename = ops::rename;
+    table.symlink = ops::symlink;
+    table.link = ops::link;
+    table.setxattr = ops::setxattr;
+    table.removexattr = ops::removexattr;
     return table;
 }
 

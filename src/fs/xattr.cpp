@@ -1,11 +1,18 @@
 // Extended attributes: user.h5.* metadata of datasets and user.NAME for HDF5 attributes (SPEC §4).
+#include <sys/xattr.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <limits>
 #include <string_view>
 #include <vector>
 
 #include "fs/ops.h"
 #include "h5/attribute.h"
-#include "h5/dataset.h"  // dataset_metadata
+#include "h5/attribute_write.h"
+#include "h5/dataset.h"
+#include "h5/numpy.h"
+#include "h5/recreate.h"
 
 namespace h5swmrfs::fs::ops {
 namespace {
@@ -64,6 +71,139 @@ void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
         return out;
     });
     if (names) reply_xattr(req, *names, size);
+}
+
+}  // namespace h5swmrfs::fs::ops
+
+namespace h5swmrfs::fs::ops {
+namespace {
+
+std::vector<std::uint64_t> parse_shape(const std::string& text) {
+    std::vector<std::uint64_t> shape;
+    if (text.find_first_not_of(" \t\n") == std::string::npos) return shape;  // "" is a scalar
+    std::size_t at = 0;
+    while (at <= text.size()) {
+        std::size_t comma = text.find(',', at);
+        if (comma == std::string::npos) comma = text.size();
+        std::string part = text.substr(at, comma - at);
+        part.erase(0, part.find_first_not_of(" \t\n"));
+        part.erase(part.find_last_not_of(" \t\n") + 1);
+        if (part.empty() && comma == text.size() && !shape.empty()) break;  // "5," like Python's (5,)
+        char* end = nullptr;
+        errno = 0;
+        unsigned long long value = std::strtoull(part.c_str(), &end, 10);
+        if (part.empty() || *end != '\0' || errno != 0 || part[0] == '-')
+            throw Error(EINVAL, "user.h5.shape: '" + text + "' is not a comma-separated list of extents");
+        shape.push_back(value);
+        at = comma + 1;
+    }
+    return shape;
+}
+
+std::uint64_t bytes_of(const std::vector<std::uint64_t>& shape, std::uint64_t element_size) {
+    std::uint64_t bytes = element_size;
+    for (std::uint64_t extent : shape) {
+        if (extent && bytes > std::numeric_limits<std::uint64_t>::max() / extent)
+            throw Error(EINVAL, "user.h5.shape: too many elements");
+        bytes *= extent;
+    }
+    return bytes;
+}
+
+// setfattr -n user.h5.dtype / user.h5.shape: the same bytes, read with another type or shape.
+void reinterpret(View& view, const lock::Hold& hold, Node& node, const std::string& key, const std::string& value) {
+    h5::Id object = h5::open_object(view.file.id(), node.address);
+    h5::DatasetReader reader(std::move(object));
+    h5::Id current = h5::open_object(view.file.id(), node.address);
+    h5::Id file_type = h5::checked(H5Dget_type(current.get()), "read the datatype");
+    h5::ByteForm form = h5::byte_form(file_type.get());
+    if (form.vlen_string) throw Error(EINVAL, node.path + ": variable-length strings cannot be reinterpreted");
+
+    const std::uint64_t total = reader.size();
+    std::vector<std::uint64_t> shape = reader.shape();
+    h5::Id type;
+    if (key == "user.h5.dtype") {
+        type = h5::numpy_type(value);
+        const std::uint64_t old_size = form.element_size, new_size = H5Tget_size(type.get());
+        if (shape.empty()) {
+            if (old_size != new_size) throw Error(EINVAL, node.path + ": a scalar keeps its element size");
+        } else if (shape.back() * old_size % new_size != 0) {
+            throw Error(EINVAL, node.path + ": the last axis of " + std::to_string(shape.back() * old_size) +
+                                    " bytes is not a whole number of " + value + " elements");
+        } else {
+            shape.back() = shape.back() * old_size / new_size;
+        }
+    } else {
+        type = h5::numpy_type(form.numpy);
+        shape = parse_shape(value);
+        if (bytes_of(shape, H5Tget_size(type.get())) != total)
+            throw Error(EINVAL, node.path + ": shape " + value + " does not hold the dataset's " +
+                                    std::to_string(total) + " bytes");
+    }
+    h5::Id group = h5::open_object(view.file.id(), node.directory);
+    current.reset();
+    h5::Id dataset = h5::recreate_dataset(group.get(), base_name(node.path), type.get(), shape,
+                                          [&](h5::DatasetWriter& writer) {
+        constexpr std::uint64_t kPiece = 16u << 20;
+        std::vector<std::byte> buffer;
+        for (std::uint64_t at = 0; at < total; at += kPiece) {
+            buffer.resize(std::min(kPiece, total - at));
+            reader.read(at, buffer);
+            hold.check_valid();
+            writer.write(at, buffer);
+        }
+    });
+    node.address = h5::object_info(dataset.get()).address;
+}
+
+}  // namespace
+
+void setxattr(fuse_req_t req, fuse_ino_t ino, const char* name_c, const char* value_c, size_t size, int flags) {
+    Filesystem& fs = filesystem_of(req);
+    const std::string name = name_c, value(value_c, size);
+    if (!name.starts_with(kUserPrefix)) {
+        fuse_reply_err(req, EOPNOTSUPP);
+        return;
+    }
+    auto done = under_lock(req, lock::Mode::Exclusive, "setxattr", [&](View& view, const lock::Hold& hold) {
+        Node node = fs.inodes.get(ino);
+        if (is_symlink(node.kind)) throw Error(EPERM, node.path + ": links have no attributes");
+        h5::Id object = h5::open_object(view.file.id(), node.address);
+        if (name.starts_with(kMetadataPrefix) && H5Iget_type(object.get()) == H5I_DATASET) {
+            if (name != "user.h5.dtype" && name != "user.h5.shape")
+                throw Error(EPERM, node.path + ": " + name + " is read-only");
+            if (flags & XATTR_CREATE) throw Error(EEXIST, node.path + ": " + name + " exists");
+            object.reset();
+            reinterpret(view, hold, node, name, value);
+            return true;
+        }
+        const std::string attribute = name.substr(kUserPrefix.size());
+        const bool exists = h5::has_attribute(object.get(), attribute);
+        if ((flags & XATTR_CREATE) && exists) throw Error(EEXIST, node.path + ": attribute " + attribute + " exists");
+        if ((flags & XATTR_REPLACE) && !exists) throw Error(ENODATA, node.path + ": no attribute " + attribute);
+        h5::set_attribute(object.get(), attribute, value);
+        return true;
+    });
+    if (done) fuse_reply_err(req, 0);
+}
+
+void removexattr(fuse_req_t req, fuse_ino_t ino, const char* name_c) {
+    Filesystem& fs = filesystem_of(req);
+    const std::string name = name_c;
+    if (!name.starts_with(kUserPrefix)) {
+        fuse_reply_err(req, ENODATA);
+        return;
+    }
+    auto done = under_lock(req, lock::Mode::Exclusive, "removexattr", [&](View& view, const lock::Hold&) {
+        Node node = fs.inodes.get(ino);
+        if (is_symlink(node.kind)) throw Error(ENODATA, node.path + ": links have no attributes");
+        h5::Id object = h5::open_object(view.file.id(), node.address);
+        if (name.starts_with(kMetadataPrefix) && H5Iget_type(object.get()) == H5I_DATASET)
+            throw Error(EPERM, node.path + ": " + name + " cannot be removed");
+        h5::delete_attribute(object.get(), name.substr(kUserPrefix.size()));
+        return true;
+    });
+    if (done) fuse_reply_err(req, 0);
 }
 
 }  // namespace h5swmrfs::fs::ops

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "h5/hyperslab.h"
+#include "h5/selection.h"
 
 namespace h5swmrfs::h5 {
 namespace {
@@ -58,17 +59,6 @@ std::vector<std::uint64_t> chunk_shape(hid_t dcpl) {
     std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
     check(H5Pget_chunk(dcpl, rank, dims.data()), "read the chunk shape");
     return {dims.begin(), dims.end()};
-}
-
-// Selects `boxes` (a union of hyperslabs) in `space`.
-void select(hid_t space, const std::vector<Box>& boxes) {
-    H5S_seloper_t op = H5S_SELECT_SET;
-    for (const Box& box : boxes) {
-        std::vector<hsize_t> start(box.start.begin(), box.start.end());
-        std::vector<hsize_t> count(box.count.begin(), box.count.end());
-        check(H5Sselect_hyperslab(space, op, start.data(), nullptr, count.data(), nullptr), "select a hyperslab");
-        op = H5S_SELECT_OR;
-    }
 }
 
 struct Extent {
@@ -147,26 +137,17 @@ std::size_t DatasetReader::read(std::uint64_t offset, std::span<std::byte> out) 
     ElementSpan span = elements_for_bytes(size_ / std::max<std::uint64_t>(element_size, 1), element_size, offset, out.size());
     if (span.count == 0) return 0;
 
-    Id file_space = checked(H5Dget_space(dataset_.get()), "read the dataspace");
-    Id memory_space;
-    if (scalar_) {
-        memory_space = checked(H5Screate(H5S_SCALAR), "make a memory dataspace");
-    } else {
-        select(file_space.get(), cover_elements(shape_, span.first, span.count));
-        hsize_t n = span.count;
-        memory_space = checked(H5Screate_simple(1, &n, nullptr), "make a memory dataspace");
-    }
-
+    ElementSelection selection = select_elements(dataset_.get(), shape_, scalar_, span.first, span.count);
     // Whole elements land straight in the reply buffer; a range that cuts an
     // element goes through a scratch buffer of the elements it touches.
     const std::uint64_t touched = span.count * element_size;
     if (span.skip == 0 && span.length == touched) {
-        check(H5Dread(dataset_.get(), form_->memory_type.get(), memory_space.get(), file_space.get(), H5P_DEFAULT,
+        check(H5Dread(dataset_.get(), form_->memory_type.get(), selection.memory_space.get(), selection.file_space.get(), H5P_DEFAULT,
                       out.data()),
               "read the dataset");
     } else {
         std::vector<std::byte> scratch(touched);
-        check(H5Dread(dataset_.get(), form_->memory_type.get(), memory_space.get(), file_space.get(), H5P_DEFAULT,
+        check(H5Dread(dataset_.get(), form_->memory_type.get(), selection.memory_space.get(), selection.file_space.get(), H5P_DEFAULT,
                       scratch.data()),
               "read the dataset");
         std::memcpy(out.data(), scratch.data() + span.skip, span.length);

@@ -1,5 +1,7 @@
 #include "h5/id.h"
 
+#include <cstdlib>
+
 #include "util/log.h"
 
 namespace h5swmrfs::h5 {
@@ -32,6 +34,12 @@ std::string last_library_error() {
 void fail(const std::string& what, int err) {
     std::string detail = last_library_error();
     H5Eclear2(H5E_DEFAULT);
+    // A failed system call inside HDF5 (a full disk, say) names its errno in the
+    // message; that errno is what the caller should see.
+    if (auto at = detail.find("errno = "); at != std::string::npos) {
+        int system_errno = std::atoi(detail.c_str() + at + 8);
+        if (system_errno > 0) err = system_errno;
+    }
     throw Error(err, detail.empty() ? what : what + ": " + detail);
 }
 

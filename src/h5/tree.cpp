@@ -103,6 +103,62 @@ ObjectInfo object_info(hid_t object) {
     return ObjectInfo{kind_of(info.type), info.addr, info.rc, info.mtime};
 }
 
+namespace {
+
+Id utf8_link_properties() {
+    Id lcpl = checked(H5Pcreate(H5P_LINK_CREATE), "make link creation properties");
+    check(H5Pset_char_encoding(lcpl.get(), H5T_CSET_UTF8), "set the name encoding");
+    return lcpl;
+}
+
+void check_absent(hid_t parent, const std::string& name) {
+    if (find_link(parent, name)) throw Error(EEXIST, name + ": exists");
+}
+
+}  // namespace
+
+void create_group(hid_t parent, const std::string& name) {
+    check_absent(parent, name);
+    Id lcpl = utf8_link_properties();
+    checked(H5Gcreate2(parent, name.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), "create group " + name);
+}
+
+void remove_link(hid_t parent, const std::string& name) {
+    if (!find_link(parent, name)) throw Error(ENOENT, name + ": no such name");
+    check(H5Ldelete(parent, name.c_str(), H5P_DEFAULT), "delete " + name);
+}
+
+void move_link(hid_t from, const std::string& name, hid_t to, const std::string& to_name) {
+    if (find_link(to, to_name)) check(H5Ldelete(to, to_name.c_str(), H5P_DEFAULT), "replace " + to_name);
+    Id lcpl = utf8_link_properties();
+    check(H5Lmove(from, name.c_str(), to, to_name.c_str(), lcpl.get(), H5P_DEFAULT), "move " + name + " to " + to_name);
+}
+
+void create_soft_link(hid_t parent, const std::string& name, const std::string& target) {
+    check_absent(parent, name);
+    Id lcpl = utf8_link_properties();
+    check(H5Lcreate_soft(target.c_str(), parent, name.c_str(), lcpl.get(), H5P_DEFAULT), "create soft link " + name);
+}
+
+void create_external_link(hid_t parent, const std::string& name, const std::string& file, const std::string& path) {
+    check_absent(parent, name);
+    Id lcpl = utf8_link_properties();
+    check(H5Lcreate_external(file.c_str(), path.c_str(), parent, name.c_str(), lcpl.get(), H5P_DEFAULT),
+          "create external link " + name);
+}
+
+void create_hard_link(hid_t object, hid_t parent, const std::string& name) {
+    check_absent(parent, name);
+    Id lcpl = utf8_link_properties();
+    check(H5Lcreate_hard(object, ".", parent, name.c_str(), lcpl.get(), H5P_DEFAULT), "create hard link " + name);
+}
+
+bool group_is_empty(hid_t group) {
+    H5G_info_t info;
+    check(H5Gget_info(group, &info), "read group");
+    return info.nlinks == 0;
+}
+
 Id open_object(hid_t file, haddr_t address) {
     return checked(H5Oopen_by_addr(file, address), "open object at address " + std::to_string(address), ENOENT);
 }

@@ -46,4 +46,16 @@ ObjectInfo object_info(hid_t object);
 // Opens the group, dataset or named datatype whose header is at `address`; ENOENT when there is none.
 Id open_object(hid_t file, haddr_t address);
 
+// Changes to the tree. Names are single path components (no '/'); every
+// function checks what POSIX would and throws Error with that errno.
+void create_group(hid_t parent, const std::string& name);                 // EEXIST
+void remove_link(hid_t parent, const std::string& name);                  // ENOENT
+// Moves `name` of `from` to `to_name` in `to`, replacing what is there (which the
+// caller has checked may be replaced) in one step.
+void move_link(hid_t from, const std::string& name, hid_t to, const std::string& to_name);
+void create_soft_link(hid_t parent, const std::string& name, const std::string& target);
+void create_external_link(hid_t parent, const std::string& name, const std::string& file, const std::string& path);
+void create_hard_link(hid_t object, hid_t parent, const std::string& name);
+bool group_is_empty(hid_t group);
+
 }  // namespace h5swmrfs::h5

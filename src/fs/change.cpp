@@ -1,0 +1,236 @@
+// Changes to the tree and to sizes: mkdir, rmdir, unlink, rename, symlink, link, mknod, setattr.
+// Each runs under an exclusive hold (SPEC §5).
+#include <fcntl.h>
+#include <linux/fs.h>
+
+#include "fs/commit.h"
+#include "fs/open_file.h"
+#include "fs/ops.h"
+#include "fs/stat.h"
+
+namespace h5swmrfs::fs::ops {
+namespace {
+
+Node directory_node(Filesystem& fs, fuse_ino_t ino) {
+    Node node = fs.inodes.get(ino);
+    if (node.kind != h5::Kind::Group) throw Error(ENOTDIR, node.path + ": not a group");
+    return node;
+}
+
+h5::Link existing_link(hid_t group, const std::string& directory, const std::string& name) {
+    auto link = h5::find_link(group, name);
+    if (!link) throw Error(ENOENT, child_path(directory, name) + ": no such name");
+    return *link;
+}
+
+// The entry for `name` of `dir` just made, looked up again in the same hold.
+fuse_entry_param entry_of(Filesystem& fs, View& view, hid_t group, const Node& dir, const std::string& name) {
+    return make_entry(fs, view, node_of(existing_link(group, dir.path, name), dir.address, dir.path));
+}
+
+// A POSIX symlink target as an HDF5 link: "FILE::/PATH" is an external link; a target
+// inside the mount becomes the soft link it names (".." resolved against the link's
+// directory, since HDF5 paths have no ".."); anything outside the mount cannot be stored.
+struct LinkTarget {
+    bool external = false;
+    std::string file, path;
+};
+
+LinkTarget link_target_of(const std::string& target, const std::string& directory, const std::string& mountpoint) {
+    LinkTarget out;
+    if (auto sep = target.find("::"); sep != std::string::npos && sep > 0) {
+        out.external = true;
+        out.file = target.substr(0, sep);
+        out.path = target.substr(sep + 2);
+        if (out.path.empty()) out.path = "/";
+        return out;
+    }
+    std::string absolute;
+    if (target.starts_with('/')) {
+        if (target != mountpoint && !target.starts_with(mountpoint + "/"))
+            throw Error(EINVAL, "symlink target " + target + " lies outside the mount");
+        absolute = target.substr(mountpoint.size());
+    } else if (target.find("..") == std::string::npos && target.find("./") == std::string::npos) {
+        out.path = target;  // relative and plain: HDF5 resolves it against the link's group, as POSIX does
+        return out;
+    } else {
+        absolute = directory + "/" + target;
+    }
+    // Normalise "." and ".." components.
+    std::vector<std::string> parts;
+    std::size_t at = 0;
+    while (at <= absolute.size()) {
+        std::size_t next = absolute.find('/', at);
+        if (next == std::string::npos) next = absolute.size();
+        std::string part = absolute.substr(at, next - at);
+        if (part == "..") {
+            if (parts.empty()) throw Error(EINVAL, "symlink target " + target + " lies outside the mount");
+            parts.pop_back();
+        } else if (!part.empty() && part != ".") {
+            parts.push_back(part);
+        }
+        at = next + 1;
+    }
+    out.path = "/";
+    for (std::size_t i = 0; i < parts.size(); ++i) out.path += (i ? "/" : "") + parts[i];
+    return out;
+}
+
+}  // namespace
+
+void mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t) {
+    Filesystem& fs = filesystem_of(req);
+    auto entry = under_lock(req, lock::Mode::Exclusive, "mkdir", [&](View& view, const lock::Hold&) {
+        Node dir = directory_node(fs, parent);
+        h5::Id group = h5::open_object(view.file.id(), dir.address);
+        h5::create_group(group.get(), name);
+        return entry_of(fs, view, group.get(), dir, name);
+    });
+    if (entry) fuse_reply_entry(req, &*entry);
+}
+
+void mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t) {
+    Filesystem& fs = filesystem_of(req);
+    if (!S_ISREG(mode)) {
+        fuse_reply_err(req, EPERM);  // no devices, fifos or sockets in an HDF5 file
+        return;
+    }
+    auto entry = under_lock(req, lock::Mode::Exclusive, "mknod", [&](View& view, const lock::Hold&) {
+        Node dir = directory_node(fs, parent);
+        h5::Id group = h5::open_object(view.file.id(), dir.address);
+        if (h5::find_link(group.get(), name)) throw Error(EEXIST, child_path(dir.path, name) + ": exists");
+        create_empty_dataset(group.get(), name);
+        return entry_of(fs, view, group.get(), dir, name);
+    });
+    if (entry) fuse_reply_entry(req, &*entry);
+}
+
+void unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+    Filesystem& fs = filesystem_of(req);
+    auto done = under_lock(req, lock::Mode::Exclusive, "unlink", [&](View& view, const lock::Hold&) {
+        Node dir = directory_node(fs, parent);
+        h5::Id group = h5::open_object(view.file.id(), dir.address);
+        if (existing_link(group.get(), dir.path, name).kind == h5::Kind::Group)
+            throw Error(EISDIR, child_path(dir.path, name) + ": is a group");
+        h5::remove_link(group.get(), name);
+        return true;
+    });
+    if (done) fuse_reply_err(req, 0);
+}
+
+void rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+    Filesystem& fs = filesystem_of(req);
+    auto done = under_lock(req, lock::Mode::Exclusive, "rmdir", [&](View& view, const lock::Hold&) {
+        Node dir = directory_node(fs, parent);
+        h5::Id group = h5::open_object(view.file.id(), dir.address);
+        h5::Link link = existing_link(group.get(), dir.path, name);
+        if (link.kind != h5::Kind::Group) throw Error(ENOTDIR, child_path(dir.path, name) + ": not a group");
+        h5::Id child = h5::open_object(view.file.id(), link.address);
+        if (!h5::group_is_empty(child.get())) throw Error(ENOTEMPTY, child_path(dir.path, name) + ": not empty");
+        h5::remove_link(group.get(), name);
+        return true;
+    });
+    if (done) fuse_reply_err(req, 0);
+}
+
+void rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent, const char* new_name,
+            unsigned flags) {
+    Filesystem& fs = filesystem_of(req);
+    if (flags & RENAME_EXCHANGE) {
+        fuse_reply_err(req, EINVAL);
+        return;
+    }
+    auto done = under_lock(req, lock::Mode::Exclusive, "rename", [&](View& view, const lock::Hold&) {
+        Node from_dir = directory_node(fs, parent), to_dir = directory_node(fs, new_parent);
+        h5::Id from = h5::open_object(view.file.id(), from_dir.address);
+        h5::Id to = h5::open_object(view.file.id(), to_dir.address);
+        h5::Link moving = existing_link(from.get(), from_dir.path, name);
+        const std::string target_path = child_path(to_dir.path, new_name);
+        if (moving.kind == h5::Kind::Group && (target_path + "/").starts_with(child_path(from_dir.path, name) + "/"))
+            throw Error(EINVAL, target_path + ": a group cannot move into itself");
+        if (auto existing = h5::find_link(to.get(), new_name)) {
+            if (flags & RENAME_NOREPLACE) throw Error(EEXIST, target_path + ": exists");
+            if (existing->address == moving.address && moving.kind != h5::Kind::SoftLink &&
+                moving.kind != h5::Kind::ExternalLink)
+                return true;  // both names are links to one object: POSIX does nothing
+            const bool target_is_group = existing->kind == h5::Kind::Group;
+            if (moving.kind == h5::Kind::Group && !target_is_group) throw Error(ENOTDIR, target_path + ": not a group");
+            if (moving.kind != h5::Kind::Group && target_is_group) throw Error(EISDIR, target_path + ": is a group");
+            if (target_is_group) {
+                h5::Id target = h5::open_object(view.file.id(), existing->address);
+                if (!h5::group_is_empty(target.get())) throw Error(ENOTEMPTY, target_path + ": not empty");
+            }
+        }
+        h5::move_link(from.get(), name, to.get(), new_name);
+        return true;
+    });
+    if (done) fuse_reply_err(req, 0);
+}
+
+void symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
+    Filesystem& fs = filesystem_of(req);
+    auto entry = under_lock(req, lock::Mode::Exclusive, "symlink", [&](View& view, const lock::Hold&) {
+        Node dir = directory_node(fs, parent);
+        h5::Id group = h5::open_object(view.file.id(), dir.address);
+        LinkTarget link = link_target_of(target, dir.path == "/" ? "" : dir.path, fs.config.mountpoint);
+        if (link.external)
+            h5::create_external_link(group.get(), name, link.file, link.path);
+        else
+            h5::create_soft_link(group.get(), name, link.path);
+        return entry_of(fs, view, group.get(), dir, name);
+    });
+    if (entry) fuse_reply_entry(req, &*entry);
+}
+
+void link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new_name) {
+    Filesystem& fs = filesystem_of(req);
+    auto entry = under_lock(req, lock::Mode::Exclusive, "link", [&](View& view, const lock::Hold&) {
+        Node node = fs.inodes.get(ino);
+        if (node.kind == h5::Kind::Group) throw Error(EPERM, node.path + ": hard links to groups are not made");
+        if (is_symlink(node.kind)) throw Error(EPERM, node.path + ": a symbolic link has no object to link to");
+        Node dir = directory_node(fs, new_parent);
+        h5::Id group = h5::open_object(view.file.id(), dir.address);
+        h5::Id object = h5::open_object(view.file.id(), node.address);
+        h5::create_hard_link(object.get(), group.get(), new_name);
+        return entry_of(fs, view, group.get(), dir, new_name);
+    });
+    if (entry) fuse_reply_entry(req, &*entry);
+}
+
+void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
+    Filesystem& fs = filesystem_of(req);
+    // chmod, chown and utimes are accepted and ignored, so `cp -a` and rsync work.
+    if (to_set & FUSE_SET_ATTR_SIZE) {
+        const auto size = static_cast<std::uint64_t>(attr->st_size);
+        if (fs.config.read_only) {
+            fuse_reply_err(req, EROFS);
+            return;
+        }
+        OpenFile* file = fi ? open_file(fi) : nullptr;
+        if (file && file->staging) {
+            // ftruncate on a file open for writing: part of what close() commits.
+            try {
+                std::lock_guard guard(file->mutex);
+                file->staging->truncate(size);
+            } catch (const std::exception& e) {
+                reply_error(req, "setattr", e);
+                return;
+            }
+        } else {
+            auto done = under_lock(req, lock::Mode::Exclusive, "truncate", [&](View& view, const lock::Hold&) {
+                resize_dataset(view, fs.inodes.get(ino), size);
+                return true;
+            });
+            if (!done) return;
+        }
+    }
+    auto st = under_lock(req, lock::Mode::Shared, "setattr", [&](View& view, const lock::Hold&) {
+        struct stat out = stat_of(view, fs.config, ino, fs.inodes.get(ino));
+        OpenFile* file = fi ? open_file(fi) : nullptr;
+        if (file && file->staging && file->staging->dirty()) out.st_size = static_cast<off_t>(file->staging->size());
+        return out;
+    });
+    if (st) fuse_reply_attr(req, &*st, 0);
+}
+
+}  // namespace h5swmrfs::fs::ops
