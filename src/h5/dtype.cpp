@@ -1,0 +1,460 @@
+#include "h5/dtype.h"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace h5swmrfs::h5 {
+namespace {
+
+constexpr bool host_is_little = std::endian::native == std::endian::little;
+constexpr char host_order = host_is_little ? '<' : '>';
+constexpr H5T_order_t host_h5_order = host_is_little ? H5T_ORDER_LE : H5T_ORDER_BE;
+
+[[noreturn]] void unsupported(const std::string& what) {
+    throw Error(ENOTSUP, "HDF5 datatype not supported: " + what);
+}
+
+// A numpy dtype reduced to what user.h5.dtype needs to print.
+struct Numpy {
+    enum class Kind { Simple, Subarray, Struct };
+    Kind kind = Kind::Simple;
+    std::string str;                   // Simple: dtype.str, e.g. "<i4"
+    std::vector<hsize_t> shape;        // Subarray: numpy merges nested arrays into one shape
+    std::vector<std::string> names;    // Struct: field names in offset order
+    std::vector<std::size_t> offsets;  // Struct
+    std::vector<Numpy> children;       // Subarray: its element (never a Subarray); Struct: fields
+    std::size_t itemsize = 0;
+};
+
+Numpy simple(std::string str, std::size_t itemsize) {
+    Numpy n;
+    n.str = std::move(str);
+    n.itemsize = itemsize;
+    return n;
+}
+
+// What one file datatype becomes: the memory type we read into and its numpy description.
+struct Form {
+    Id memory;
+    Numpy numpy;
+};
+
+Id copy_type(hid_t type) { return checked(H5Tcopy(type), "copy HDF5 datatype"); }
+
+std::size_t size_of(hid_t type) {
+    std::size_t size = H5Tget_size(type);
+    if (size == 0) fail("get HDF5 datatype size");
+    return size;
+}
+
+// numpy writes '|' for types where byte order does not apply.
+std::string numpy_str(char kind, std::size_t size) {
+    return (size == 1 ? '|' : host_order) + std::string(1, kind) + std::to_string(size);
+}
+
+// ---- Python's repr, for the text of str(dtype.descr) ----------------------------------------
+
+// Non-ASCII code points Python's str.isprintable() rejects, except unassigned ones (those
+// depend on the Python version's Unicode tables): Cc, Cf, Zs, Zl, Zp, Cs, Co.
+constexpr std::array<std::pair<char32_t, char32_t>, 27> non_printable{{
+    {0x80, 0xA0}, {0xAD, 0xAD}, {0x600, 0x605}, {0x61C, 0x61C}, {0x6DD, 0x6DD},
+    {0x70F, 0x70F}, {0x890, 0x891}, {0x8E2, 0x8E2}, {0x1680, 0x1680}, {0x180E, 0x180E},
+    {0x2000, 0x200F}, {0x2028, 0x202F}, {0x205F, 0x2064}, {0x2066, 0x206F}, {0x3000, 0x3000},
+    {0xD800, 0xF8FF}, {0xFEFF, 0xFEFF}, {0xFFF9, 0xFFFB}, {0x110BD, 0x110BD},
+    {0x110CD, 0x110CD}, {0x13430, 0x13438}, {0x1BCA0, 0x1BCA3}, {0x1D173, 0x1D17A},
+    {0xE0001, 0xE0001}, {0xE0020, 0xE007F}, {0xF0000, 0xFFFFD}, {0x100000, 0x10FFFD},
+}};
+
+bool printable(char32_t c) {
+    if (c < 0x80) return c >= 0x20 && c != 0x7F;
+    return std::none_of(non_printable.begin(), non_printable.end(),
+                        [c](const auto& r) { return c >= r.first && c <= r.second; });
+}
+
+// Decodes one UTF-8 sequence at s[i]; returns its length, 0 when the bytes are not UTF-8.
+std::size_t decode_utf8(std::string_view s, std::size_t i, char32_t& out) {
+    auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+    unsigned char b = byte(0);
+    std::size_t len = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return 0;
+    char32_t c = len == 1 ? b : b & (0x7F >> len);
+    for (std::size_t k = 1; k < len; ++k) {
+        if ((byte(k) & 0xC0) != 0x80) return 0;
+        c = (c << 6) | (byte(k) & 0x3F);
+    }
+    static constexpr char32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (c < min_for_len[len] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
+    out = c;
+    return len;
+}
+
+std::string escape(const char* format, unsigned value) {
+    char buf[16];
+    int n = std::snprintf(buf, sizeof buf, format, value);
+    return std::string(buf, static_cast<std::size_t>(n));
+}
+
+// The repr() Python gives a str holding this UTF-8 text. Bytes that are not UTF-8 (h5py would
+// fail to decode them) are written as \xNN.
+std::string python_repr(std::string_view text) {
+    bool has_single = text.find('\'') != std::string_view::npos;
+    bool has_double = text.find('"') != std::string_view::npos;
+    char quote = has_single && !has_double ? '"' : '\'';
+    std::string out(1, quote);
+    for (std::size_t i = 0; i < text.size();) {
+        char32_t c = 0;
+        std::size_t len = decode_utf8(text, i, c);
+        if (len == 0) {
+            out += escape("\\x%02x", static_cast<unsigned char>(text[i]));
+            ++i;
+            continue;
+        }
+        if (c == static_cast<char32_t>(quote) || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\r') {
+            out += "\\r";
+        } else if (printable(c)) {
+            out.append(text.substr(i, len));
+        } else if (c <= 0xFF) {
+            out += escape("\\x%02x", static_cast<unsigned>(c));
+        } else if (c <= 0xFFFF) {
+            out += escape("\\u%04x", static_cast<unsigned>(c));
+        } else {
+            out += escape("\\U%08x", static_cast<unsigned>(c));
+        }
+        i += len;
+    }
+    out += quote;
+    return out;
+}
+
+// Python's tuple repr: (3,) and (2, 3).
+std::string python_tuple(const std::vector<hsize_t>& shape) {
+    std::string out = "(";
+    for (std::size_t i = 0; i < shape.size(); ++i) {
+        if (i) out += ", ";
+        out += std::to_string(shape[i]);
+    }
+    return out + (shape.size() == 1 ? ",)" : ")");
+}
+
+// numpy's _array_descr (what dtype.descr is made of), as Python prints it.
+std::string descr(const Numpy& type) {
+    switch (type.kind) {
+        case Numpy::Kind::Simple: return python_repr(type.str);
+        case Numpy::Kind::Subarray:
+            return "(" + descr(type.children.front()) + ", " + python_tuple(type.shape) + ")";
+        case Numpy::Kind::Struct: break;
+    }
+    std::vector<std::string> entries;
+    auto pad = [&](std::size_t bytes) { entries.push_back("('', '|V" + std::to_string(bytes) + "')"); };
+    std::size_t end = 0;
+    for (std::size_t i = 0; i < type.children.size(); ++i) {
+        const Numpy& field = type.children[i];
+        if (type.offsets[i] > end) pad(type.offsets[i] - end);
+        std::string name = python_repr(type.names[i]);
+        if (field.kind == Numpy::Kind::Subarray)
+            entries.push_back("(" + name + ", " + descr(field.children.front()) + ", " +
+                              python_tuple(field.shape) + ")");
+        else
+            entries.push_back("(" + name + ", " + descr(field) + ")");
+        end = type.offsets[i] + field.itemsize;
+    }
+    if (type.itemsize > end) pad(type.itemsize - end);
+    std::string out = "[";
+    for (std::size_t i = 0; i < entries.size(); ++i) out += (i ? ", " : "") + entries[i];
+    return out + "]";
+}
+
+// user.h5.dtype: dtype.str for simple types, numpy's subarray string for arrays of those,
+// str(dtype.descr) for compounds (and descr's tuple form for arrays of compounds).
+std::string type_string(const Numpy& type) {
+    if (type.kind == Numpy::Kind::Simple) return type.str;
+    if (type.kind == Numpy::Kind::Subarray && type.children.front().kind == Numpy::Kind::Simple)
+        return python_tuple(type.shape) + type.children.front().str;
+    return descr(type);
+}
+
+// ---- one function per datatype class --------------------------------------------------------
+
+Form form_of(hid_t type);
+
+Form integer_form(hid_t type) {
+    std::size_t size = size_of(type);
+    H5T_sign_t sign = H5Tget_sign(type);
+    if (sign == H5T_SGN_ERROR) fail("get integer sign");
+    bool is_signed = sign == H5T_SGN_2;
+    hid_t native;
+    switch (size) {
+        case 1: native = is_signed ? H5T_NATIVE_INT8 : H5T_NATIVE_UINT8; break;
+        case 2: native = is_signed ? H5T_NATIVE_INT16 : H5T_NATIVE_UINT16; break;
+        case 4: native = is_signed ? H5T_NATIVE_INT32 : H5T_NATIVE_UINT32; break;
+        case 8: native = is_signed ? H5T_NATIVE_INT64 : H5T_NATIVE_UINT64; break;
+        default: unsupported(std::to_string(size) + "-byte integer (numpy has 1, 2, 4, 8)");
+    }
+    return {copy_type(native), simple(numpy_str(is_signed ? 'i' : 'u', size), size)};
+}
+
+Id half_type() {
+    // IEEE binary16, built the way h5py builds it (HDF5 1.10 has no predefined one).
+    Id half = copy_type(H5T_IEEE_F32LE);
+    check(H5Tset_fields(half.get(), 15, 10, 5, 0, 10), "define half float");
+    check(H5Tset_size(half.get(), 2), "define half float");
+    check(H5Tset_ebias(half.get(), 15), "define half float");
+    check(H5Tset_order(half.get(), host_h5_order), "define half float");
+    return half;
+}
+
+// numpy's float types in np.typecodes["Float"] order, with the finfo values h5py compares
+// (an 80-bit long double counts its explicit integer bit in the mantissa, as HDF5 does).
+struct NumpyFloat {
+    std::size_t size;
+    long nmant;
+    long maxexp;
+    long minexp;
+};
+
+NumpyFloat long_double_info() {
+    using L = std::numeric_limits<long double>;
+    long nmant = L::digits - 1;
+    if (nmant == 63 && L::max_exponent == 16384) ++nmant;
+    return {sizeof(long double), nmant, L::max_exponent, L::min_exponent - 1};
+}
+
+Form float_form(hid_t type) {
+    std::size_t size = size_of(type);
+    std::size_t spos, epos, esize, mpos, msize;
+    check(H5Tget_fields(type, &spos, &epos, &esize, &mpos, &msize), "get float fields");
+    long ebias = static_cast<long>(H5Tget_ebias(type));
+    const std::array<NumpyFloat, 4> numpy_floats{{
+        {2, 10, 16, -14}, {4, 23, 128, -126}, {8, 52, 1024, -1022}, long_double_info()}};
+    long max_exponent = esize < 32 ? (1L << esize) - ebias - 1 : std::numeric_limits<long>::max();
+    // h5py's rule: the first numpy float at least as wide that holds the mantissa and exponents.
+    for (std::size_t k = 0; k < numpy_floats.size(); ++k) {
+        const NumpyFloat& f = numpy_floats[k];
+        if (f.size >= size && static_cast<long>(msize) <= f.nmant && max_exponent <= f.maxexp &&
+            1 - ebias >= f.minexp) {
+            Id memory = k == 0 ? half_type()
+                      : copy_type(k == 1 ? H5T_NATIVE_FLOAT : k == 2 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_LDOUBLE);
+            return {std::move(memory), simple(numpy_str('f', f.size), f.size)};
+        }
+    }
+    unsupported("float with " + std::to_string(msize) + "-bit mantissa and " + std::to_string(esize) +
+                "-bit exponent (no numpy float holds it)");
+}
+
+Form bitfield_form(hid_t type) {
+    std::size_t size = size_of(type);
+    hid_t native;
+    switch (size) {
+        case 1: native = H5T_NATIVE_B8; break;
+        case 2: native = H5T_NATIVE_B16; break;
+        case 4: native = H5T_NATIVE_B32; break;
+        case 8: native = H5T_NATIVE_B64; break;
+        default: unsupported(std::to_string(size) + "-byte bitfield");
+    }
+    // HDF5 converts bitfields only to bitfields, so the memory type stays one.
+    return {copy_type(native), simple(numpy_str('u', size), size)};
+}
+
+std::string member_name(hid_t type, unsigned index) {
+    char* raw = H5Tget_member_name(type, index);
+    if (!raw) fail("get member name");
+    std::string name(raw);
+    H5free_memory(raw);
+    return name;
+}
+
+// h5py reads an enum whose members are exactly FALSE=0 and TRUE=1 as numpy bool.
+bool is_h5py_bool(hid_t type, hid_t base) {
+    std::array<unsigned char, 64> value{};
+    if (H5Tget_nmembers(type) != 2 || size_of(base) > value.size()) return false;
+    bool seen_false = false, seen_true = false;
+    for (unsigned i = 0; i < 2; ++i) {
+        value.fill(0);
+        check(H5Tget_member_value(type, i, value.data()), "get enum member value");
+        check(H5Tconvert(base, H5T_NATIVE_LLONG, 1, value.data(), nullptr, H5P_DEFAULT),
+              "convert enum member value");
+        long long number = 0;
+        std::memcpy(&number, value.data(), sizeof number);
+        std::string name = member_name(type, i);
+        seen_false |= name == "FALSE" && number == 0;
+        seen_true |= name == "TRUE" && number == 1;
+    }
+    return seen_false && seen_true;
+}
+
+Form enum_form(hid_t type) {
+    Id base = checked(H5Tget_super(type), "get enum base type");
+    if (!is_h5py_bool(type, base.get())) {
+        // HDF5 converts enum → integer by value, which keeps values that name no member.
+        return integer_form(base.get());
+    }
+    Id memory = checked(H5Tenum_create(H5T_NATIVE_INT8), "create bool type");
+    for (signed char value : {0, 1})
+        check(H5Tenum_insert(memory.get(), value ? "TRUE" : "FALSE", &value), "create bool type");
+    return {std::move(memory), simple("|b1", 1)};
+}
+
+Form string_form(hid_t type) {
+    htri_t variable = H5Tis_variable_str(type);
+    check(variable, "inspect string type");
+    if (variable) unsupported("variable-length string inside a compound or array");
+    std::size_t size = size_of(type);
+    // h5py's memory type: same size and character set, NULLPAD.
+    Id memory = copy_type(type);
+    check(H5Tset_strpad(memory.get(), H5T_STR_NULLPAD), "set string padding");
+    return {std::move(memory), simple("|S" + std::to_string(size), size)};
+}
+
+Form opaque_form(hid_t type) {
+    std::size_t size = size_of(type);
+    std::string str = "|V" + std::to_string(size);
+    if (char* tag = H5Tget_tag(type)) {
+        // h5py stores some numpy types (datetime64) as opaque tagged "NUMPY:<dtype.str>".
+        std::string_view view(tag);
+        if (view.starts_with("NUMPY:") && view.size() > 6) str = view.substr(6);
+        H5free_memory(tag);
+    }
+    // Opaque bytes are never converted: read them exactly as the file holds them.
+    return {copy_type(type), simple(std::move(str), size)};
+}
+
+Form array_form(hid_t type) {
+    int rank = H5Tget_array_ndims(type);
+    check(rank, "get array rank");
+    std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+    check(H5Tget_array_dims2(type, dims.data()), "get array dimensions");
+    Id super = checked(H5Tget_super(type), "get array element type");
+    Form element = form_of(super.get());
+    Id memory = checked(H5Tarray_create2(element.memory.get(), static_cast<unsigned>(rank), dims.data()),
+                        "create array type");
+    Numpy numpy;
+    numpy.kind = Numpy::Kind::Subarray;
+    numpy.itemsize = size_of(memory.get());
+    numpy.shape = dims;
+    if (element.numpy.kind == Numpy::Kind::Subarray) {
+        numpy.shape.insert(numpy.shape.end(), element.numpy.shape.begin(), element.numpy.shape.end());
+        numpy.children = std::move(element.numpy.children);
+    } else {
+        numpy.children.push_back(std::move(element.numpy));
+    }
+    return {std::move(memory), std::move(numpy)};
+}
+
+struct Member {
+    std::string name;
+    std::size_t offset;
+    H5T_class_t file_class;
+    H5T_order_t file_order;
+    Form form;
+};
+
+// h5py reads a compound of exactly two members r and i of one float type as numpy complex.
+bool is_h5py_complex(const std::vector<Member>& members) {
+    if (members.size() != 2 || members[0].name != "r" || members[1].name != "i") return false;
+    const Member& r = members[0];
+    const Member& i = members[1];
+    std::size_t size = r.form.numpy.itemsize;
+    return r.file_class == H5T_FLOAT && i.file_class == H5T_FLOAT && r.file_order == i.file_order &&
+           r.form.numpy.str == i.form.numpy.str && (size == 4 || size == 8 || size == 16);
+}
+
+Form complex_form(std::vector<Member>& members) {
+    std::size_t part = members[0].form.numpy.itemsize;
+    Id memory = checked(H5Tcreate(H5T_COMPOUND, 2 * part), "create complex type");
+    check(H5Tinsert(memory.get(), "r", 0, members[0].form.memory.get()), "create complex type");
+    check(H5Tinsert(memory.get(), "i", part, members[1].form.memory.get()), "create complex type");
+    return {std::move(memory), simple(numpy_str('c', 2 * part), 2 * part)};
+}
+
+Form compound_form(hid_t type) {
+    std::size_t size = size_of(type);
+    int count = H5Tget_nmembers(type);
+    check(count, "get compound members");
+    std::vector<Member> members;
+    for (unsigned i = 0; i < static_cast<unsigned>(count); ++i) {
+        Id member_type = checked(H5Tget_member_type(type, i), "get compound member type");
+        H5T_class_t file_class = H5Tget_class(member_type.get());
+        std::string name = member_name(type, i);
+        members.push_back({std::move(name), H5Tget_member_offset(type, i), file_class,
+                           file_class == H5T_FLOAT ? H5Tget_order(member_type.get()) : H5T_ORDER_NONE,
+                           form_of(member_type.get())});
+    }
+    if (is_h5py_complex(members)) return complex_form(members);
+
+    Id memory = checked(H5Tcreate(H5T_COMPOUND, size), "create compound type");
+    for (const Member& m : members) {
+        if (m.offset + m.form.numpy.itemsize > size) unsupported("compound member " + m.name + " exceeds its type");
+        check(H5Tinsert(memory.get(), m.name.c_str(), m.offset, m.form.memory.get()),
+              "create compound type with member " + m.name);
+    }
+    // numpy's descr lists fields by offset (it refuses any other order).
+    std::stable_sort(members.begin(), members.end(),
+                     [](const Member& a, const Member& b) { return a.offset < b.offset; });
+    Numpy numpy;
+    numpy.kind = Numpy::Kind::Struct;
+    numpy.itemsize = size;
+    for (Member& m : members) {
+        numpy.names.push_back(std::move(m.name));
+        numpy.offsets.push_back(m.offset);
+        numpy.children.push_back(std::move(m.form.numpy));
+    }
+    return {std::move(memory), std::move(numpy)};
+}
+
+Form form_of(hid_t type) {
+    switch (H5Tget_class(type)) {
+        case H5T_INTEGER: return integer_form(type);
+        case H5T_FLOAT: return float_form(type);
+        case H5T_BITFIELD: return bitfield_form(type);
+        case H5T_ENUM: return enum_form(type);
+        case H5T_STRING: return string_form(type);
+        case H5T_OPAQUE: return opaque_form(type);
+        case H5T_ARRAY: return array_form(type);
+        case H5T_COMPOUND: return compound_form(type);
+        case H5T_VLEN: unsupported("variable-length sequence (only variable-length strings are)");
+        case H5T_REFERENCE: unsupported("object or region reference");
+        case H5T_TIME: unsupported("time");
+        case H5T_NO_CLASS: fail("get datatype class");
+        default: unsupported("unknown datatype class");
+    }
+}
+
+}  // namespace
+
+ByteForm byte_form(hid_t file_type) {
+    ByteForm out;
+    H5T_class_t type_class = H5Tget_class(file_type);
+    if (type_class == H5T_NO_CLASS) fail("get datatype class");
+    if (type_class == H5T_STRING && check(H5Tis_variable_str(file_type), "inspect string type") > 0) {
+        H5T_cset_t cset = H5Tget_cset(file_type);
+        if (cset == H5T_CSET_ERROR) fail("get string character set");
+        out.memory_type = copy_type(H5T_C_S1);
+        check(H5Tset_size(out.memory_type.get(), H5T_VARIABLE), "create variable-length string type");
+        check(H5Tset_cset(out.memory_type.get(), cset), "create variable-length string type");
+        out.element_size = size_of(out.memory_type.get());
+        out.numpy = "|O";
+        out.vlen_string = true;
+        return out;
+    }
+    Form form = form_of(file_type);
+    out.element_size = size_of(form.memory.get());
+    out.numpy = type_string(form.numpy);
+    out.memory_type = std::move(form.memory);
+    return out;
+}
+
+}  // namespace h5swmrfs::h5

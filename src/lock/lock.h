@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -64,6 +65,11 @@ public:
     virtual void check_reachable() = 0;
     // The generation as the backend knows it now (no hold needed).
     virtual std::uint64_t current_generation() = 0;
+    // `handler` runs when a writer starts waiting (here or anywhere) while this process
+    // has shared holds in use: their users should finish soon. It runs on a lock thread
+    // with no lock of this layer held, must not block, and may run more than once per
+    // writer. Set it once, before the first acquire.
+    virtual void on_writer_waiting(std::function<void()> handler) = 0;
 };
 
 // Throws Error(EINVAL) for an unknown backend, a backend not yet supported, a malformed URL

@@ -86,6 +86,7 @@ public:
     }
 
     void check_reachable() override { backend_->check_reachable(); }
+    void on_writer_waiting(std::function<void()> handler) override { writer_waiting_handler_ = std::move(handler); }
     std::uint64_t current_generation() override { return backend_->current_generation(); }
 
     void release_shared(const std::shared_ptr<SharedSlot>& slot) noexcept;
@@ -122,6 +123,17 @@ private:
     bool writer_active_ = false; // one of them is at the backend or holds it
     bool stopping_ = false;
     std::thread keeper_;
+    std::function<void()> writer_waiting_handler_;  // set before the first acquire, then only read
+
+    // Marks the shared slot as draining; true when that is news its users should hear.
+    bool start_draining() {
+        if (!slot_ || slot_->draining) return false;
+        slot_->draining = true;
+        return slot_->users > 0;
+    }
+    void tell_users_a_writer_waits() {
+        if (writer_waiting_handler_) writer_waiting_handler_();
+    }
 };
 
 SharedHold::~SharedHold() { owner_.release_shared(slot_); }
@@ -165,8 +177,12 @@ std::unique_ptr<Hold> ProcessLock::acquire_shared(Clock::time_point deadline) {
     slot_->hold = std::move(hold);
     slot_->users = 1;
     slot_->draining = writers_ > 0;
+    const bool news = slot_->draining;
+    auto granted = std::make_unique<SharedHold>(*this, slot_);
+    lock.unlock();
     changed_.notify_all();
-    return std::make_unique<SharedHold>(*this, slot_);
+    if (news) tell_users_a_writer_waits();  // a writer of this process came while we asked
+    return granted;
 }
 
 void ProcessLock::release_shared(const std::shared_ptr<SharedSlot>& slot) noexcept {
@@ -194,6 +210,11 @@ void ProcessLock::release_exclusive(std::unique_ptr<BackendHold> hold) noexcept 
 std::unique_ptr<Hold> ProcessLock::acquire_exclusive(Clock::time_point deadline) {
     std::unique_lock lock(mutex_);
     ++writers_;
+    if (start_draining()) {
+        lock.unlock();
+        tell_users_a_writer_waits();
+        lock.lock();
+    }
     try {
         for (;;) {
             if (!writer_active_ && !slot_ && !slot_pending_) break;
@@ -230,12 +251,14 @@ std::unique_ptr<Hold> ProcessLock::acquire_exclusive(Clock::time_point deadline)
 
 // Runs on a backend thread: must not block on the backend. The keeper does the release.
 void ProcessLock::writer_waits_elsewhere() {
+    bool news;
     {
         std::lock_guard lock(mutex_);
         if (!slot_ || slot_->draining) return;
-        slot_->draining = true;
+        news = start_draining();
     }
     changed_.notify_all();
+    if (news) tell_users_a_writer_waits();
 }
 
 // Releases the kept shared hold when a writer waits or it has been idle for keep_idle.
