@@ -99,6 +99,8 @@ struct FuseArgs {
 int run(cli::Options options) {
     fs::Config config;
     config.read_only = options.read_only;
+    // A reader left open keeps a writer elsewhere waiting at most a quarter of its patience.
+    config.pin_grace = options.lock.timeout / 4;
 
     // Everything that can be checked is checked before anything is mounted.
     check_mountpoint(options.mountpoint);
@@ -144,6 +146,8 @@ int run(cli::Options options) {
     int status = 0;
     try {
         filesystem.lock = lock::make_lock(options.lock);
+        filesystem.lock->on_writer_waiting([&filesystem] { filesystem.pins.writer_waiting(); });
+        filesystem.pins.start();
         log::info("mounted ", config.file, " on ", options.lock.holder_label, " (lock ", options.lock.backend,
                   ", key ", options.lock.key, ")");
         if (options.single_thread) {
@@ -161,6 +165,7 @@ int run(cli::Options options) {
     fuse_session_unmount(session);
     fuse_remove_signal_handlers(session);
     fuse_session_destroy(session);
+    filesystem.pins.stop();
     {
         // Drop every HDF5 handle, then the lock (releasing whatever it holds).
         std::unique_lock guard(filesystem.view_mutex);

@@ -107,11 +107,12 @@ void mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev
 
 void unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
     Filesystem& fs = filesystem_of(req);
-    auto done = under_lock(req, lock::Mode::Exclusive, "unlink", [&](View& view, const lock::Hold&) {
+    auto done = under_lock(req, lock::Mode::Exclusive, "unlink", [&](View& view, const lock::Hold& hold) {
         Node dir = directory_node(fs, parent);
         h5::Id group = h5::open_object(view.file.id(), dir.address);
-        if (existing_link(group.get(), dir.path, name).kind == h5::Kind::Group)
-            throw Error(EISDIR, child_path(dir.path, name) + ": is a group");
+        h5::Link link = existing_link(group.get(), dir.path, name);
+        if (link.kind == h5::Kind::Group) throw Error(EISDIR, child_path(dir.path, name) + ": is a group");
+        fs.changes.touch(hold.generation(), link.address);  // its readers may lose the object
         h5::remove_link(group.get(), name);
         return true;
     });
@@ -140,7 +141,7 @@ void rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_
         fuse_reply_err(req, EINVAL);
         return;
     }
-    auto done = under_lock(req, lock::Mode::Exclusive, "rename", [&](View& view, const lock::Hold&) {
+    auto done = under_lock(req, lock::Mode::Exclusive, "rename", [&](View& view, const lock::Hold& hold) {
         Node from_dir = directory_node(fs, parent), to_dir = directory_node(fs, new_parent);
         h5::Id from = h5::open_object(view.file.id(), from_dir.address);
         h5::Id to = h5::open_object(view.file.id(), to_dir.address);
@@ -160,6 +161,7 @@ void rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_
                 h5::Id target = h5::open_object(view.file.id(), existing->address);
                 if (!h5::group_is_empty(target.get())) throw Error(ENOTEMPTY, target_path + ": not empty");
             }
+            fs.changes.touch(hold.generation(), existing->address);  // replaced
         }
         h5::move_link(from.get(), name, to.get(), new_name);
         return true;
@@ -217,8 +219,10 @@ void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
                 return;
             }
         } else {
-            auto done = under_lock(req, lock::Mode::Exclusive, "truncate", [&](View& view, const lock::Hold&) {
-                resize_dataset(view, fs.inodes.get(ino), size);
+            auto done = under_lock(req, lock::Mode::Exclusive, "truncate", [&](View& view, const lock::Hold& hold) {
+                Node node = fs.inodes.get(ino);
+                fs.changes.touch(hold.generation(), node.address);
+                resize_dataset(view, node, size);
                 return true;
             });
             if (!done) return;
@@ -226,8 +230,10 @@ void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
     }
     auto st = under_lock(req, lock::Mode::Shared, "setattr", [&](View& view, const lock::Hold&) {
         struct stat out = stat_of(view, fs.config, ino, fs.inodes.get(ino));
-        OpenFile* file = fi ? open_file(fi) : nullptr;
-        if (file && file->staging && file->staging->dirty()) out.st_size = static_cast<off_t>(file->staging->size());
+        if (OpenFile* file = fi ? open_file(fi) : nullptr) {
+            std::lock_guard guard(file->mutex);
+            if (file->staging && file->staging->dirty()) out.st_size = static_cast<off_t>(file->staging->size());
+        }
         return out;
     });
     if (st) fuse_reply_attr(req, &*st, 0);

@@ -49,7 +49,9 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         fuse_reply_err(req, EROFS);
         return;
     }
-    auto handle = under_lock(req, lock::Mode::Shared, "open", [&](View& view, const lock::Hold&) {
+    std::unique_ptr<lock::Hold> hold = acquire(req, lock::Mode::Shared, "open");
+    if (!hold) return;
+    auto handle = with_hold(req, *hold, "open", [&](View& view, const lock::Hold&) {
         auto file = std::make_unique<OpenFile>();
         file->node = fs.inodes.get(ino);
         if (file->node.kind == h5::Kind::Group) throw Error(EISDIR, file->node.path + ": is a group");
@@ -59,8 +61,20 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         return file;
     });
     if (!handle) return;
-    set_open_flags(fi, handle->get());
-    if (fuse_reply_open(req, fi) == 0) handle->release();
+    OpenFile* file = handle->get();
+    if (!writing && file->reader) {
+        // The reader keeps this hold until it closes (or a writer cuts it): one version throughout.
+        file->pinned_reader = true;
+        file->pin = std::move(hold);
+        file->pinned_at = std::chrono::steady_clock::now();
+        fs.pins.add(file);
+    }
+    set_open_flags(fi, file);
+    if (fuse_reply_open(req, fi) == 0) {
+        handle->release();
+    } else if (file->pinned_reader) {
+        fs.pins.remove(file);
+    }
 }
 
 void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
@@ -94,12 +108,30 @@ void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
 }
 
 void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
+    Filesystem& fs = filesystem_of(req);
     OpenFile& file = *open_file(fi);
-    auto data = under_lock(req, lock::Mode::Shared, "read", [&](View& view, const lock::Hold&) {
+    std::shared_ptr<lock::Hold> hold;
+    if (file.pinned_reader) {
+        std::lock_guard guard(file.mutex);
+        hold = file.pin;
+    }
+    const bool repin = file.pinned_reader && !hold;
+    if (!hold) {
+        hold = acquire(req, lock::Mode::Shared, "read");
+        if (!hold) return;
+    }
+    auto data = with_hold(req, *hold, "read", [&](View& view, const lock::Hold&) {
         std::lock_guard guard(file.mutex);
         if (file.generation != view.generation) {
+            // A pinned reader that was cut goes on only if its bytes cannot have changed.
+            if (file.pinned_reader && !fs.changes.untouched(file.generation, view.generation, file.node.address))
+                throw Error(EIO, file.node.path + ": changed by a writer while open; open it again");
             file.reader = open_reader(view, file.node);
             file.generation = view.generation;
+        }
+        if (repin) {
+            file.pin = hold;
+            file.pinned_at = std::chrono::steady_clock::now();
         }
         std::vector<std::byte> buffer;
         if (file.staging && file.staging->dirty()) {
@@ -110,7 +142,8 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
             buffer.assign(std::min<std::uint64_t>(size, end - at), std::byte{0});
             if (!file.staging->replaces() && file.reader) {
                 std::uint64_t old = file.reader->size();
-                if (at < old) file.reader->read(at, std::span(buffer).first(std::min<std::uint64_t>(buffer.size(), old - at)));
+                if (at < old)
+                    file.reader->read(at, std::span(buffer).first(std::min<std::uint64_t>(buffer.size(), old - at)));
             }
             file.staging->overlay(at, buffer);
             return buffer;
@@ -119,6 +152,7 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
         if (file.reader) buffer.resize(file.reader->read(static_cast<std::uint64_t>(offset), buffer));
         return buffer;
     });
+    hold.reset();
     if (data) fuse_reply_buf(req, reinterpret_cast<const char*>(data->data()), data->size());
 }
 
@@ -136,6 +170,7 @@ void write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offs
 }
 
 void flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+    Filesystem& fs = filesystem_of(req);
     OpenFile& file = *open_file(fi);
     if (!file.staging || !file.staging->dirty()) {
         fuse_reply_err(req, 0);
@@ -143,6 +178,7 @@ void flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
     }
     auto done = under_lock(req, lock::Mode::Exclusive, "commit", [&](View& view, const lock::Hold& hold) {
         std::lock_guard guard(file.mutex);
+        fs.changes.touch(hold.generation(), file.node.address);
         try {
             commit(view, hold, file);
         } catch (...) {
@@ -163,6 +199,10 @@ void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
         OpenFile* file = open_file(fi);
         if (file->staging && file->staging->dirty())
             log::warning(file->node.path, ": closed with uncommitted bytes (no flush); they are dropped");
+        if (file->pinned_reader) {
+            fs.pins.remove(file);
+            std::shared_ptr<lock::Hold> pin = Pins::take(file);  // let go before the view mutex
+        }
         // Closing a read-only handle touches no file data, but must not race a
         // reopen of the view, which invalidates every handle of the old file.
         std::shared_lock guard(fs.view_mutex);

@@ -8,7 +8,40 @@ View::View(const Config& config, std::uint64_t generation_, bool writable)
 }
 
 Filesystem::Filesystem(Config config_, std::unique_ptr<lock::Lock> lock_)
-    : config(std::move(config_)), lock(std::move(lock_)) {}
+    : config(std::move(config_)), lock(std::move(lock_)), pins(config.pin_grace) {}
+
+int report_failure(const char* op, const std::exception& e) noexcept {
+    const int err = errno_of(e);
+    // What a user asked for and cannot have is their error, not the mount's.
+    switch (err) {
+        case ENOENT: case ENODATA: case ERANGE: case EROFS: case EEXIST:
+            log::debug(op, ": ", e.what());
+            break;
+        case EINVAL: case ENOTEMPTY: case EISDIR: case ENOTDIR: case EFBIG: case EPERM:
+        case EOPNOTSUPP: case ENOSPC: case EBUSY:
+            log::warning(op, ": ", e.what());
+            break;
+        default:
+            log::error(op, ": ", e.what());
+    }
+    return err;
+}
+
+std::unique_ptr<lock::Hold> acquire(fuse_req_t req, lock::Mode mode, const char* op) {
+    Filesystem& fs = filesystem_of(req);
+    try {
+        if (mode == lock::Mode::Exclusive) {
+            if (fs.config.read_only) throw Error(EROFS, "read-only mount");
+            // Readers of this mount step aside at once: whether what they read
+            // changed is known here (LocalChanges), and they fail rather than mix.
+            fs.pins.cut_all();
+        }
+        return fs.lock->acquire(mode);
+    } catch (const std::exception& e) {
+        fuse_reply_err(req, report_failure(op, e));
+        return nullptr;
+    }
+}
 
 Filesystem& filesystem_of(fuse_req_t req) { return *static_cast<Filesystem*>(fuse_req_userdata(req)); }
 
@@ -57,8 +90,7 @@ void ViewAccess::finish_change() {
 }
 
 void reply_error(fuse_req_t req, const char* op, const std::exception& e) {
-    log::error(op, ": ", e.what());
-    fuse_reply_err(req, errno_of(e));
+    fuse_reply_err(req, report_failure(op, e));
 }
 
 }  // namespace h5swmrfs::fs

@@ -12,6 +12,7 @@
 #include <fuse_lowlevel.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -20,7 +21,9 @@
 #include <string>
 #include <unordered_map>
 
+#include "fs/changes.h"
 #include "fs/inodes.h"
+#include "fs/pins.h"
 #include "h5/file.h"
 #include "lock/lock.h"
 #include "util/error.h"
@@ -32,6 +35,8 @@ struct Config {
     std::string file;        // canonical absolute path of FILE.h5
     std::string mountpoint;  // canonical absolute path of the mount point
     bool read_only = false;  // -o ro
+    // How long a reader's open file keeps another process's writer waiting (pins.h).
+    std::chrono::milliseconds pin_grace{15000};
 };
 
 // What the mount knows of the file for one generation of the lock. Replaced
@@ -60,6 +65,9 @@ struct Filesystem {
 
     std::shared_mutex view_mutex;
     std::unique_ptr<View> view;  // guarded by view_mutex
+
+    LocalChanges changes;
+    Pins pins;
 };
 
 Filesystem& filesystem_of(fuse_req_t req);
@@ -85,39 +93,43 @@ private:
     View* view_ = nullptr;
 };
 
-// Runs `work(view, hold)` under a hold of `mode` on the lock and a current view of
-// the file; this is the one place where every operation takes the lock. Returns
-// what `work` returns, or nullopt after replying with the errno of whatever it
-// threw. The lock is released before the caller replies.
+// Logs a failed operation at the level it deserves and gives the errno to reply with.
+int report_failure(const char* op, const std::exception& e) noexcept;
+
 template <class Work>
-auto under_lock(fuse_req_t req, lock::Mode mode, const char* op, Work&& work)
-    -> std::optional<decltype(work(std::declval<View&>(), std::declval<const lock::Hold&>()))> {
+using WorkResult = decltype(std::declval<Work>()(std::declval<View&>(), std::declval<const lock::Hold&>()));
+
+// Runs `work(view, hold)` under `hold`, which the caller already has, on a view of
+// the file current for it. Returns what `work` returns, or nullopt after replying
+// with the errno of whatever it threw.
+template <class Work>
+auto with_hold(fuse_req_t req, const lock::Hold& hold, const char* op, Work&& work) -> std::optional<WorkResult<Work>> {
     Filesystem& fs = filesystem_of(req);
-    int err = 0;
     try {
-        if (mode == lock::Mode::Exclusive && fs.config.read_only) throw Error(EROFS, "read-only mount");
-        std::unique_ptr<lock::Hold> hold = fs.lock->acquire(mode);
-        ViewAccess view(fs, *hold);
-        auto result = work(*view, *hold);
-        if (mode == lock::Mode::Exclusive) view.finish_change();
-        hold->check_valid();  // the lease held for the whole operation, or its answer cannot be trusted
+        ViewAccess view(fs, hold);
+        if (hold.mode() == lock::Mode::Exclusive) fs.changes.record(hold.generation());
+        auto result = work(*view, hold);
+        if (hold.mode() == lock::Mode::Exclusive) view.finish_change();
+        hold.check_valid();  // the lease held for the whole operation, or its answer cannot be trusted
         return result;
-    } catch (const Error& e) {
-        err = e.code() > 0 ? e.code() : EIO;
-        // What a user asked for and cannot have is their error, not the mount's.
-        if (err == ENOENT || err == ENODATA || err == ERANGE || err == EROFS || err == EEXIST)
-            log::debug(op, ": ", e.what());
-        else if (err == EINVAL || err == ENOTEMPTY || err == EISDIR || err == ENOTDIR || err == EFBIG ||
-                 err == EPERM || err == EOPNOTSUPP || err == ENOSPC || err == EBUSY)
-            log::warning(op, ": ", e.what());
-        else
-            log::error(op, ": ", e.what());
     } catch (const std::exception& e) {
-        err = errno_of(e);
-        log::error(op, ": ", e.what());
+        fuse_reply_err(req, report_failure(op, e));
+        return std::nullopt;
     }
-    fuse_reply_err(req, err);
-    return std::nullopt;
+}
+
+// Takes a hold of `mode` on the lock: this and with_hold are the one place where
+// operations take the lock. nullptr after replying with the error.
+std::unique_ptr<lock::Hold> acquire(fuse_req_t req, lock::Mode mode, const char* op);
+
+// Runs `work(view, hold)` under a hold of `mode` on the lock and a current view of
+// the file. Returns what `work` returns, or nullopt after replying with the errno
+// of whatever it threw. The lock is released before the caller replies.
+template <class Work>
+auto under_lock(fuse_req_t req, lock::Mode mode, const char* op, Work&& work) -> std::optional<WorkResult<Work>> {
+    std::unique_ptr<lock::Hold> hold = acquire(req, mode, op);
+    if (!hold) return std::nullopt;
+    return with_hold(req, *hold, op, std::forward<Work>(work));
 }
 
 // Replies with the errno of an exception thrown outside under_lock.

@@ -19,6 +19,12 @@ struct OpenFile {
     std::uint64_t generation = 0;
     std::unique_ptr<h5::DatasetReader> reader;  // null for objects that are not datasets
 
+    // A read-only open of a dataset keeps the shared hold it was opened under (pins.h);
+    // null once cut. Reads copy it, so a cut never pulls it from under a read.
+    bool pinned_reader = false;
+    std::shared_ptr<lock::Hold> pin;
+    std::chrono::steady_clock::time_point pinned_at;
+
     // Writing (O_WRONLY / O_RDWR): what this open has written and not yet committed.
     bool writable = false;
     bool append = false;   // O_APPEND: every write lands at the end

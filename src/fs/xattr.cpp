@@ -174,6 +174,7 @@ void setxattr(fuse_req_t req, fuse_ino_t ino, const char* name_c, const char* va
                 throw Error(EPERM, node.path + ": " + name + " is read-only");
             if (flags & XATTR_CREATE) throw Error(EEXIST, node.path + ": " + name + " exists");
             object.reset();
+            fs.changes.touch(hold.generation(), node.address);
             reinterpret(view, hold, node, name, value);
             return true;
         }

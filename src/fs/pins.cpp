@@ -1,0 +1,77 @@
+#include "fs/pins.h"
+
+#include "fs/open_file.h"
+
+#include <vector>
+
+namespace h5swmrfs::fs {
+
+void Pins::start() { thread_ = std::thread([this] { run(); }); }
+
+void Pins::stop() {
+    {
+        std::lock_guard guard(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void Pins::add(OpenFile* file) {
+    std::lock_guard guard(mutex_);
+    files_.insert(file);
+}
+
+void Pins::remove(OpenFile* file) {
+    std::lock_guard guard(mutex_);
+    files_.erase(file);
+}
+
+void Pins::writer_waiting() {
+    {
+        std::lock_guard guard(mutex_);
+        if (writer_since_ == Clock::time_point{}) writer_since_ = Clock::now();
+    }
+    wake_.notify_all();
+}
+
+std::shared_ptr<lock::Hold> Pins::take(OpenFile* file) {
+    std::lock_guard guard(file->mutex);
+    return std::move(file->pin);
+}
+
+void Pins::cut_all() {
+    // Holds are let go after the mutexes: giving one back may talk to the lock server.
+    std::vector<std::shared_ptr<lock::Hold>> dropped;
+    {
+        std::lock_guard guard(mutex_);
+        for (OpenFile* file : files_) dropped.push_back(take(file));
+    }
+}
+
+void Pins::run() {
+    std::unique_lock guard(mutex_);
+    while (!stopping_) {
+        if (writer_since_ == Clock::time_point{}) {
+            wake_.wait(guard);
+            continue;
+        }
+        const Clock::time_point deadline = writer_since_ + grace_;
+        if (Clock::now() < deadline) {
+            wake_.wait_until(guard, deadline);
+            continue;
+        }
+        // Pins made before the writer began to wait are the ones in its way.
+        std::vector<std::shared_ptr<lock::Hold>> dropped;
+        for (OpenFile* file : files_) {
+            std::lock_guard file_guard(file->mutex);
+            if (file->pin && file->pinned_at < writer_since_) dropped.push_back(std::move(file->pin));
+        }
+        writer_since_ = {};
+        guard.unlock();
+        dropped.clear();
+        guard.lock();
+    }
+}
+
+}  // namespace h5swmrfs::fs

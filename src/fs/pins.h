@@ -1,0 +1,60 @@
+// A reader's open file sees one version of its dataset from open to close.
+//
+// A read-only open of a dataset keeps ("pins") the shared hold it was opened
+// under, and its reads use it: no writer anywhere can change the file while a
+// `cat` streams it, so it gets the old bytes or the new, never a mix. A pin is
+// cut when a writer needs the lock:
+//  - a writer of this mount cuts every pin at once;
+//  - a writer elsewhere cuts the pins that are still there `grace` after it began
+//    to wait (so a reader left open forever does not block writers forever).
+// A read after a cut takes a new hold and goes on only if its dataset cannot have
+// changed (changes.h); otherwise it fails with EIO rather than mix two versions.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace h5swmrfs::lock {
+class Hold;
+}
+
+namespace h5swmrfs::fs {
+
+struct OpenFile;
+
+class Pins {
+public:
+    explicit Pins(std::chrono::milliseconds grace) : grace_(grace) {}
+    ~Pins() { stop(); }
+
+    // Starts the thread that cuts pins for writers elsewhere.
+    void start();
+    void stop();
+
+    void add(OpenFile* file);
+    void remove(OpenFile* file);
+    // A writer waits somewhere: pins older than now are cut `grace` from now.
+    void writer_waiting();
+    // Cuts every pin now.
+    void cut_all();
+    // Takes the pin away from `file`; the caller lets it go once no mutex is held.
+    static std::shared_ptr<lock::Hold> take(OpenFile* file);
+
+private:
+    void run();
+
+    using Clock = std::chrono::steady_clock;
+    const std::chrono::milliseconds grace_;
+    std::mutex mutex_;  // lock order: before an open file's mutex
+    std::condition_variable wake_;
+    std::set<OpenFile*> files_;
+    Clock::time_point writer_since_{};  // when the writer being served began to wait; {} for none
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace h5swmrfs::fs
