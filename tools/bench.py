@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Throughput through the mount, as ratios to baselines measured in the same run.
+
+  bench.py read   a 256 MiB float64 dataset (contiguous, and chunked + deflate):
+                    plain  dd bs=1M of a plain file of the same bytes (page cache warm)
+                    h5py   h5py reading the whole dataset directly (no mount)
+                    mount  dd bs=1M of the dataset through the mount
+  bench.py write  cp of a 1 GiB file:
+                    plain  cp to a plain file on the same disk
+                    h5py   h5py writing the same bytes into a new dataset (no mount)
+                    mount  cp into a new dataset through the mount
+Each is the best of --repeat runs. Usage: bench.py read|write [--build DIR] [--mib N] [--repeat N]
+"""
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import h5py
+import numpy as np
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def best_of(repeat, fn):
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def dd(path):
+    subprocess.run(["dd", f"if={path}", "of=/dev/null", "bs=1M", "status=none"], check=True)
+
+
+def wait_for(condition, what, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            sys.exit(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+class Mount:
+    """A private redis and one mount of `h5` on `mnt`, torn down on exit."""
+
+    def __init__(self, daemon, h5, work):
+        self.daemon, self.h5, self.work = daemon, h5, work
+        self.mnt = os.path.join(work, "mnt")
+
+    def __enter__(self):
+        os.makedirs(self.mnt, exist_ok=True)
+        port = free_port()
+        self.redis = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                                       "--appendonly", "no", "--dir", self.work], stdout=subprocess.DEVNULL)
+        self.proc = None
+        try:
+            wait_for(lambda: subprocess.run(["redis-cli", "-p", str(port), "ping"],
+                                            capture_output=True).returncode == 0, "redis")
+            self.proc = subprocess.Popen([self.daemon, "-f", "--redis", f"redis://127.0.0.1:{port}/0", self.h5,
+                                          self.mnt], stderr=subprocess.DEVNULL)
+            wait_for(lambda: os.path.ismount(self.mnt), "the mount")
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self.mnt
+
+    def __exit__(self, *exc):
+        if os.path.ismount(self.mnt):
+            subprocess.run(["fusermount3", "-u", self.mnt], check=False)
+        if self.proc:
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.redis.terminate()
+        self.redis.wait()
+
+
+def bench_read(args, daemon, work):
+    n = args.mib * (1 << 20) // 8
+    data = np.arange(n, dtype="<f8")
+    h5 = os.path.join(work, "bench.h5")
+    with h5py.File(h5, "w") as f:
+        f.create_dataset("contiguous", data=data)
+        f.create_dataset("chunked", data=data, chunks=(1 << 17,), compression="gzip", compression_opts=1)
+    plain = os.path.join(work, "plain.bin")
+    data.tofile(plain)
+    del data
+
+    def h5py_read(name):
+        with h5py.File(h5, "r") as f:
+            f[name][...]
+
+    results = {"plain": best_of(args.repeat, lambda: dd(plain)),
+               "h5py contiguous": best_of(args.repeat, lambda: h5py_read("contiguous")),
+               "h5py chunked": best_of(args.repeat, lambda: h5py_read("chunked"))}
+    with Mount(daemon, h5, work) as mnt:
+        results["mount contiguous"] = best_of(args.repeat, lambda: dd(os.path.join(mnt, "contiguous")))
+        results["mount chunked"] = best_of(args.repeat, lambda: dd(os.path.join(mnt, "chunked")))
+    return results
+
+
+def bench_write(args, daemon, work):
+    source = os.path.join(work, "source.bin")
+    with open(source, "wb") as f:
+        block = np.random.default_rng(1).integers(0, 255, 1 << 20, dtype=np.uint8).tobytes()
+        for _ in range(args.mib):
+            f.write(block)
+    h5 = os.path.join(work, "bench.h5")
+    counter = iter(range(1 << 30))
+
+    def cp(target):
+        subprocess.run(["cp", source, target], check=True)
+
+    def h5py_write():
+        with h5py.File(h5, "a") as f:
+            f.create_dataset(f"h5py{next(counter)}", data=np.fromfile(source, dtype=np.uint8),
+                             chunks=(1 << 16,), maxshape=(None,))
+
+    with h5py.File(h5, "w"):
+        pass
+    results = {"plain": best_of(args.repeat, lambda: cp(os.path.join(work, f"plain{next(counter)}.bin"))),
+               "h5py": best_of(args.repeat, h5py_write)}
+    with Mount(daemon, h5, work) as mnt:
+        results["mount"] = best_of(args.repeat, lambda: cp(os.path.join(mnt, f"new{next(counter)}")))
+    return results
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("what", choices=["read", "write"])
+    ap.add_argument("--build", default=os.path.join(here, "..", "build"))
+    ap.add_argument("--mib", type=int)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    args.mib = args.mib or (256 if args.what == "read" else 1024)
+    daemon = os.path.join(args.build, "src", "cli", "h5swmrfs")
+
+    with tempfile.TemporaryDirectory(prefix="h5swmrfs-bench.") as work:
+        results = (bench_read if args.what == "read" else bench_write)(args, daemon, work)
+
+    print(f"{args.what + ' of ' + str(args.mib) + ' MiB':<22}{'seconds':>9}{'MiB/s':>9}{'vs plain':>10}{'vs h5py':>9}")
+    for name, seconds in results.items():
+        base = results.get("h5py chunked" if "chunked" in name else "h5py contiguous", results.get("h5py"))
+        vs_h5py = f"{seconds / base:.2f}x" if not name.startswith("plain") else ""
+        print(f"{name:<22}{seconds:>9.3f}{args.mib / seconds:>9.0f}{seconds / results['plain']:>9.2f}x{vs_h5py:>9}")
+
+
+if __name__ == "__main__":
+    main()
