@@ -82,7 +82,7 @@ void mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t) {
     Filesystem& fs = filesystem_of(req);
     auto entry = under_lock(req, lock::Mode::Exclusive, "mkdir", [&](View& view, const lock::Hold&) {
         Node dir = directory_node(fs, parent);
-        h5::Id group = h5::open_object(view.file.id(), dir.address);
+        h5::Id group = h5::open_object(view.file.id(), dir.path, dir.address);
         h5::create_group(group.get(), name);
         return entry_of(fs, view, group.get(), dir, name);
     });
@@ -97,7 +97,7 @@ void mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev
     }
     auto entry = under_lock(req, lock::Mode::Exclusive, "mknod", [&](View& view, const lock::Hold&) {
         Node dir = directory_node(fs, parent);
-        h5::Id group = h5::open_object(view.file.id(), dir.address);
+        h5::Id group = h5::open_object(view.file.id(), dir.path, dir.address);
         if (h5::find_link(group.get(), name)) throw Error(EEXIST, child_path(dir.path, name) + ": exists");
         create_empty_dataset(group.get(), name);
         return entry_of(fs, view, group.get(), dir, name);
@@ -109,7 +109,7 @@ void unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
     Filesystem& fs = filesystem_of(req);
     auto done = under_lock(req, lock::Mode::Exclusive, "unlink", [&](View& view, const lock::Hold& hold) {
         Node dir = directory_node(fs, parent);
-        h5::Id group = h5::open_object(view.file.id(), dir.address);
+        h5::Id group = h5::open_object(view.file.id(), dir.path, dir.address);
         h5::Link link = existing_link(group.get(), dir.path, name);
         if (link.kind == h5::Kind::Group) throw Error(EISDIR, child_path(dir.path, name) + ": is a group");
         fs.changes.touch(hold.generation(), link.address);  // its readers may lose the object
@@ -123,7 +123,7 @@ void rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
     Filesystem& fs = filesystem_of(req);
     auto done = under_lock(req, lock::Mode::Exclusive, "rmdir", [&](View& view, const lock::Hold&) {
         Node dir = directory_node(fs, parent);
-        h5::Id group = h5::open_object(view.file.id(), dir.address);
+        h5::Id group = h5::open_object(view.file.id(), dir.path, dir.address);
         h5::Link link = existing_link(group.get(), dir.path, name);
         if (link.kind != h5::Kind::Group) throw Error(ENOTDIR, child_path(dir.path, name) + ": not a group");
         h5::Id child = h5::open_object(view.file.id(), link.address);
@@ -143,8 +143,8 @@ void rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_
     }
     auto done = under_lock(req, lock::Mode::Exclusive, "rename", [&](View& view, const lock::Hold& hold) {
         Node from_dir = directory_node(fs, parent), to_dir = directory_node(fs, new_parent);
-        h5::Id from = h5::open_object(view.file.id(), from_dir.address);
-        h5::Id to = h5::open_object(view.file.id(), to_dir.address);
+        h5::Id from = h5::open_object(view.file.id(), from_dir.path, from_dir.address);
+        h5::Id to = h5::open_object(view.file.id(), to_dir.path, to_dir.address);
         h5::Link moving = existing_link(from.get(), from_dir.path, name);
         const std::string target_path = child_path(to_dir.path, new_name);
         if (moving.kind == h5::Kind::Group && (target_path + "/").starts_with(child_path(from_dir.path, name) + "/"))
@@ -173,7 +173,7 @@ void symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* 
     Filesystem& fs = filesystem_of(req);
     auto entry = under_lock(req, lock::Mode::Exclusive, "symlink", [&](View& view, const lock::Hold&) {
         Node dir = directory_node(fs, parent);
-        h5::Id group = h5::open_object(view.file.id(), dir.address);
+        h5::Id group = h5::open_object(view.file.id(), dir.path, dir.address);
         LinkTarget link = link_target_of(target, dir.path == "/" ? "" : dir.path, fs.config.mountpoint);
         if (link.external)
             h5::create_external_link(group.get(), name, link.file, link.path);
@@ -191,7 +191,7 @@ void link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new
         if (node.kind == h5::Kind::Group) throw Error(EPERM, node.path + ": hard links to groups are not made");
         if (is_symlink(node.kind)) throw Error(EPERM, node.path + ": a symbolic link has no object to link to");
         Node dir = directory_node(fs, new_parent);
-        h5::Id group = h5::open_object(view.file.id(), dir.address);
+        h5::Id group = h5::open_object(view.file.id(), dir.path, dir.address);
         h5::Id object = h5::open_object(view.file.id(), node.address);
         h5::create_hard_link(object.get(), group.get(), new_name);
         return entry_of(fs, view, group.get(), dir, new_name);

@@ -62,7 +62,7 @@ void commit_npy(View& view, const lock::Hold& hold, OpenFile& file, const h5::Np
     if (staged.size() - header.data_offset != bytes)
         throw Error(EINVAL, file.node.path + ": .npy data holds " + std::to_string(staged.size() - header.data_offset) +
                                 " bytes, its header says " + std::to_string(bytes));
-    h5::Id group = h5::open_object(view.file.id(), file.node.directory);
+    h5::Id group = h5::open_object(view.file.id(), parent_path(file.node.path), file.node.directory);
     h5::Id dataset = h5::recreate_dataset(group.get(), base_name(file.node.path), type.get(), header.shape,
                                           [&](h5::DatasetWriter& writer) {
                                               write_span(hold, staged, writer, 0, bytes, header.data_offset);

@@ -140,7 +140,7 @@ void reinterpret(View& view, const lock::Hold& hold, Node& node, const std::stri
             throw Error(EINVAL, node.path + ": shape " + value + " does not hold the dataset's " +
                                     std::to_string(total) + " bytes");
     }
-    h5::Id group = h5::open_object(view.file.id(), node.directory);
+    h5::Id group = h5::open_object(view.file.id(), parent_path(node.path), node.directory);
     current.reset();
     h5::Id dataset = h5::recreate_dataset(group.get(), base_name(node.path), type.get(), shape,
                                           [&](h5::DatasetWriter& writer) {

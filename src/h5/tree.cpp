@@ -163,4 +163,14 @@ Id open_object(hid_t file, haddr_t address) {
     return checked(H5Oopen_by_addr(file, address), "open object at address " + std::to_string(address), ENOENT);
 }
 
+Id open_object(hid_t file, const std::string& path, haddr_t address) {
+    Id object(H5Oopen(file, path.c_str(), H5P_DEFAULT));
+    if (object) {
+        H5O_info_t info;
+        if (H5Oget_info2(object.get(), &info, H5O_INFO_BASIC) >= 0 && info.addr == address) return object;
+    }
+    H5Eclear2(H5E_DEFAULT);
+    throw Error(ESTALE, path + ": moved or replaced meanwhile");
+}
+
 }  // namespace h5swmrfs::h5

@@ -46,6 +46,11 @@ ObjectInfo object_info(hid_t object);
 // Opens the group, dataset or named datatype whose header is at `address`; ENOENT when there is none.
 Id open_object(hid_t file, haddr_t address);
 
+// The same, opened by `path`, which must still lead to `address` (else ESTALE). Changes
+// to the tree need this: HDF5 1.10 crashes changing links in a group it knows by
+// address only (it cannot update the names of open objects).
+Id open_object(hid_t file, const std::string& path, haddr_t address);
+
 // Changes to the tree. Names are single path components (no '/'); every
 // function checks what POSIX would and throws Error with that errno.
 void create_group(hid_t parent, const std::string& name);                 // EEXIST
