@@ -208,7 +208,7 @@ void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
             fuse_reply_err(req, EROFS);
             return;
         }
-        OpenFile* file = fi ? open_file(fi) : nullptr;
+        OpenFile* file = open_file_of(fs, ino, fi);
         if (file && file->staging) {
             // ftruncate on a file open for writing: part of what close() commits.
             try {
@@ -228,14 +228,15 @@ void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
             if (!done) return;
         }
     }
-    auto st = under_lock(req, lock::Mode::Shared, "setattr", [&](View& view, const lock::Hold&) {
+    OpenFile* file = open_file_of(fs, ino, fi);
+    std::shared_ptr<lock::Hold> hold = shared_hold(req, file, "setattr");
+    if (!hold) return;
+    auto st = with_hold(req, *hold, "setattr", [&](View& view, const lock::Hold&) {
         struct stat out = stat_of(view, fs.config, ino, fs.inodes.get(ino));
-        if (OpenFile* file = fi ? open_file(fi) : nullptr) {
-            std::lock_guard guard(file->mutex);
-            if (file->staging && file->staging->dirty()) out.st_size = static_cast<off_t>(file->staging->size());
-        }
+        apply_staged_size(file, out);
         return out;
     });
+    hold.reset();
     if (st) fuse_reply_attr(req, &*st, 0);
 }
 

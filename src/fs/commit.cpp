@@ -1,5 +1,7 @@
 #include "fs/commit.h"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <vector>
 
@@ -22,28 +24,43 @@ std::uint64_t piece_bytes(const h5::DatasetWriter& writer) {
     return std::max(unit, kPieceBytes / unit * unit);
 }
 
-// Writes [from, to) of the staged content, holes as zeros, in pieces.
+// Writes [from, to) of the dataset from the staged content at [from + shift, to + shift),
+// holes as zeros, in pieces.
 void write_span(const lock::Hold& hold, const Staging& staged, h5::DatasetWriter& writer, std::uint64_t from,
-                std::uint64_t to, std::uint64_t source_offset = 0) {
+                std::uint64_t to, std::int64_t shift = 0) {
     const std::uint64_t piece = piece_bytes(writer);
     std::vector<std::byte> buffer;
     for (std::uint64_t at = from; at < to;) {
         const std::uint64_t next = std::min(to, (at / piece + 1) * piece);
         buffer.assign(next - at, std::byte{0});
-        staged.overlay(at + source_offset, buffer);
+        staged.overlay(at + shift, buffer);
         hold.check_valid();  // a writer that lost its lease writes nothing more
         writer.write(at, buffer);
         at = next;
     }
 }
 
-// Writes the staged ranges that lie in [from, to).
+// Writes the staged ranges that land in [from, to) of the dataset, moved by -shift.
 void write_ranges(const lock::Hold& hold, const Staging& staged, h5::DatasetWriter& writer, std::uint64_t from,
-                  std::uint64_t to) {
+                  std::uint64_t to, std::int64_t shift = 0) {
     for (const auto& [start, end] : staged.ranges()) {
-        const std::uint64_t a = std::max(start, from), b = std::min(end, to);
-        if (a < b) write_span(hold, staged, writer, a, b);
+        const std::uint64_t a = std::max<std::uint64_t>(start - shift, from), b = std::min<std::uint64_t>(end - shift, to);
+        if (a < b) write_span(hold, staged, writer, a, b, shift);
     }
+}
+
+// ENOSPC before anything changes when the disk cannot take what the commit may allocate
+// (HDF5 would otherwise fail halfway and leave the file to be mended).
+void check_space(const std::string& file, std::uint64_t needed) {
+    constexpr std::uint64_t kSlack = 1 << 20;  // metadata that comes with new chunks
+    if (needed == 0) return;
+    struct statvfs st {};
+    const std::string directory = file.substr(0, file.rfind('/') + 1);
+    if (::statvfs(directory.c_str(), &st) != 0) return;
+    const std::uint64_t available = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+    if (needed + kSlack > available)
+        throw Error(ENOSPC, "the commit needs about " + std::to_string(needed + kSlack) + " bytes, the disk has " +
+                                std::to_string(available));
 }
 
 std::optional<h5::NpyHeader> npy_header(const Staging& staged) {
@@ -70,30 +87,66 @@ void commit_npy(View& view, const lock::Hold& hold, OpenFile& file, const h5::Np
     file.node.address = h5::object_info(dataset.get()).address;
 }
 
+bool is_chunked(hid_t dataset) {
+    h5::Id dcpl = h5::checked(H5Dget_create_plist(dataset), "read the dataset's creation properties");
+    return H5Pget_layout(dcpl.get()) == H5D_CHUNKED;
+}
+
 }  // namespace
 
-void commit(View& view, const lock::Hold& hold, OpenFile& file) {
+void commit(View& view, const lock::Hold& hold, OpenFile& file, bool& changing) {
     const Staging& staged = *file.staging;
+    if (staged.failed())
+        throw Error(staged.failed(), file.node.path + ": a write through this open failed; nothing of it is committed");
     h5::Id object = h5::open_object(view.file.id(), file.node.address);
     if (H5Iget_type(object.get()) != H5I_DATASET) throw Error(EINVAL, file.node.path + ": not a dataset");
     if (file.created && staged.replaces()) {
         if (auto header = npy_header(staged)) {
+            check_space(view.path, staged.written_bytes());
+            changing = true;  // (the old dataset stays untouched until the new one is whole)
             commit_npy(view, hold, file, *header);
             return;
         }
     }
     h5::DatasetWriter writer(object.get());
-    const std::uint64_t old_size = writer.size(), new_size = staged.size();
-    writer.shape_for_size(new_size);  // sizes are checked before anything changes
-    hold.check_valid();
-    writer.resize(new_size);
-    if (staged.replaces()) {
-        // The old bytes that are not written again become zeros; past the old end
-        // the dataset already reads as zeros (its fill value) where nothing is written.
-        write_span(hold, staged, writer, 0, std::min(old_size, new_size));
-        write_ranges(hold, staged, writer, old_size, new_size);
+    const std::uint64_t current = writer.size();
+
+    // Where this open's bytes land and the size the dataset ends with. Appends go
+    // to the end as it is now (another writer may have appended since the open);
+    // a patch leaves the size as it is now unless it wrote past it.
+    std::int64_t shift = 0;
+    std::uint64_t new_size;
+    if (staged.replaces() || staged.size_was_set()) {
+        new_size = staged.size();
+    } else if (file.append) {
+        shift = static_cast<std::int64_t>(staged.base_size()) - static_cast<std::int64_t>(current);
+        new_size = current + (staged.size() - staged.base_size());
     } else {
-        write_ranges(hold, staged, writer, 0, new_size);
+        new_size = std::max(current, staged.written_end());
+    }
+    writer.shape_for_size(new_size);  // sizes are checked before anything changes
+    check_space(view.path, is_chunked(object.get()) ? staged.written_bytes() : 0);
+    hold.check_valid();
+
+    changing = true;
+    writer.resize(new_size);
+    try {
+        if (staged.replaces()) {
+            // The old bytes that are not written again become zeros; past the old end
+            // the dataset already reads as zeros (its fill value) where nothing is written.
+            write_span(hold, staged, writer, 0, std::min(current, new_size));
+            write_ranges(hold, staged, writer, current, new_size);
+        } else {
+            write_ranges(hold, staged, writer, 0, new_size, shift);
+        }
+    } catch (...) {
+        // Back to the old extent, so a failed commit (a full disk) leaves the size as it was.
+        try {
+            writer.resize(current);
+        } catch (const std::exception& e) {
+            log::error(file.node.path, ": could not restore the extent after a failed commit: ", e.what());
+        }
+        throw;
     }
 }
 

@@ -1,6 +1,11 @@
 // Open files: datasets read as their byte form; written bytes staged, then committed.
 #include <fcntl.h>
 
+#include <sys/statvfs.h>
+
+#include <cstdlib>
+#include <limits>
+#include <fstream>
 #include <vector>
 
 #include "fs/commit.h"
@@ -10,6 +15,39 @@
 #include "h5/dataset_writer.h"
 
 namespace h5swmrfs::fs {
+
+pid_t process_of(fuse_req_t req) {
+    const pid_t thread = fuse_req_ctx(req)->pid;
+    std::ifstream status("/proc/" + std::to_string(thread) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.starts_with("Tgid:")) return static_cast<pid_t>(std::atoi(line.c_str() + 5));
+    return 0;
+}
+
+std::shared_ptr<lock::Hold> shared_hold(fuse_req_t req, OpenFile* file, const char* op) {
+    if (file && file->pinned_reader) {
+        std::lock_guard guard(file->mutex);
+        if (file->pin) return file->pin;
+    }
+    return acquire(req, lock::Mode::Shared, op);
+}
+
+OpenFile* open_file_of(Filesystem& fs, fuse_ino_t ino, fuse_file_info* fi) {
+    if (!fi || !fi->fh) return nullptr;
+    try {
+        if (fs.inodes.get(ino).kind == h5::Kind::Group) return nullptr;  // fi->fh is a directory handle
+    } catch (const Error&) {
+        return nullptr;
+    }
+    return open_file(fi);
+}
+
+void apply_staged_size(OpenFile* file, struct stat& st) {
+    if (!file) return;
+    std::lock_guard guard(file->mutex);
+    if (file->staging && file->staging->dirty()) st.st_size = static_cast<off_t>(file->staging->size());
+}
 
 std::unique_ptr<h5::DatasetReader> open_reader(View& view, const Node& node) {
     h5::Id object = h5::open_object(view.file.id(), node.address);
@@ -30,6 +68,16 @@ void set_open_flags(fuse_file_info* fi, OpenFile* file) {
 
 std::string spill_directory(const Filesystem& fs) { return fs.config.file.substr(0, fs.config.file.rfind('/')); }
 
+// Free bytes on the disk that holds the file. More than that written through one open
+// fails at once with ENOSPC; a write that would make the dataset larger than its size
+// plus that fails with EFBIG (`dd seek=1T` into a small dataset is a mistake, not a
+// 1 TB sparse dataset).
+std::uint64_t free_space(const Filesystem& fs) {
+    struct statvfs st {};
+    if (::statvfs(spill_directory(fs).c_str(), &st) != 0) return std::numeric_limits<std::uint64_t>::max() / 2;
+    return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
 // Prepares `file` for writing: the dataset must be writable and its size known.
 void start_writing(Filesystem& fs, View& view, OpenFile& file, int flags) {
     file.writable = true;
@@ -38,6 +86,7 @@ void start_writing(Filesystem& fs, View& view, OpenFile& file, int flags) {
     h5::Id object = h5::open_object(view.file.id(), file.node.address);
     h5::DatasetWriter writer(object.get());  // throws for what cannot be written (vlen strings, ...)
     file.staging = std::make_unique<Staging>(writer.size(), flags & O_TRUNC, spill_directory(fs));
+    file.space = free_space(fs);
 }
 
 }  // namespace
@@ -57,7 +106,10 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         if (file->node.kind == h5::Kind::Group) throw Error(EISDIR, file->node.path + ": is a group");
         file->generation = view.generation;
         file->reader = open_reader(view, file->node);
-        if (writing) start_writing(fs, view, *file, fi->flags);
+        if (writing) {
+            start_writing(fs, view, *file, fi->flags);
+            file->opener = process_of(req);
+        }
         return file;
     });
     if (!handle) return;
@@ -98,7 +150,9 @@ void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
         file->writable = true;
         file->append = fi->flags & O_APPEND;
         file->created = true;
+        file->opener = process_of(req);
         file->staging = std::make_unique<Staging>(0, true, spill_directory(fs));
+        file->space = free_space(fs);
         fuse_entry_param entry = make_entry(fs, view, node);
         return std::make_pair(entry, std::move(file));
     });
@@ -110,16 +164,13 @@ void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
 void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
     Filesystem& fs = filesystem_of(req);
     OpenFile& file = *open_file(fi);
-    std::shared_ptr<lock::Hold> hold;
-    if (file.pinned_reader) {
+    bool repin;
+    {
         std::lock_guard guard(file.mutex);
-        hold = file.pin;
+        repin = file.pinned_reader && !file.pin;
     }
-    const bool repin = file.pinned_reader && !hold;
-    if (!hold) {
-        hold = acquire(req, lock::Mode::Shared, "read");
-        if (!hold) return;
-    }
+    std::shared_ptr<lock::Hold> hold = shared_hold(req, &file, "read");
+    if (!hold) return;
     auto data = with_hold(req, *hold, "read", [&](View& view, const lock::Hold&) {
         std::lock_guard guard(file.mutex);
         if (file.generation != view.generation) {
@@ -158,47 +209,98 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
 
 void write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offset, fuse_file_info* fi) {
     OpenFile& file = *open_file(fi);
+    std::lock_guard guard(file.mutex);
     try {
-        std::lock_guard guard(file.mutex);
         if (!file.staging) throw Error(EBADF, "not open for writing");
         std::uint64_t at = file.append ? file.staging->size() : static_cast<std::uint64_t>(offset);
+        if (file.staging->written_bytes() + size > file.space)
+            throw Error(ENOSPC, file.node.path + ": more bytes than the disk holding the file has free");
+        if (at + size > file.staging->base_size() + file.space || at + size < at)
+            throw Error(EFBIG, file.node.path + ": a write to byte " + std::to_string(at + size) +
+                                   " is past what the disk could hold");
+        const pid_t thread = fuse_req_ctx(req)->pid;
+        if (thread != file.last_thread) {
+            file.last_thread = thread;
+            file.last_writer = process_of(req);
+        }
+        file.writers.insert(file.last_writer);
         file.staging->write(at, std::as_bytes(std::span(data, size)));
         fuse_reply_write(req, size);
     } catch (const std::exception& e) {
+        if (file.staging) file.staging->fail(errno_of(e));
         reply_error(req, "write", e);
     }
 }
 
-void flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+namespace {
+
+// Commits what `file` staged, under an exclusive hold; replies with the error and
+// returns false when it fails. Success or not, nothing is left staged.
+bool commit_staged(fuse_req_t req, OpenFile& file, const char* op) {
     Filesystem& fs = filesystem_of(req);
-    OpenFile& file = *open_file(fi);
-    if (!file.staging || !file.staging->dirty()) {
-        fuse_reply_err(req, 0);
-        return;
-    }
-    auto done = under_lock(req, lock::Mode::Exclusive, "commit", [&](View& view, const lock::Hold& hold) {
+    auto done = under_lock(req, lock::Mode::Exclusive, op, [&](View& view, const lock::Hold& hold) {
         std::lock_guard guard(file.mutex);
         fs.changes.touch(hold.generation(), file.node.address);
+        bool changing = false;
         try {
-            commit(view, hold, file);
+            commit(view, hold, file, changing);
         } catch (...) {
-            file.staging->clear();  // a failed commit leaves nothing behind to retry
+            // Refused before any change (a size that does not fit yet): the bytes stay,
+            // and another writer of this open file may still complete them. Failed
+            // halfway: nothing is left to retry.
+            if (changing) file.staging->clear();
             throw;
         }
         file.staging->clear();
         return true;
     });
-    if (done) fuse_reply_err(req, 0);
+    return done.has_value();
 }
 
-void fsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info* fi) { flush(req, ino, fi); }
+bool has_uncommitted(OpenFile& file) {
+    std::lock_guard guard(file.mutex);
+    return file.staging && (file.staging->dirty() || file.staging->failed());
+}
+
+}  // namespace
+
+// close(2) by a process that wrote through the open file, or that opened it, commits
+// what is staged, and close() returns the error of a failed commit. Other processes
+// that share the open file (a child that inherited it and closes it as it execs or
+// exits) commit nothing. What no close committed is committed at release.
+void flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+    OpenFile& file = *open_file(fi);
+    const pid_t closer = process_of(req);
+    bool commits;
+    {
+        std::lock_guard guard(file.mutex);
+        commits = file.staging && (file.staging->dirty() || file.staging->failed()) &&
+                  (closer == file.opener || file.writers.count(closer));
+    }
+    if (!commits) {
+        fuse_reply_err(req, 0);
+        return;
+    }
+    if (commit_staged(req, file, "commit")) fuse_reply_err(req, 0);
+}
+
+void fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
+    OpenFile& file = *open_file(fi);
+    if (!has_uncommitted(file)) {
+        fuse_reply_err(req, 0);
+        return;
+    }
+    if (commit_staged(req, file, "fsync")) fuse_reply_err(req, 0);
+}
 
 void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
     Filesystem& fs = filesystem_of(req);
+    // After the last close: what no opener's close committed is committed now. Its
+    // error has no one to go to but the log.
+    bool replied = false;
+    if (has_uncommitted(*open_file(fi))) replied = !commit_staged(req, *open_file(fi), "commit at release");
     {
         OpenFile* file = open_file(fi);
-        if (file->staging && file->staging->dirty())
-            log::warning(file->node.path, ": closed with uncommitted bytes (no flush); they are dropped");
         if (file->pinned_reader) {
             fs.pins.remove(file);
             std::shared_ptr<lock::Hold> pin = Pins::take(file);  // let go before the view mutex
@@ -209,7 +311,7 @@ void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
         h5::silence_library_errors();
         delete file;
     }
-    fuse_reply_err(req, 0);
+    if (!replied) fuse_reply_err(req, 0);
 }
 
 }  // namespace ops

@@ -3,7 +3,7 @@
 namespace h5swmrfs::fs {
 
 View::View(const Config& config, std::uint64_t generation_, bool writable)
-    : generation(generation_), file(h5::File::open(config.file, writable)) {
+    : generation(generation_), path(config.file), file(h5::File::open(config.file, writable)) {
     if (::stat(config.file.c_str(), &file_stat) != 0) throw Error(errno, config.file + ": cannot stat");
 }
 

@@ -49,6 +49,7 @@ struct View {
     View(const Config& config, std::uint64_t generation, bool writable);
 
     std::uint64_t generation;
+    std::string path;  // FILE.h5
     h5::File file;
     struct stat file_stat {};  // FILE.h5 itself: times for objects that track none
 

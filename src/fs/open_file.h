@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <mutex>
+#include <set>
 
 #include "fs/filesystem.h"
 #include "fs/staging.h"
@@ -29,10 +30,28 @@ struct OpenFile {
     bool writable = false;
     bool append = false;   // O_APPEND: every write lands at the end
     bool created = false;  // this open made the dataset: .npy content may type it
+    pid_t opener = 0;      // the process that opened it: its close() commits
+    std::set<pid_t> writers;  // processes that wrote through it: their close() commits
+    pid_t last_thread = 0, last_writer = 0;  // the last write's thread and its process
+    std::uint64_t space = 0;  // free bytes on the file's disk at open (see free_space)
     std::unique_ptr<Staging> staging;
 };
 
 inline OpenFile* open_file(fuse_file_info* fi) { return reinterpret_cast<OpenFile*>(fi->fh); }
+
+// The process (thread group) a request comes from; 0 when it is gone.
+pid_t process_of(fuse_req_t req);
+
+// The shared hold for an operation on `file` (may be null): its pin while it has one —
+// asking the lock again could wait for a writer that waits for this very pin — else a
+// new hold. nullptr after replying with the error.
+std::shared_ptr<lock::Hold> shared_hold(fuse_req_t req, OpenFile* file, const char* op);
+
+// The open file behind `fi` for `ino`, or null (no fi, or a directory's handle).
+OpenFile* open_file_of(Filesystem& fs, fuse_ino_t ino, fuse_file_info* fi);
+
+// What stat(2) shows of an open file: its staged size while it has uncommitted writes.
+void apply_staged_size(OpenFile* file, struct stat& st);
 
 // Opens the reader of `node` in `view`; null for an object that is not a dataset.
 std::unique_ptr<h5::DatasetReader> open_reader(View& view, const Node& node);

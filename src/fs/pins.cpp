@@ -30,7 +30,7 @@ void Pins::remove(OpenFile* file) {
 void Pins::writer_waiting() {
     {
         std::lock_guard guard(mutex_);
-        if (writer_since_ == Clock::time_point{}) writer_since_ = Clock::now();
+        notices_.push_back(Clock::now());
     }
     wake_.notify_all();
 }
@@ -52,22 +52,22 @@ void Pins::cut_all() {
 void Pins::run() {
     std::unique_lock guard(mutex_);
     while (!stopping_) {
-        if (writer_since_ == Clock::time_point{}) {
+        if (notices_.empty()) {
             wake_.wait(guard);
             continue;
         }
-        const Clock::time_point deadline = writer_since_ + grace_;
-        if (Clock::now() < deadline) {
-            wake_.wait_until(guard, deadline);
+        const Clock::time_point since = notices_.front();
+        if (Clock::now() < since + grace_) {
+            wake_.wait_until(guard, since + grace_);
             continue;
         }
+        notices_.pop_front();
         // Pins made before the writer began to wait are the ones in its way.
         std::vector<std::shared_ptr<lock::Hold>> dropped;
         for (OpenFile* file : files_) {
             std::lock_guard file_guard(file->mutex);
-            if (file->pin && file->pinned_at < writer_since_) dropped.push_back(std::move(file->pin));
+            if (file->pin && file->pinned_at < since) dropped.push_back(std::move(file->pin));
         }
-        writer_since_ = {};
         guard.unlock();
         dropped.clear();
         guard.lock();

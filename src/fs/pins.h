@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <deque>
 #include <set>
 #include <thread>
 
@@ -52,7 +53,7 @@ private:
     std::mutex mutex_;  // lock order: before an open file's mutex
     std::condition_variable wake_;
     std::set<OpenFile*> files_;
-    Clock::time_point writer_since_{};  // when the writer being served began to wait; {} for none
+    std::deque<Clock::time_point> notices_;  // when writers began to wait, oldest first
     bool stopping_ = false;
     std::thread thread_;
 };

@@ -49,7 +49,8 @@ int open_temporary(const std::string& directory) {
 }  // namespace
 
 Staging::Staging(std::uint64_t size, bool replaces, std::string spill_directory)
-    : size_(replaces ? 0 : size), replaces_(replaces), dirty_(replaces && size != 0),
+    : size_(replaces ? 0 : size), base_size_(size), size_was_set_(replaces), replaces_(replaces),
+      dirty_(replaces && size != 0),
       spill_directory_(std::move(spill_directory)) {}
 
 Staging::~Staging() {
@@ -133,6 +134,7 @@ void Staging::truncate(std::uint64_t size) {
         throw Error(errno, std::string("staging file: ") + std::strerror(errno));
     if (size != size_ || replaces_) dirty_ = true;
     size_ = size;
+    size_was_set_ = true;
 }
 
 void Staging::read(std::uint64_t offset, std::span<std::byte> out) const {
@@ -159,6 +161,12 @@ void Staging::overlay(std::uint64_t offset, std::span<std::byte> out) const {
     }
 }
 
+std::uint64_t Staging::written_bytes() const {
+    std::uint64_t total = 0;
+    for (const auto& [start, end] : ranges_) total += end - start;
+    return total;
+}
+
 void Staging::clear() {
     ranges_.clear();
     memory_.clear();
@@ -169,6 +177,9 @@ void Staging::clear() {
     }
     replaces_ = false;
     dirty_ = false;
+    failed_ = 0;
+    size_was_set_ = false;
+    base_size_ = size_;
 }
 
 }  // namespace h5swmrfs::fs

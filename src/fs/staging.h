@@ -24,8 +24,20 @@ public:
     Staging(const Staging&) = delete;
     Staging& operator=(const Staging&) = delete;
 
-    // The size the dataset will have once committed.
+    // The size the dataset will have once committed, as this open sees it.
     std::uint64_t size() const { return size_; }
+    // The dataset's size when opened.
+    std::uint64_t base_size() const { return base_size_; }
+    // Whether this open set the size itself (truncate, O_TRUNC) rather than only writing.
+    bool size_was_set() const { return size_was_set_; }
+    // One past the last byte written; 0 when nothing was written.
+    std::uint64_t written_end() const { return ranges_.empty() ? 0 : std::prev(ranges_.end())->second; }
+    // Bytes staged in all (what a commit writes).
+    std::uint64_t written_bytes() const;
+    // A write that failed (a full staging disk, say) makes the content unknown: nothing of
+    // this open may be committed; flush and fsync fail with that error.
+    void fail(int err) { failed_ = err; }
+    int failed() const { return failed_; }
     // True when the commit replaces the whole content (holes read as zeros), false when it
     // patches the written ranges into the old content.
     bool replaces() const { return replaces_; }
@@ -50,6 +62,9 @@ private:
     void spill();
 
     std::uint64_t size_;
+    std::uint64_t base_size_;
+    bool size_was_set_;
+    int failed_ = 0;
     bool replaces_;
     bool dirty_ = false;
     std::string spill_directory_;

@@ -356,7 +356,8 @@ public:
     Id parse(std::string_view text) {
         text = trim(text);
         if (text.empty()) error("empty type");
-        if (text.front() == '[') return from_literal(literal(text).all());
+        // A list, or a type string still in its quotes as copied from Python.
+        if (text.front() == '[' || text.front() == '\'' || text.front() == '"') return from_literal(literal(text).all());
         if (text.front() == '(') {
             LiteralParser parser = literal(text);
             Literal first = parser.value();

@@ -4,7 +4,8 @@ tests: wait for the mount, check the daemon is alive, fail a test whose
 daemon log shows an error it did not expect).
 
 The daemon binary comes from $H5SWMRFS (set by tests/e2e/meson.build), else
-build*/src/cli/h5swmrfs next to this tree.
+build*/src/cli/h5swmrfs next to this tree; the control tool likewise from
+$H5SWMRFS_CTL, else build*/tools/ctl/h5swmrfs-ctl.
 """
 
 import contextlib
@@ -60,6 +61,18 @@ def daemon_path():
                    key=os.path.getmtime)
     if not found:
         raise HarnessError('no daemon: set H5SWMRFS or build it')
+    return found[-1]
+
+
+def ctl_path():
+    path = os.environ.get('H5SWMRFS_CTL')
+    if path:
+        return path
+    found = sorted(glob.glob(os.path.join(SOURCE_ROOT, 'build*', 'tools',
+                                          'ctl', 'h5swmrfs-ctl')),
+                   key=os.path.getmtime)
+    if not found:
+        raise HarnessError('no h5swmrfs-ctl: set H5SWMRFS_CTL or build it')
     return found[-1]
 
 
@@ -134,23 +147,44 @@ class Redis:
         auth = ':%s@' % password if password else ''
         return 'redis://%s127.0.0.1:%d/%d' % (auth, self.port, db)
 
+    def _spawn(self):
+        args = ['redis-server', '--port', str(self.port),
+                '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+                '--dir', self.dir, '--daemonize', 'no',
+                '--logfile', os.path.join(self.dir, 'redis.log')]
+        if self.password:
+            args += ['--requirepass', self.password]
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL)
+        if self._wait_ready():
+            return True
+        _stop_pid(self.proc)
+        self.proc = None
+        return False
+
     def start(self):
         self.dir = tempfile.mkdtemp(prefix='h5swmrfs-e2e-redis-')
         for _ in range(5):  # the free port may be taken before we bind it
             self.port = free_port()
-            args = ['redis-server', '--port', str(self.port),
-                    '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-                    '--dir', self.dir, '--daemonize', 'no',
-                    '--logfile', os.path.join(self.dir, 'redis.log')]
-            if self.password:
-                args += ['--requirepass', self.password]
-            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL)
-            if self._wait_ready():
+            if self._spawn():
                 return self
-            _stop_pid(self.proc)
         raise HarnessError('redis-server did not start; see %s'
                            % os.path.join(self.dir, 'redis.log'))
+
+    def pause_server(self):
+        """Stop the server process (by its PID), keeping port and dir for
+        resume_server(). Without persistence, every key is gone."""
+        if self.proc is not None:
+            _stop_pid(self.proc)
+            self.proc = None
+
+    def resume_server(self):
+        """Start the server again on the same port after pause_server()."""
+        if self.proc is None and not self._spawn():
+            raise HarnessError('redis-server did not restart on port %d; '
+                               'see %s' % (self.port, os.path.join(
+                                   self.dir, 'redis.log')))
+        return self
 
     def _wait_ready(self):
         for _ in _deadline_loop(REDIS_TIMEOUT):
@@ -183,7 +217,8 @@ class Redis:
 
 
 class Mount:
-    """The daemon run in the foreground on (h5file, mountpoint).
+    """The daemon run in the foreground on (h5file, mountpoint); redis_url
+    None passes no --redis (e.g. with --lock local).
 
     start() returns once the mount is in /proc/self/mountinfo, or raises
     with the daemon's log if it exited first. stop() unmounts with
@@ -204,7 +239,8 @@ class Mount:
         self.log = None
 
     def command(self):
-        return [daemon_path(), '-f', '--redis', self.redis_url] + \
+        redis = ['--redis', self.redis_url] if self.redis_url else []
+        return [daemon_path(), '-f'] + redis + \
             self.args + [self.h5file, self.mountpoint]
 
     def start(self):
