@@ -25,11 +25,12 @@ pid_t process_of(fuse_req_t req) {
     return 0;
 }
 
-std::shared_ptr<lock::Hold> shared_hold(fuse_req_t req, OpenFile* file, const char* op) {
+std::shared_ptr<lock::Hold> shared_hold(fuse_req_t req, fuse_ino_t ino, OpenFile* file, const char* op) {
     if (file && file->pinned_reader) {
         std::lock_guard guard(file->mutex);
         if (file->pin) return file->pin;
     }
+    if (auto pin = filesystem_of(req).pins.borrow(ino)) return pin;
     return acquire(req, lock::Mode::Shared, op);
 }
 
@@ -102,6 +103,7 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     if (!hold) return;
     auto handle = with_hold(req, *hold, "open", [&](View& view, const lock::Hold&) {
         auto file = std::make_unique<OpenFile>();
+        file->ino = ino;
         file->node = fs.inodes.get(ino);
         if (file->node.kind == h5::Kind::Group) throw Error(EISDIR, file->node.path + ": is a group");
         file->generation = view.generation;
@@ -154,6 +156,7 @@ void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
         file->staging = std::make_unique<Staging>(0, true, spill_directory(fs));
         file->space = free_space(fs);
         fuse_entry_param entry = make_entry(fs, view, node);
+        file->ino = entry.ino;
         return std::make_pair(entry, std::move(file));
     });
     if (!created) return;
@@ -169,7 +172,7 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
         std::lock_guard guard(file.mutex);
         repin = file.pinned_reader && !file.pin;
     }
-    std::shared_ptr<lock::Hold> hold = shared_hold(req, &file, "read");
+    std::shared_ptr<lock::Hold> hold = shared_hold(req, file.ino, &file, "read");
     if (!hold) return;
     auto data = with_hold(req, *hold, "read", [&](View& view, const lock::Hold&) {
         std::lock_guard guard(file.mutex);

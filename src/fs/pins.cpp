@@ -35,6 +35,16 @@ void Pins::writer_waiting() {
     wake_.notify_all();
 }
 
+std::shared_ptr<lock::Hold> Pins::borrow(std::uint64_t ino) {
+    std::lock_guard guard(mutex_);
+    for (OpenFile* file : files_) {
+        if (file->ino != ino) continue;
+        std::lock_guard file_guard(file->mutex);
+        if (file->pin) return file->pin;
+    }
+    return nullptr;
+}
+
 std::shared_ptr<lock::Hold> Pins::take(OpenFile* file) {
     std::lock_guard guard(file->mutex);
     return std::move(file->pin);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -42,6 +43,9 @@ public:
     void writer_waiting();
     // Cuts every pin now.
     void cut_all();
+    // The pin of an open file of inode `ino`, if any: an operation on that inode (fstat(2)
+    // gives no file handle) may use it rather than queue behind a writer that waits for it.
+    std::shared_ptr<lock::Hold> borrow(std::uint64_t ino);
     // Takes the pin away from `file`; the caller lets it go once no mutex is held.
     static std::shared_ptr<lock::Hold> take(OpenFile* file);
 
