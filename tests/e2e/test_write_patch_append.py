@@ -1,0 +1,247 @@
+#!/usr/bin/python3
+"""Appending, patching and truncating (SPEC.md section 5): `>>` and
+O_APPEND grow a dataset resizable along axis 0 by whole rows (a partial
+row fails at close with EINVAL); `dd conv=notrunc seek=N` updates those
+bytes only, also when they cut elements; `truncate -s N` sets the extent
+of a resizable dataset (whole rows) and accepts only its own size for a
+fixed one."""
+
+import errno
+import os
+
+import numpy as np
+
+import write_harness as wh
+
+RNG = np.random.default_rng(17)
+
+FIXED = np.arange(12, dtype='<i4').reshape(4, 3) * 1000 + 7
+BE = (np.arange(8) * -3).astype('>i4')
+DEFLATED = np.arange(500, dtype='<f8') / 8
+ROWS = np.arange(6, dtype='<i4').reshape(2, 3) + 100
+
+
+def build(f):
+    g = f.create_group('g')
+    g.create_dataset('fixed', data=FIXED)
+    g.create_dataset('be', data=BE)
+    g.create_dataset('deflated', data=DEFLATED, chunks=(64,),
+                     compression='gzip')
+    g.create_dataset('rows', data=ROWS, maxshape=(None, 3), chunks=(2, 3))
+    g.create_dataset('bytes', data=np.frombuffer(b'abc', 'u1'),
+                     maxshape=(None,), chunks=(16,))
+    f.create_dataset('keep', data=np.arange(3, dtype='<u1'))
+
+
+def patched(array, offset, data):
+    """array's native bytes with data written at offset, as array's
+    native dtype and shape (the length must stay the same)."""
+    raw = bytearray(wh.native_bytes(array))
+    raw[offset:offset + len(data)] = data
+    assert len(raw) == array.nbytes
+    return np.frombuffer(bytes(raw), wh.native(array.dtype)).reshape(
+        array.shape)
+
+
+class PatchAppend(wh.WriteTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.make_file(build)
+
+    def check(self, h5path, want):
+        with self.h5() as f:
+            ds = f[h5path]
+            self.assertEqual(ds.shape, want.shape, h5path)
+            self.assertEqual(ds[()].tolist(), want.tolist(), h5path)
+        if self.mounts and self.mounts[0].proc is not None:
+            mounted = self.p(h5path.lstrip('/'))
+            self.assertEqual(self.cat(mounted), wh.native_bytes(want))
+            self.assertEqual(os.stat(mounted).st_size, want.nbytes)
+
+    # -- append -------------------------------------------------------------
+
+    def test_shell_append_grows_by_rows(self):
+        self.mount()
+        more = np.arange(9, dtype='<i4').reshape(3, 3) - 50
+        src = self.src('more', more.tobytes())
+        self.assert_ok(self.sh('cat "$1" >> "$2"', src, self.p('g', 'rows')))
+        want = np.concatenate([ROWS, more])
+        self.check('/g/rows', want)
+        # append again, a single row
+        one = np.array([[7, 8, 9]], '<i4')
+        self.assert_ok(self.sh('cat "$1" >> "$2"', self.src('one',
+                                                            one.tobytes()),
+                               self.p('g', 'rows')))
+        self.check('/g/rows', np.concatenate([want, one]))
+        # a byte dataset grows by bytes
+        self.assert_ok(self.sh('printf defg >> "$1"', self.p('g', 'bytes')))
+        self.check('/g/bytes', np.frombuffer(b'abcdefg', 'u1'))
+
+    def test_append_group_redirect(self):
+        # `{ cmd1; cmd2; } >> ds`: two processes write through one open
+        # file; the rows land once, whole, at the last close.
+        self.mount()
+        more = np.arange(12, dtype='<i4').reshape(4, 3) + 70
+        src = self.src('more', more.tobytes())
+        self.assert_ok(self.sh('{ head -c 20 "$1"; tail -c 28 "$1"; } >> "$2"',
+                               src, self.p('g', 'rows')))
+        self.check('/g/rows', np.concatenate([ROWS, more]))
+
+    def test_python_append_mode(self):
+        self.mount()
+        rows = [np.array([[1, 2, 3]], '<i4'), np.array([[4, 5, 6],
+                                                        [7, 8, 9]], '<i4')]
+        with open(self.p('g', 'rows'), 'ab') as out:
+            for r in rows:
+                out.write(r.tobytes())
+        self.check('/g/rows', np.concatenate([ROWS] + rows))
+        # O_APPEND with raw calls, row written in two pieces
+        row = np.array([[-1, -2, -3]], '<i4')
+        self.assertEqual(self.write_fd(self.p('g', 'rows'), row.tobytes(),
+                                       flags=os.O_WRONLY | os.O_APPEND,
+                                       pieces=2), 0)
+        self.check('/g/rows', np.concatenate([ROWS] + rows + [row]))
+
+    def test_append_partial_row_fails(self):
+        self.mount(errors=True)
+        before = self.snapshot()
+        for length in (4, 8, 13, 12 + 4):
+            with self.subTest(length=length):
+                src = self.src('part%d' % length, RNG.bytes(length))
+                self.assert_fails(self.sh('cat "$1" >> "$2"', src,
+                                          self.p('g', 'rows')),
+                                  errno.EINVAL)
+                self.assert_unchanged(before)
+                self.assertEqual(
+                    self.write_fd(self.p('g', 'rows'), RNG.bytes(length),
+                                  flags=os.O_WRONLY | os.O_APPEND),
+                    errno.EINVAL)
+                self.assert_unchanged(before)
+        self.check('/g/rows', ROWS)
+
+    def test_append_to_fixed_fails(self):
+        self.mount(errors=True)
+        before = self.snapshot()
+        src = self.src('row', np.array([1, 2, 3], '<i4').tobytes())
+        self.assert_fails(self.sh('cat "$1" >> "$2"', src,
+                                  self.p('g', 'fixed')),
+                          errno.EINVAL, errno.EFBIG)
+        self.assert_unchanged(before)
+
+    # -- dd conv=notrunc ----------------------------------------------------
+
+    def dd(self, src, dst, *operands):
+        return self.run_tool('dd', 'if=' + src, 'of=' + dst, 'conv=notrunc',
+                             'status=none', *operands)
+
+    def test_dd_bs1_cuts_elements(self):
+        self.mount()
+        data = b'\xaa\xbb'
+        src = self.src('two', data)
+        # bytes 5 and 6: inside element 1 of the first row
+        self.assert_ok(self.dd(src, self.p('g', 'fixed'), 'bs=1', 'seek=5'))
+        want = patched(FIXED, 5, data)
+        self.check('/g/fixed', want)
+        # across the boundary of elements 3 and 4 (bytes 15, 16)
+        self.assert_ok(self.dd(src, self.p('g', 'fixed'), 'bs=1', 'seek=15'))
+        want = patched(want, 15, data)
+        self.check('/g/fixed', want)
+        # a big-endian dataset: the mount's bytes are native
+        self.assert_ok(self.dd(src, self.p('g', 'be'), 'bs=1', 'seek=9'))
+        self.check('/g/be', patched(BE, 9, data))
+        with self.h5() as f:
+            self.assertEqual(f['g/be'].dtype, np.dtype('>i4'))
+            self.assertEqual(f['keep'][()].tolist(), [0, 1, 2])
+
+    def test_dd_bs4_odd_seek(self):
+        self.mount()
+        data = np.array([-5, -6], '<i4').tobytes()
+        src = self.src('two', data)
+        # bs=4 seek=3: offset 12, elements 3 and 4
+        self.assert_ok(self.dd(src, self.p('g', 'fixed'), 'bs=4', 'seek=3'))
+        want = patched(FIXED, 12, data)
+        self.check('/g/fixed', want)
+        # bs=4 with a byte seek of 7: cuts elements 1 and 3
+        self.assert_ok(self.dd(src, self.p('g', 'fixed'), 'bs=4', 'seek=7',
+                               'oflag=seek_bytes'))
+        want = patched(want, 7, data)
+        self.check('/g/fixed', want)
+
+    def test_dd_into_filtered_and_resizable(self):
+        self.mount()
+        data = RNG.bytes(100)
+        src = self.src('hundred', data)
+        self.assert_ok(self.dd(src, self.p('g', 'deflated'), 'bs=1',
+                               'seek=1001'))
+        self.check('/g/deflated', patched(DEFLATED, 1001, data))
+        # inside the extent of a resizable dataset: shape stays
+        self.assert_ok(self.dd(self.src('three', b'xyz'), self.p('g', 'rows'),
+                               'bs=1', 'seek=2'))
+        self.check('/g/rows', patched(ROWS, 2, b'xyz'))
+
+    def test_dd_at_end_grows_resizable(self):
+        self.mount()
+        row = np.array([[31, 32, 33]], '<i4')
+        self.assert_ok(self.dd(self.src('row', row.tobytes()),
+                               self.p('g', 'rows'), 'bs=%d' % ROWS.nbytes,
+                               'seek=1'))
+        self.check('/g/rows', np.concatenate([ROWS, row]))
+        # overlapping the end: last row rewritten, one new row
+        two = np.array([[41, 42, 43], [51, 52, 53]], '<i4')
+        self.assert_ok(self.dd(self.src('two', two.tobytes()),
+                               self.p('g', 'rows'), 'bs=12', 'seek=2'))
+        self.check('/g/rows', np.concatenate([ROWS, two]))
+
+    def test_python_r_plus(self):
+        self.mount()
+        with open(self.p('g', 'fixed'), 'r+b') as io:
+            io.seek(20)
+            io.write(b'\x01\x02\x03')
+            io.seek(0)
+            io.write(b'\xff')
+        want = patched(patched(FIXED, 20, b'\x01\x02\x03'), 0, b'\xff')
+        self.check('/g/fixed', want)
+
+    # -- truncate -------------------------------------------------------------
+
+    def test_truncate_resizable(self):
+        self.mount()
+        path = self.p('g', 'rows')
+        self.assert_ok(self.run_tool('truncate', '-s', 4 * 12, path))
+        want = np.concatenate([ROWS, np.zeros((2, 3), '<i4')])
+        self.check('/g/rows', want)
+        self.assert_ok(self.run_tool('truncate', '-s', 12, path))
+        self.check('/g/rows', ROWS[:1])
+        self.assert_ok(self.run_tool('truncate', '-s', 0, path))
+        self.check('/g/rows', np.zeros((0, 3), '<i4'))
+        self.assert_ok(self.run_tool('truncate', '-s', 5, self.p('g',
+                                                                 'bytes')))
+        self.check('/g/bytes', np.frombuffer(b'abc\0\0', 'u1'))
+
+    def test_truncate_resizable_partial_row_fails(self):
+        self.mount(errors=True)
+        before = self.snapshot()
+        for size in (1, 13, 4 * 12 + 4):
+            with self.subTest(size=size):
+                self.assert_fails(self.run_tool('truncate', '-s', size,
+                                                self.p('g', 'rows')),
+                                  errno.EINVAL)
+                self.assert_unchanged(before)
+
+    def test_truncate_fixed(self):
+        self.mount(errors=True)
+        before = self.snapshot()
+        self.assert_ok(self.run_tool('truncate', '-s', FIXED.nbytes,
+                                     self.p('g', 'fixed')))
+        self.assert_unchanged(before)
+        for size in (0, 12, FIXED.nbytes - 1, FIXED.nbytes + 12):
+            with self.subTest(size=size):
+                self.assert_fails(self.run_tool('truncate', '-s', size,
+                                                self.p('g', 'fixed')),
+                                  errno.EINVAL, errno.EFBIG)
+                self.assert_unchanged(before)
+
+
+if __name__ == '__main__':
+    wh.main()
