@@ -69,20 +69,50 @@ std::optional<h5::NpyHeader> npy_header(const Staging& staged) {
     return h5::parse_npy_header(start);
 }
 
-// .npy content written into a new file: the dataset takes the array's type and shape.
-void commit_npy(View& view, const lock::Hold& hold, OpenFile& file, const h5::NpyHeader& header) {
+// The dataset this open created, made again to fit its content: typed and shaped
+// by .npy content, or raw bytes in chunks of 1 MiB rather than the 64 KiB that an
+// empty dataset starts with.
+struct Rebuild {
+    h5::Id type;
+    std::vector<std::uint64_t> shape;
+    std::uint64_t data_offset = 0;
+    std::uint64_t bytes = 0;
+};
+
+// What to rebuild, checked (EINVAL for .npy content that does not fit its header); nullopt
+// when the dataset stays as it is.
+std::optional<Rebuild> rebuild_for(const OpenFile& file) {
+    constexpr std::uint64_t kLargeRaw = 1 << 20;
     const Staging& staged = *file.staging;
-    if (header.fortran_order) throw Error(EINVAL, file.node.path + ": Fortran-ordered .npy content is not supported");
-    h5::Id type = h5::numpy_type(header.dtype);
-    std::uint64_t bytes = H5Tget_size(type.get());
-    for (std::uint64_t extent : header.shape) bytes *= extent;
-    if (staged.size() - header.data_offset != bytes)
-        throw Error(EINVAL, file.node.path + ": .npy data holds " + std::to_string(staged.size() - header.data_offset) +
-                                " bytes, its header says " + std::to_string(bytes));
+    if (!file.created || !staged.replaces()) return std::nullopt;
+    Rebuild rebuild;
+    if (auto header = npy_header(staged)) {
+        if (header->fortran_order)
+            throw Error(EINVAL, file.node.path + ": Fortran-ordered .npy content is not supported");
+        rebuild.type = h5::numpy_type(header->dtype);
+        rebuild.shape = header->shape;
+        rebuild.data_offset = header->data_offset;
+        rebuild.bytes = H5Tget_size(rebuild.type.get());
+        for (std::uint64_t extent : header->shape) rebuild.bytes *= extent;
+        if (staged.size() - header->data_offset != rebuild.bytes)
+            throw Error(EINVAL, file.node.path + ": .npy data holds " +
+                                    std::to_string(staged.size() - header->data_offset) + " bytes, its header says " +
+                                    std::to_string(rebuild.bytes));
+        return rebuild;
+    }
+    if (staged.size() < kLargeRaw) return std::nullopt;
+    rebuild.type = h5::checked(H5Tcopy(H5T_STD_U8LE), "copy a datatype");
+    rebuild.shape = {staged.size()};
+    rebuild.bytes = staged.size();
+    return rebuild;
+}
+
+void rebuild(View& view, const lock::Hold& hold, OpenFile& file, const Rebuild& plan) {
     h5::Id group = h5::open_object(view.file.id(), parent_path(file.node.path), file.node.directory);
-    h5::Id dataset = h5::recreate_dataset(group.get(), base_name(file.node.path), type.get(), header.shape,
+    h5::Id dataset = h5::recreate_dataset(group.get(), base_name(file.node.path), plan.type.get(), plan.shape,
                                           [&](h5::DatasetWriter& writer) {
-                                              write_span(hold, staged, writer, 0, bytes, header.data_offset);
+                                              write_span(hold, *file.staging, writer, 0, plan.bytes,
+                                                         static_cast<std::int64_t>(plan.data_offset));
                                           });
     file.node.address = h5::object_info(dataset.get()).address;
 }
@@ -100,13 +130,11 @@ void commit(View& view, const lock::Hold& hold, OpenFile& file, bool& changing) 
         throw Error(staged.failed(), file.node.path + ": a write through this open failed; nothing of it is committed");
     h5::Id object = h5::open_object(view.file.id(), file.node.address);
     if (H5Iget_type(object.get()) != H5I_DATASET) throw Error(EINVAL, file.node.path + ": not a dataset");
-    if (file.created && staged.replaces()) {
-        if (auto header = npy_header(staged)) {
-            check_space(view.path, staged.written_bytes());
-            changing = true;  // (the old dataset stays untouched until the new one is whole)
-            commit_npy(view, hold, file, *header);
-            return;
-        }
+    if (auto plan = rebuild_for(file)) {
+        check_space(view.path, staged.written_bytes());
+        changing = true;  // (the old dataset stays untouched until the new one is whole)
+        rebuild(view, hold, file, *plan);
+        return;
     }
     h5::DatasetWriter writer(object.get());
     const std::uint64_t current = writer.size();
