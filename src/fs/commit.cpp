@@ -3,6 +3,7 @@
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "h5/dataset_writer.h"
@@ -93,7 +94,11 @@ std::optional<Rebuild> rebuild_for(const OpenFile& file) {
         rebuild.shape = header->shape;
         rebuild.data_offset = header->data_offset;
         rebuild.bytes = H5Tget_size(rebuild.type.get());
-        for (std::uint64_t extent : header->shape) rebuild.bytes *= extent;
+        for (std::uint64_t extent : header->shape) {
+            if (extent && rebuild.bytes > std::numeric_limits<std::uint64_t>::max() / extent)
+                throw Error(EINVAL, file.node.path + ": .npy header describes more bytes than can exist");
+            rebuild.bytes *= extent;
+        }
         if (staged.size() - header->data_offset != rebuild.bytes)
             throw Error(EINVAL, file.node.path + ": .npy data holds " +
                                     std::to_string(staged.size() - header->data_offset) + " bytes, its header says " +
