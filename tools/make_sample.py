@@ -5,7 +5,7 @@ Usage: make_sample.py OUT.h5
 
     /                       attrs: title, version
     /run1/                  attrs: operator, started
-    /run1/temps             float64 (10,)  temperatures in degrees C
+    /run1/temps             float32 (10,)  temperatures in degrees C (`od -f` reads them)
     /run1/grid              int32 (4, 6)   a 2-D counter grid
     /run2/temps             float64 (5,)
     /latest -> /run2        soft link
@@ -27,7 +27,7 @@ def make_sample(out):
         run1.attrs['started'] = '2024-01-01T12:00:00'
         temps = run1.create_dataset(
             'temps', data=np.array([20.5, 21.0, 21.25, 21.5, 22.0, 22.75,
-                                    23.0, 22.5, 22.0, 21.5]))
+                                    23.0, 22.5, 22.0, 21.5], dtype='<f4'))
         temps.attrs['units'] = 'degC'
         temps.attrs['sample_rate_hz'] = np.float32(0.5)
         grid = run1.create_dataset(

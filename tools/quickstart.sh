@@ -47,6 +47,19 @@ dt = os.getxattr(p, "user.h5.dtype").decode()
 shape = tuple(int(x) for x in os.getxattr(p, "user.h5.shape").decode().split(",") if x)
 print(numpy.fromfile(p, dtype=dt).reshape(shape))'
 
+step "/usr/bin/python3 -c 'numpy.save(open(\"mnt/run1/calib\", \"wb\"), ...)'   # .npy content: a typed dataset"
+/usr/bin/python3 -c 'import numpy; numpy.save(open("mnt/run1/calib", "wb"), numpy.linspace(0, 1, 6, dtype="f4").reshape(2, 3))'
+getfattr -d -m 'user.h5.(dtype|shape)' mnt/run1/calib
+step "dd if=/dev/zero of=mnt/run1/temps bs=8 count=1 conv=notrunc   # patch the first two elements"
+dd if=/dev/zero of=mnt/run1/temps bs=8 count=1 conv=notrunc status=none
+step "setfattr -n user.note -v 'checked' mnt/run1/temps; mkdir mnt/run3; mv mnt/run1/calib mnt/run3/"
+setfattr -n user.note -v checked mnt/run1/temps
+mkdir mnt/run3
+mv mnt/run1/calib mnt/run3/
+ls -l mnt/run3
+
 step fusermount3 -u mnt
 fusermount3 -u mnt
+step "h5ls -d sample.h5/run1/temps sample.h5/run3/calib   # what HDF5 itself now says"
+h5ls -d sample.h5/run1/temps sample.h5/run3/calib
 echo "quick start done"

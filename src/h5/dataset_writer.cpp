@@ -143,7 +143,12 @@ std::vector<std::uint64_t> chunks_for(const std::vector<std::uint64_t>& shape, s
         chunks[i] = extent;
         row *= extent;
     }
-    if (!shape.empty()) chunks[0] = std::max<std::uint64_t>(1, target_bytes / row);
+    if (!shape.empty()) {
+        // Whole chunks are allocated: a small dataset gets a chunk of its own size (at
+        // least 64 KiB of rows, room to grow), not `target_bytes`.
+        const std::uint64_t small = std::max<std::uint64_t>(1, (64 << 10) / row);
+        chunks[0] = std::max<std::uint64_t>(1, std::min(target_bytes / row, std::max(shape[0], small)));
+    }
     return chunks;
 }
 
