@@ -129,53 +129,72 @@ bool is_chunked(hid_t dataset) {
 
 }  // namespace
 
-void commit(View& view, const lock::Hold& hold, OpenFile& file, bool& changing) {
+namespace {
+
+// What a commit of `file` will do, every check made and nothing changed yet.
+struct Plan {
+    h5::Id object;
+    std::optional<Rebuild> rebuild;
+    std::uint64_t current = 0, new_size = 0;
+    std::int64_t shift = 0;  // staged offset - dataset offset
+};
+
+Plan plan_commit(View& view, const OpenFile& file) {
     const Staging& staged = *file.staging;
     if (staged.failed())
         throw Error(staged.failed(), file.node.path + ": a write through this open failed; nothing of it is committed");
-    h5::Id object = h5::open_object(view.file.id(), file.node.address);
-    if (H5Iget_type(object.get()) != H5I_DATASET) throw Error(EINVAL, file.node.path + ": not a dataset");
-    if (auto plan = rebuild_for(file)) {
+    Plan plan;
+    plan.object = h5::open_object(view.file.id(), file.node.address);
+    if (H5Iget_type(plan.object.get()) != H5I_DATASET) throw Error(EINVAL, file.node.path + ": not a dataset");
+    if ((plan.rebuild = rebuild_for(file))) {
         check_space(view.path, staged.written_bytes());
-        changing = true;  // (the old dataset stays untouched until the new one is whole)
-        rebuild(view, hold, file, *plan);
-        return;
+        return plan;
     }
-    h5::DatasetWriter writer(object.get());
-    const std::uint64_t current = writer.size();
-
+    h5::DatasetWriter writer(plan.object.get());
+    plan.current = writer.size();
     // Where this open's bytes land and the size the dataset ends with. Appends go
     // to the end as it is now (another writer may have appended since the open);
     // a patch leaves the size as it is now unless it wrote past it.
-    std::int64_t shift = 0;
-    std::uint64_t new_size;
     if (staged.replaces() || staged.size_was_set()) {
-        new_size = staged.size();
+        plan.new_size = staged.size();
     } else if (file.append) {
-        shift = static_cast<std::int64_t>(staged.base_size()) - static_cast<std::int64_t>(current);
-        new_size = current + (staged.size() - staged.base_size());
+        plan.shift = static_cast<std::int64_t>(staged.base_size()) - static_cast<std::int64_t>(plan.current);
+        plan.new_size = plan.current + (staged.size() - staged.base_size());
     } else {
-        new_size = std::max(current, staged.written_end());
+        plan.new_size = std::max(plan.current, staged.written_end());
     }
-    writer.shape_for_size(new_size);  // sizes are checked before anything changes
-    check_space(view.path, is_chunked(object.get()) ? staged.written_bytes() : 0);
-    hold.check_valid();
+    writer.shape_for_size(plan.new_size);
+    check_space(view.path, is_chunked(plan.object.get()) ? staged.written_bytes() : 0);
+    return plan;
+}
 
-    changing = true;
-    writer.resize(new_size);
+}  // namespace
+
+void check_commit(View& view, const OpenFile& file) { plan_commit(view, file); }
+
+void commit(View& view, const lock::Hold& hold, OpenFile& file) {
+    Plan plan = plan_commit(view, file);
+    hold.check_valid();
+    if (plan.rebuild) {
+        rebuild(view, hold, file, *plan.rebuild);  // the old dataset is untouched until the new one is whole
+        return;
+    }
+    const Staging& staged = *file.staging;
+    h5::DatasetWriter writer(plan.object.get());
+    writer.resize(plan.new_size);
     try {
         if (staged.replaces()) {
             // The old bytes that are not written again become zeros; past the old end
             // the dataset already reads as zeros (its fill value) where nothing is written.
-            write_span(hold, staged, writer, 0, std::min(current, new_size));
-            write_ranges(hold, staged, writer, current, new_size);
+            write_span(hold, staged, writer, 0, std::min(plan.current, plan.new_size));
+            write_ranges(hold, staged, writer, plan.current, plan.new_size);
         } else {
-            write_ranges(hold, staged, writer, 0, new_size, shift);
+            write_ranges(hold, staged, writer, 0, plan.new_size, plan.shift);
         }
     } catch (...) {
         // Back to the old extent, so a failed commit (a full disk) leaves the size as it was.
         try {
-            writer.resize(current);
+            writer.resize(plan.current);
         } catch (const std::exception& e) {
             log::error(file.node.path, ": could not restore the extent after a failed commit: ", e.what());
         }

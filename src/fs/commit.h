@@ -6,9 +6,12 @@
 namespace h5swmrfs::fs {
 
 // Applies what `file` staged to its dataset: checks sizes, types and free space
-// first and changes nothing when they do not fit (EINVAL, EFBIG, ENOSPC); then sets
-// `changing` and resizes and writes, checking between steps that the hold is still ours.
-void commit(View& view, const lock::Hold& hold, OpenFile& file, bool& changing);
+// first and changes nothing when they do not fit (EINVAL, EFBIG, ENOSPC); then
+// resizes and writes, checking between steps that the hold is still ours.
+void commit(View& view, const lock::Hold& hold, OpenFile& file);
+
+// The checks of commit() alone: throws what commit() would refuse with, changes nothing.
+void check_commit(View& view, const OpenFile& file);
 
 // What `touch new` and `cp src new` create: an empty 1-D `|u1` dataset, chunked,
 // unlimited along its axis.

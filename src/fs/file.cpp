@@ -3,7 +3,9 @@
 
 #include <sys/statvfs.h>
 
+#include <cctype>
 #include <cstdlib>
+#include <filesystem>
 #include <limits>
 #include <fstream>
 #include <vector>
@@ -110,7 +112,6 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         file->reader = open_reader(view, file->node);
         if (writing) {
             start_writing(fs, view, *file, fi->flags);
-            file->opener = process_of(req);
         }
         return file;
     });
@@ -152,7 +153,6 @@ void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
         file->writable = true;
         file->append = fi->flags & O_APPEND;
         file->created = true;
-        file->opener = process_of(req);
         file->staging = std::make_unique<Staging>(0, true, spill_directory(fs));
         file->space = free_space(fs);
         fuse_entry_param entry = make_entry(fs, view, node);
@@ -244,14 +244,10 @@ bool commit_staged(fuse_req_t req, OpenFile& file, const char* op) {
     auto done = under_lock(req, lock::Mode::Exclusive, op, [&](View& view, const lock::Hold& hold) {
         std::lock_guard guard(file.mutex);
         fs.changes.touch(hold.generation(), file.node.address);
-        bool changing = false;
         try {
-            commit(view, hold, file, changing);
+            commit(view, hold, file);
         } catch (...) {
-            // Refused before any change (a size that does not fit yet): the bytes stay,
-            // and another writer of this open file may still complete them. Failed
-            // halfway: nothing is left to retry.
-            if (changing) file.staging->clear();
+            file.staging->clear();  // a failed commit leaves nothing behind to retry
             throw;
         }
         file.staging->clear();
@@ -265,26 +261,72 @@ bool has_uncommitted(OpenFile& file) {
     return file.staging && (file.staging->dirty() || file.staging->failed());
 }
 
+// Whether any process still has `path` (inside the mount) open for writing. FUSE
+// does not say whether a close is the last one of an open file; a shell, for one,
+// duplicates and closes its descriptors around every command it runs.
+bool still_open_for_writing(const std::string& path) {
+    namespace fsys = std::filesystem;
+    std::error_code ec;
+    const std::string self = std::to_string(::getpid());
+    for (const auto& process : fsys::directory_iterator("/proc", ec)) {
+        const std::string pid = process.path().filename();
+        if (pid.empty() || !std::isdigit(static_cast<unsigned char>(pid[0])) || pid == self) continue;
+        std::error_code fd_ec;
+        for (const auto& fd : fsys::directory_iterator(process.path() / "fd", fd_ec)) {
+            std::error_code link_ec;
+            if (fsys::read_symlink(fd.path(), link_ec) != path || link_ec) continue;
+            std::ifstream info(process.path() / "fdinfo" / fd.path().filename());
+            std::string line;
+            while (std::getline(info, line)) {
+                if (!line.starts_with("flags:")) continue;
+                const long flags = std::strtol(line.c_str() + 6, nullptr, 8);
+                if ((flags & O_ACCMODE) != O_RDONLY) return true;
+            }
+        }
+    }
+    return false;
+}
+
 }  // namespace
 
-// close(2) by a process that wrote through the open file, or that opened it, commits
-// what is staged, and close() returns the error of a failed commit. Other processes
-// that share the open file (a child that inherited it and closes it as it execs or
-// exits) commit nothing. What no close committed is committed at release.
+// close(2): the bytes written through one open file are committed in one step when its
+// last descriptor open for writing is closed — the close of cp, dd or a program, whose
+// error close() returns. While another descriptor is open for writing (the shell's own
+// in `{ head; tail; } > ds`, or a parent's while its child closes an inherited copy),
+// a close commits nothing, so no reader sees part of the content; but the close of a
+// process that wrote fails when what is staged could never be committed as it stands
+// (a partial row), so `cat part >> ds` reports the error itself. What no close
+// committed is committed at release.
 void flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+    Filesystem& fs = filesystem_of(req);
     OpenFile& file = *open_file(fi);
     const pid_t closer = process_of(req);
-    bool commits;
+    bool dirty, wrote;
+    std::string path;
     {
         std::lock_guard guard(file.mutex);
-        commits = file.staging && (file.staging->dirty() || file.staging->failed()) &&
-                  (closer == file.opener || file.writers.count(closer));
+        dirty = file.staging && (file.staging->dirty() || file.staging->failed());
+        wrote = file.writers.count(closer) > 0;
+        path = fs.config.mountpoint + file.node.path;
     }
-    if (!commits) {
+    if (!dirty) {
         fuse_reply_err(req, 0);
         return;
     }
-    if (commit_staged(req, file, "commit")) fuse_reply_err(req, 0);
+    if (!still_open_for_writing(path)) {
+        if (commit_staged(req, file, "commit")) fuse_reply_err(req, 0);
+        return;
+    }
+    if (wrote) {
+        auto fits = under_lock(req, lock::Mode::Shared, "close", [&](View& view, const lock::Hold&) {
+            std::lock_guard guard(file.mutex);
+            check_commit(view, file);
+            return true;
+        });
+        if (fits) fuse_reply_err(req, 0);
+        return;
+    }
+    fuse_reply_err(req, 0);
 }
 
 void fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
@@ -298,7 +340,7 @@ void fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
 
 void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
     Filesystem& fs = filesystem_of(req);
-    // After the last close: what no opener's close committed is committed now. Its
+    // After the last close: what no close committed is committed now. Its
     // error has no one to go to but the log.
     bool replied = false;
     if (has_uncommitted(*open_file(fi))) replied = !commit_staged(req, *open_file(fi), "commit at release");

@@ -36,6 +36,8 @@ class Enospc(wh.WriteTestCase):
         if result.returncode != 0:
             self.skipTest('cannot mount a tmpfs: ' + result.stderr.strip())
         self.addCleanup(subprocess.run, ['umount', self.fsdir], check=True)
+        self.addCleanup(wh.on_termination(
+            lambda: subprocess.run(['umount', '-l', self.fsdir])))
         self.make_file(build, path=os.path.join(self.fsdir, 'file.h5'))
         self.mount(errors=True)
 

@@ -80,13 +80,27 @@ class PatchAppend(wh.WriteTestCase):
 
     def test_append_group_redirect(self):
         # `{ cmd1; cmd2; } >> ds`: two processes write through one open
-        # file; the rows land once, whole, at the last close.
+        # file; the rows land once, whole, when the open file is closed;
+        # a reader between the two sees the old rows only.
         self.mount()
         more = np.arange(12, dtype='<i4').reshape(4, 3) + 70
         src = self.src('more', more.tobytes())
-        self.assert_ok(self.sh('{ head -c 20 "$1"; tail -c 28 "$1"; } >> "$2"',
-                               src, self.p('g', 'rows')))
+        probe = os.path.join(self.tmp, 'probe')
+        self.assert_ok(self.sh('{ head -c 12 "$1"; cat "$2" > "$3"; '
+                               'tail -c 36 "$1"; } >> "$2"', src,
+                               self.p('g', 'rows'), probe))
+        with open(probe, 'rb') as f:
+            self.assertEqual(f.read(), ROWS.tobytes(),
+                             'a reader saw part of a write')
         self.check('/g/rows', np.concatenate([ROWS, more]))
+        # a partial row from the first command alone: its close is told the
+        # staged bytes are no whole row yet; the rows land whole at the end
+        more2 = np.arange(6, dtype='<i4').reshape(2, 3) - 9
+        src = self.src('more2', more2.tobytes())
+        self.assert_only_early_close_refused(
+            self.sh('{ head -c 5 "$1"; tail -c 19 "$1"; } >> "$2"',
+                    src, self.p('g', 'rows')))
+        self.check('/g/rows', np.concatenate([ROWS, more, more2]))
 
     def test_python_append_mode(self):
         self.mount()

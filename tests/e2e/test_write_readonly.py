@@ -85,6 +85,8 @@ class ReadOnly(wh.WriteTestCase):
             if args[1] == '--bind':
                 self.addCleanup(subprocess.run, ['umount', ro_dir],
                                 capture_output=True)
+                self.addCleanup(wh.on_termination(
+                    lambda: subprocess.run(['umount', '-l', ro_dir])))
         path = os.path.join(ro_dir, os.path.basename(self.h5path))
         self.assertFalse(os.access(path, os.W_OK))
         return path

@@ -223,27 +223,39 @@ class Replace(wh.WriteTestCase):
         # `{ cmd1; cmd2; } > ds`: both commands write through the one open
         # file the shell made; each child's exit closes its copy of the
         # descriptor. The content is committed once, whole, when the
-        # open file is closed (its last descriptor), not in halves.
+        # open file is closed (its last descriptor): a reader between the
+        # two commands sees the old content. A command whose close comes
+        # while the staged bytes could not be committed as they stand (20 of
+        # 48) is told so with EINVAL; the whole content lands all the same.
         self.mount()
+        old_rows = np.arange(6, dtype='<i4').tobytes()
+        rows = np.arange(15, dtype='<i4').reshape(5, 3) + 500
+        src = self.src('rows', rows.tobytes())
+        probe = os.path.join(self.tmp, 'probe')
+        # head writes two whole rows: committing them at its close would
+        # show readers 2 of the 5 rows
+        result = self.sh('{ head -c 24 "$1"; cat "$2" > "$3"; '
+                         'tail -c 36 "$1"; } > "$2"', src,
+                         self.p('g', 'rows'), probe)
+        self.assert_ok(result)
+        with open(probe, 'rb') as f:
+            self.assertEqual(f.read(), old_rows,
+                             'a reader saw part of a write')
+        self.check_dataset('/g/rows', rows)
+        # fixed size: 20 bytes alone would be the wrong length
         new = np.arange(200, 212, dtype='<i4').tobytes()
         src = self.src('new', new)
         result = self.sh('{ head -c 20 "$1"; tail -c 28 "$1"; } > "$2"',
                          src, self.p('g', 'fixed'))
-        self.assert_ok(result)
+        self.assert_only_early_close_refused(result)
         self.assertEqual(self.cat(self.p('g', 'fixed')), new)
-        rows = np.arange(15, dtype='<i4').reshape(5, 3)
-        src = self.src('rows', rows.tobytes())
-        result = self.sh('{ head -c 16 "$1"; tail -c 44 "$1"; } > "$2"',
-                         src, self.p('g', 'rows'))
-        self.assert_ok(result)
-        self.check_dataset('/g/rows', rows)
         # a descriptor kept open by exec while commands write through it
         new = np.arange(300, 312, dtype='<i4').tobytes()
         src = self.src('new2', new)
         result = self.sh('exec 3> "$2"; head -c 8 "$1" >&3; '
                          'tail -c 40 "$1" >&3; exec 3>&-', src,
                          self.p('g', 'fixed'))
-        self.assert_ok(result)
+        self.assert_only_early_close_refused(result)
         self.assertEqual(self.cat(self.p('g', 'fixed')), new)
 
     def test_fsync_commits(self):
