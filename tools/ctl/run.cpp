@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <exception>
+#include <thread>
 #include <cstring>
 #include <iostream>
 
@@ -23,6 +25,41 @@ sigset_t waited_signals() {
     return set;
 }
 
+// The forwarded signals stay blocked (the lock's threads must never take them), so a
+// Ctrl-C or kill while the lock is awaited is read here: the command is not started
+// and h5swmrfs-ctl ends as the signal would have ended it. A waiting writer left behind
+// in the lock is forgotten when its lease runs out, as if this process had died.
+std::unique_ptr<lock::Hold> acquire_interruptibly(lock::Lock& lock, lock::Mode mode) {
+    const int granted_signal = SIGRTMIN + 4;  // the waiter's word that acquire returned
+    sigset_t wake;
+    sigemptyset(&wake);
+    for (int s : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, granted_signal}) sigaddset(&wake, s);
+    pthread_sigmask(SIG_BLOCK, &wake, nullptr);
+
+    std::unique_ptr<lock::Hold> hold;
+    std::exception_ptr failure;
+    const pthread_t main_thread = pthread_self();
+    std::thread waiter([&] {
+        try {
+            hold = lock.acquire(mode);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        pthread_kill(main_thread, granted_signal);
+    });
+    int s = 0;
+    while (sigwait(&wake, &s) != 0 || s != granted_signal) {
+        if (s == SIGHUP || s == SIGINT || s == SIGQUIT || s == SIGTERM) {
+            std::cerr << "h5swmrfs-ctl: " << strsignal(s) << " while waiting for the lock; command not run"
+                      << std::endl;
+            _exit(128 + s);
+        }
+    }
+    waiter.join();
+    if (failure) std::rethrow_exception(failure);
+    return hold;
+}
+
 }  // namespace
 
 void block_forwarded_signals() {
@@ -32,7 +69,7 @@ void block_forwarded_signals() {
 
 int run_locked(const lock::Options& options, lock::Mode mode, const std::vector<std::string>& command) {
     auto lock = lock::make_lock(options);
-    auto hold = lock->acquire(mode);
+    auto hold = acquire_interruptibly(*lock, mode);
 
     sigset_t waited = waited_signals();
     sigset_t original;
