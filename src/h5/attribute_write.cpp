@@ -15,6 +15,7 @@
 
 #include "h5/dtype.h"
 #include "h5/id.h"
+#include "util/text.h"
 
 namespace h5swmrfs::h5 {
 namespace {
@@ -25,24 +26,6 @@ std::string_view trim(std::string_view text) {
     while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
     while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
     return text;
-}
-
-bool valid_utf8(std::string_view text) {
-    for (std::size_t i = 0; i < text.size();) {
-        auto b = static_cast<unsigned char>(text[i]);
-        std::size_t len = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 0;
-        if (len == 0 || i + len > text.size()) return false;
-        char32_t c = len == 1 ? b : b & (0x7F >> len);
-        for (std::size_t k = 1; k < len; ++k) {
-            auto next = static_cast<unsigned char>(text[i + k]);
-            if ((next & 0xC0) != 0x80) return false;
-            c = (c << 6) | (next & 0x3F);
-        }
-        static constexpr char32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (c < min_for_len[len] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return false;
-        i += len;
-    }
-    return true;
 }
 
 std::size_t size_of(hid_t type) {
@@ -318,7 +301,7 @@ struct Text {
 Text text_of(std::string_view value) {
     Text out;
     out.bytes = value;
-    bool utf8 = valid_utf8(value);
+    bool utf8 = util::valid_utf8(value);
     out.variable = value.find('\0') == std::string_view::npos;
     out.type = checked(H5Tcopy(H5T_C_S1), "create string type");
     check(H5Tset_size(out.type.get(), out.variable ? H5T_VARIABLE : value.size()), "create string type");
@@ -336,7 +319,7 @@ void write_text(hid_t attr, const Text& text, const std::string& name) {
 Id attribute_create_plist(const std::string& name) {
     Id acpl = checked(H5Pcreate(H5P_ATTRIBUTE_CREATE), "create attribute property list");
     bool ascii = std::all_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-    if (!ascii && valid_utf8(name)) check(H5Pset_char_encoding(acpl.get(), H5T_CSET_UTF8), "set attribute name encoding");
+    if (!ascii && util::valid_utf8(name)) check(H5Pset_char_encoding(acpl.get(), H5T_CSET_UTF8), "set attribute name encoding");
     return acpl;
 }
 

@@ -1,4 +1,5 @@
 #include "h5/numpy.h"
+#include "util/text.h"
 
 #include <bit>
 #include <cctype>
@@ -45,24 +46,6 @@ void append_utf8(std::string& out, char32_t c) {
         out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
         out += static_cast<char>(0x80 | (c & 0x3F));
     }
-}
-
-bool valid_utf8(std::string_view text) {
-    for (std::size_t i = 0; i < text.size();) {
-        auto b = static_cast<unsigned char>(text[i]);
-        std::size_t len = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 0;
-        if (len == 0 || i + len > text.size()) return false;
-        char32_t c = len == 1 ? b : b & (0x7F >> len);
-        for (std::size_t k = 1; k < len; ++k) {
-            auto next = static_cast<unsigned char>(text[i + k]);
-            if ((next & 0xC0) != 0x80) return false;
-            c = (c << 6) | (next & 0x3F);
-        }
-        static constexpr char32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (c < min_for_len[len] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return false;
-        i += len;
-    }
-    return true;
 }
 
 // ---- Python literals: what str(dtype.descr) and a .npy header are written in ----------------
@@ -644,7 +627,7 @@ std::optional<NpyHeader> parse_npy_header(std::span<const std::byte> start) {
     std::string_view raw = text_of(header_start, static_cast<std::size_t>(header_length));
     std::string header;
     if (major == 3) {
-        if (!valid_utf8(raw)) invalid(".npy 3.0 header is not UTF-8");
+        if (!util::valid_utf8(raw)) invalid(".npy 3.0 header is not UTF-8");
         header = raw;
     } else {
         header = latin1_to_utf8(raw);  // versions 1.0 and 2.0 are latin-1
