@@ -228,16 +228,7 @@ void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
             if (!done) return;
         }
     }
-    OpenFile* file = open_file_of(fs, ino, fi);
-    std::shared_ptr<lock::Hold> hold = shared_hold(req, ino, file, "setattr");
-    if (!hold) return;
-    auto st = with_hold(req, *hold, "setattr", [&](View& view, const lock::Hold&) {
-        struct stat out = stat_of(view, fs.config, ino, fs.inodes.get(ino));
-        apply_staged_size(file, out);
-        return out;
-    });
-    hold.reset();
-    if (st) fuse_reply_attr(req, &*st, 0);
+    reply_attributes(req, ino, fi, "setattr");
 }
 
 }  // namespace h5swmrfs::fs::ops

@@ -10,6 +10,10 @@ namespace h5swmrfs::fs {
 // The attributes of `node` (inode `ino`) as of `view`'s generation; cached there.
 struct stat stat_of(View& view, const Config& config, fuse_ino_t ino, const Node& node);
 
+// Replies to getattr/setattr with the attributes of `ino` (through the open file
+// behind `fi` when there is one: its pin, its staged size).
+void reply_attributes(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, const char* op);
+
 // Fills the entry reply for a name just looked up and records it in the inode table.
 fuse_entry_param make_entry(Filesystem& fs, View& view, const Node& node);
 

@@ -73,19 +73,7 @@ void forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
     fuse_reply_none(req);
 }
 
-void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-    Filesystem& fs = filesystem_of(req);
-    OpenFile* file = open_file_of(fs, ino, fi);  // fstat(2) of an open file
-    std::shared_ptr<lock::Hold> hold = shared_hold(req, ino, file, "getattr");
-    if (!hold) return;
-    auto st = with_hold(req, *hold, "getattr", [&](View& view, const lock::Hold&) {
-        struct stat out = stat_of(view, fs.config, ino, fs.inodes.get(ino));
-        apply_staged_size(file, out);
-        return out;
-    });
-    hold.reset();
-    if (st) fuse_reply_attr(req, &*st, 0);
-}
+void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) { reply_attributes(req, ino, fi, "getattr"); }
 
 void readlink(fuse_req_t req, fuse_ino_t ino) {
     Filesystem& fs = filesystem_of(req);

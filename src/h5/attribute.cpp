@@ -226,7 +226,7 @@ std::string attribute_value(hid_t attr) {
     return out;
 }
 
-std::vector<std::string> attribute_names(hid_t obj) {
+std::optional<std::vector<std::string>> attribute_names_in(hid_t obj, H5_index_t index) {
     std::vector<std::string> names;
     auto collect = [](hid_t, const char* name, const H5A_info_t*, void* data) noexcept -> herr_t {
         try {
@@ -237,10 +237,19 @@ std::vector<std::string> attribute_names(hid_t obj) {
         }
     };
     hsize_t position = 0;
-    check(H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_NATIVE, &position, collect, &names), "list attributes");
-    // Dense attribute storage iterates in hash order; the contract is name order.
-    std::sort(names.begin(), names.end());
+    if (H5Aiterate2(obj, index, H5_ITER_INC, &position, collect, &names) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return std::nullopt;
+    }
     return names;
+}
+
+std::vector<std::string> attribute_names(hid_t obj) {
+    auto names = attribute_names_in(obj, H5_INDEX_NAME);
+    if (!names) fail("list attributes");
+    // Dense attribute storage iterates in hash order; the contract is name order.
+    std::sort(names->begin(), names->end());
+    return std::move(*names);
 }
 
 std::string attribute_value(hid_t obj, const std::string& name) {

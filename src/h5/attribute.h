@@ -3,6 +3,7 @@
 
 #include <hdf5.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,10 @@ std::string attribute_value(hid_t attr);
 
 // Names of the attributes of a group, dataset or named datatype, in byte order.
 std::vector<std::string> attribute_names(hid_t obj);
+
+// The same in the order of `index`; nullopt when the object has no such index
+// (creation order is tracked only when asked for at creation).
+std::optional<std::vector<std::string>> attribute_names_in(hid_t obj, H5_index_t index);
 
 // The value of obj's attribute `name`; Error(ENODATA) when it has none of that name.
 std::string attribute_value(hid_t obj, const std::string& name);

@@ -13,6 +13,7 @@
 #include <optional>
 #include <vector>
 
+#include "h5/attribute.h"
 #include "h5/dtype.h"
 #include "h5/id.h"
 #include "util/text.h"
@@ -432,24 +433,9 @@ bool has_attribute(hid_t obj, const std::string& name) {
 }
 
 void copy_attributes(hid_t from, hid_t to) {
-    std::vector<std::string> names;
-    auto collect = [](hid_t, const char* name, const H5A_info_t*, void* data) noexcept -> herr_t {
-        try {
-            static_cast<std::vector<std::string>*>(data)->emplace_back(name);
-            return 0;
-        } catch (...) {
-            return -1;
-        }
-    };
     // Creation order where the object tracks it (so the copy lists them alike), else name order.
-    hsize_t position = 0;
-    if (H5Aiterate2(from, H5_INDEX_CRT_ORDER, H5_ITER_INC, &position, collect, &names) < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        names.clear();
-        position = 0;
-        check(H5Aiterate2(from, H5_INDEX_NAME, H5_ITER_INC, &position, collect, &names), "list attributes");
-    }
-    for (const std::string& name : names) copy_attribute(from, to, name);
+    auto names = attribute_names_in(from, H5_INDEX_CRT_ORDER);
+    for (const std::string& name : names ? *names : attribute_names(from)) copy_attribute(from, to, name);
 }
 
 }  // namespace h5swmrfs::h5
