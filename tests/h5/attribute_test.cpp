@@ -299,7 +299,7 @@ TEST_CASE("attribute values agree with h5py", "[attribute]") {
     std::vector<std::string> objects;
     if (source == "h5py") {
         path = dir.path() / "h5py_types.h5";
-        h5test::run_script("make_h5py_types.py", {path.string()});
+        h5test::run_script(H5TEST_SCRIPTS "/make_h5py_types.py", {path.string()});
         objects = {"/", "/a", "/d/i4be"};
     } else {
         path = attribute_file().path;
@@ -327,7 +327,7 @@ TEST_CASE("attribute values agree with h5py", "[attribute]") {
         }
     }
     CHECK(checked_count >= 30);
-    auto verdicts = h5test::table(h5test::run_script("h5py_view.py", {"attributes", path.string(), ours.string()}));
+    auto verdicts = h5test::table(h5test::run_script(H5TEST_SCRIPTS "/h5py_view.py", {"attributes", path.string(), ours.string()}));
     CHECK(verdicts.size() == checked_count);
     for (const auto& row : verdicts) {
         REQUIRE(row.size() == 3);

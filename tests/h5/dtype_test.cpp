@@ -328,7 +328,7 @@ struct H5pyView {
 
 std::map<std::string, H5pyView> h5py_view(const std::filesystem::path& file) {
     std::map<std::string, H5pyView> out;
-    for (auto& row : h5test::table(h5test::run_script("h5py_view.py", {"datasets", file.string()}))) {
+    for (auto& row : h5test::table(h5test::run_script(H5TEST_SCRIPTS "/h5py_view.py", {"datasets", file.string()}))) {
         if (row.size() < 3) continue;
         out[row[0]] = {row[1], row[2], row.size() > 3 ? row[3] : ""};
     }
@@ -377,7 +377,7 @@ const CaseFile& case_file() {
 
 const CaseFile& h5py_made_file() {
     static const CaseFile made([](const std::filesystem::path& path) {
-        h5test::run_script("make_h5py_types.py", {path.string()});
+        h5test::run_script(H5TEST_SCRIPTS "/make_h5py_types.py", {path.string()});
     });
     return made;
 }

@@ -52,12 +52,12 @@ void add_c_attributes(hid_t obj) {
 }
 
 struct Fixture {
-    h5write::TempDir dir;
+    h5test::TempDir dir;
     std::filesystem::path path = dir.path() / "attributes.h5";
 
     Fixture() {
-        h5write::run_script("attributes.py", {"make", path.string()});
-        Id file = h5write::open_file(path, true);
+        h5test::run_script(H5WRITE_SCRIPTS "/attributes.py", {"make", path.string()});
+        Id file = h5test::open_file(path, true);
         Id d = open_object(file.get(), "d");
         add_c_attributes(d.get());
     }
@@ -65,21 +65,13 @@ struct Fixture {
     // What h5py reads of every attribute of `object`: name → {type, shape, value}.
     std::map<std::string, std::vector<std::string>> dump(const char* object) const {
         std::map<std::string, std::vector<std::string>> out;
-        for (auto& row : h5write::table(h5write::run_script("attributes.py", {"dump", path.string(), object})))
-            out[h5write::unhex(row.at(0))] = {row.at(1), row.at(2), row.at(3)};
+        for (auto& row : h5test::table(h5test::run_script(H5WRITE_SCRIPTS "/attributes.py", {"dump", path.string(), object})))
+            out[h5test::unhex(row.at(0))] = {row.at(1), row.at(2), row.at(3)};
         return out;
     }
 };
 
-std::string hex(const std::string& bytes) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char b : bytes) {
-        out += digits[b >> 4];
-        out += digits[b & 0xF];
-    }
-    return out;
-}
+using h5test::hex;
 
 }  // namespace
 
@@ -117,7 +109,7 @@ TEST_CASE("set_attribute keeps a numeric attribute's type and shape", "[attribut
         {"empty", "", "", "<f4|None|empty"},
     };
     {
-        Id file = h5write::open_file(fixture.path, true);
+        Id file = h5test::open_file(fixture.path, true);
         Id d = open_object(file.get(), "d");
         for (const Case& c : cases) {
             INFO(c.name << " = " << c.value);
@@ -172,7 +164,7 @@ TEST_CASE("set_attribute: numbers that do not fit the type become h5py's str", "
         {"unicode", "caf\xC3\xA9 \xE2\x98\x83"},
     };
     {
-        Id file = h5write::open_file(fixture.path, true);
+        Id file = h5test::open_file(fixture.path, true);
         Id d = open_object(file.get(), "d");
         for (const Case& c : cases) {
             INFO(c.name << " = " << c.value);
@@ -205,7 +197,7 @@ TEST_CASE("set_attribute: bytes that are not UTF-8 text", "[attribute][h5py]") {
     const std::string binary = "\xFF\xFE" "binary";
     const std::string with_nul("a\0b", 3);
     {
-        Id file = h5write::open_file(fixture.path, true);
+        Id file = h5test::open_file(fixture.path, true);
         Id d = open_object(file.get(), "d");
         set_attribute(d.get(), "binary", binary);
         set_attribute(d.get(), "with_nul", with_nul);
@@ -221,7 +213,7 @@ TEST_CASE("set_attribute: bytes that are not UTF-8 text", "[attribute][h5py]") {
 
 TEST_CASE("attribute names may hold any byte but NUL", "[attribute]") {
     Fixture fixture;
-    Id file = h5write::open_file(fixture.path, true);
+    Id file = h5test::open_file(fixture.path, true);
     Id g = open_object(file.get(), "g");
     const std::string odd = "we\xFFird name.with/slash:and\nnewline \xE2\x98\x83";
     CHECK_FALSE(has_attribute(g.get(), odd));
@@ -241,7 +233,7 @@ TEST_CASE("attribute names may hold any byte but NUL", "[attribute]") {
 
 TEST_CASE("delete_attribute removes one attribute; ENODATA when there is none", "[attribute]") {
     Fixture fixture;
-    Id file = h5write::open_file(fixture.path, true);
+    Id file = h5test::open_file(fixture.path, true);
     Id d = open_object(file.get(), "d");
     REQUIRE(has_attribute(d.get(), "comp"));
     delete_attribute(d.get(), "comp");
@@ -254,7 +246,7 @@ TEST_CASE("delete_attribute removes one attribute; ENODATA when there is none", 
 TEST_CASE("set_attribute that fails changes nothing", "[attribute]") {
     Fixture fixture;
     // Creating an attribute fails in a read-only file (HDF5 lets H5Awrite change its cache).
-    Id file = h5write::open_file(fixture.path, false);
+    Id file = h5test::open_file(fixture.path, false);
     Id d = open_object(file.get(), "d");
     CHECK(error_code([&] { set_attribute(d.get(), "i32", "now text"); }) != 0);
     CHECK(error_code([&] { set_attribute(d.get(), "vlen", "other text"); }) != 0);
@@ -269,7 +261,7 @@ TEST_CASE("copy_attributes copies every kind of attribute as it is", "[attribute
     Fixture fixture;
     const auto other = fixture.dir.path() / "other.h5";
     {
-        Id file = h5write::open_file(fixture.path, true);
+        Id file = h5test::open_file(fixture.path, true);
         Id zoo = open_object(file.get(), "zoo");
         Id copy = checked(H5Gcreate2(file.get(), "copy", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "group");
         copy_attributes(zoo.get(), copy.get());
@@ -279,21 +271,21 @@ TEST_CASE("copy_attributes copies every kind of attribute as it is", "[attribute
         CHECK(h5swmrfs::h5::attribute_names(copy.get()) == h5swmrfs::h5::attribute_names(zoo.get()));
 
         // Into another file: a named datatype there is copied as a plain type.
-        Id second = h5write::create_file(other);
+        Id second = h5test::create_file(other);
         Id elsewhere = checked(H5Gcreate2(second.get(), "copy", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "group");
         copy_attributes(zoo.get(), elsewhere.get());
     }
     auto check_all = [](const std::string& output, std::size_t expected) {
-        auto rows = h5write::table(output);
+        auto rows = h5test::table(output);
         CHECK(rows.size() == expected);
         for (const auto& row : rows) {
-            INFO(h5write::unhex(row.at(0)));
+            INFO(h5test::unhex(row.at(0)));
             CHECK(row.at(1) == "ok");
         }
     };
     const std::string file = fixture.path.string();
-    check_all(h5write::run_script("attributes.py", {"compare", file, "zoo", file, "copy"}), 25);
-    check_all(h5write::run_script("attributes.py", {"compare", file, "d", file, "d_copy"}), 21);
+    check_all(h5test::run_script(H5WRITE_SCRIPTS "/attributes.py", {"compare", file, "zoo", file, "copy"}), 25);
+    check_all(h5test::run_script(H5WRITE_SCRIPTS "/attributes.py", {"compare", file, "d", file, "d_copy"}), 21);
     // A reference means nothing in another file; everything else must be the same there.
-    check_all(h5write::run_script("attributes.py", {"compare", file, "zoo", other.string(), "copy", "ref"}), 24);
+    check_all(h5test::run_script(H5WRITE_SCRIPTS "/attributes.py", {"compare", file, "zoo", other.string(), "copy", "ref"}), 24);
 }

@@ -57,16 +57,16 @@ std::vector<std::uint64_t> shape_of(const std::string& text) {
 }  // namespace
 
 TEST_CASE("parse_npy_header reads what numpy.save writes", "[npy][numpy]") {
-    h5write::TempDir dir;
-    auto rows = h5write::table(h5write::run_script("npy_files.py", {dir.path().string()}));
+    h5test::TempDir dir;
+    auto rows = h5test::table(h5test::run_script(H5WRITE_SCRIPTS "/npy_files.py", {dir.path().string()}));
     REQUIRE(rows.size() >= 16);
     for (const auto& row : rows) {
         const std::string& name = row.at(0);
         INFO(name);
-        const std::string content = h5write::read_file(dir.path() / (name + ".npy"));
+        const std::string content = h5test::read_file(dir.path() / (name + ".npy"));
         auto header = parse(content);
         REQUIRE(header);
-        CHECK(header->dtype == h5write::unhex(row.at(1)));
+        CHECK(header->dtype == h5test::unhex(row.at(1)));
         CHECK(header->shape == shape_of(row.at(2)));
         CHECK(header->fortran_order == (row.at(3) == "1"));
         CHECK(header->data_offset == std::stoull(row.at(4)));

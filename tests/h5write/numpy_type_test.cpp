@@ -461,21 +461,21 @@ TEST_CASE("numpy_type inverts byte_form over many HDF5 types", "[numpy]") {
 }
 
 TEST_CASE("numpy_type: h5py reads the dtype numpy makes of the same string", "[numpy][h5py]") {
-    h5write::TempDir dir;
+    h5test::TempDir dir;
     const auto path = dir.path() / "dtypes.h5";
-    auto cases = h5write::table(h5write::run_script("dtypes.py", {"list"}));
+    auto cases = h5test::table(h5test::run_script(H5WRITE_SCRIPTS "/dtypes.py", {"list"}));
     REQUIRE(cases.size() > 80);
     {
-        Id file = h5write::create_file(path);
+        Id file = h5test::create_file(path);
         Id cases_group = checked(H5Gcreate2(file.get(), "cases", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "group");
         Id raw_group = checked(H5Gcreate2(file.get(), "raw", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "group");
         for (const auto& row : cases) {
             const std::string& id = row.at(0);
-            const std::string dtype = h5write::unhex(row.at(1));
+            const std::string dtype = h5test::unhex(row.at(1));
             INFO(dtype);
             Id type = numpy_type(dtype);
             constexpr hsize_t elements = 3;
-            std::string bytes = h5write::pseudo_random_bytes(elements * H5Tget_size(type.get()), std::stoul(id));
+            std::string bytes = h5test::pseudo_random_bytes(elements * H5Tget_size(type.get()), std::stoul(id));
             // Bools (h5py's enum) must hold 0 or 1, or the enum conversion changes them.
             if (H5Tdetect_class(type.get(), H5T_ENUM) > 0)
                 for (char& c : bytes) c &= 1;
@@ -490,7 +490,7 @@ TEST_CASE("numpy_type: h5py reads the dtype numpy makes of the same string", "[n
             check(H5Dwrite(raw.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()), "write raw");
         }
     }
-    auto results = h5write::table(h5write::run_script("dtypes.py", {"check", path.string()}));
+    auto results = h5test::table(h5test::run_script(H5WRITE_SCRIPTS "/dtypes.py", {"check", path.string()}));
     REQUIRE(results.size() == cases.size());
     for (const auto& row : results) {
         INFO(row.at(0));

@@ -1,5 +1,8 @@
 #include "support.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -7,13 +10,13 @@
 #include <sstream>
 #include <stdexcept>
 
-namespace h5write {
+namespace h5test {
 
 using h5swmrfs::h5::checked;
 
 TempDir::TempDir() {
     const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") + "/h5swmrfs-h5write-test.XXXXXX";
+    std::string pattern = std::string(base && *base ? base : "/tmp") + "/h5swmrfs-test.XXXXXX";
     if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp " + pattern + " failed");
     path_ = pattern;
 }
@@ -31,11 +34,17 @@ std::string shell_quote(const std::string& word) {
 }
 }  // namespace
 
-std::string run_script(const std::string& script, const std::vector<std::string>& args) {
+std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream content;
+    content << in.rdbuf();
+    return content.str();
+}
+
+std::string run_script(const std::filesystem::path& script, const std::vector<std::string>& args) {
     TempDir scratch;
     std::filesystem::path errors = scratch.path() / "stderr";
-    std::string command =
-        shell_quote(H5WRITE_PYTHON) + " " + shell_quote(std::string(H5WRITE_SCRIPTS) + "/" + script);
+    std::string command = shell_quote(H5TEST_PYTHON) + " " + shell_quote(script.string());
     for (const auto& arg : args) command += " " + shell_quote(arg);
     command += " 2>" + shell_quote(errors.string());
     FILE* pipe = popen(command.c_str(), "r");
@@ -45,7 +54,8 @@ std::string run_script(const std::string& script, const std::vector<std::string>
     while (std::size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
     int status = pclose(pipe);
     if (status != 0)
-        throw std::runtime_error(script + " failed (status " + std::to_string(status) + "): " + read_file(errors));
+        throw std::runtime_error(script.string() + " failed (status " + std::to_string(status) + "): " +
+                                 read_file(errors));
     return out;
 }
 
@@ -63,7 +73,17 @@ std::vector<std::vector<std::string>> table(const std::string& text) {
     return rows;
 }
 
-std::string unhex(const std::string& text) {
+std::string hex(std::string_view bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char b : bytes) {
+        out += digits[b >> 4];
+        out += digits[b & 0xF];
+    }
+    return out;
+}
+
+std::string unhex(std::string_view text) {
     auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
     std::string out;
     for (std::size_t i = 0; i + 1 < text.size(); i += 2)
@@ -81,20 +101,12 @@ std::string pseudo_random_bytes(std::size_t count, std::uint32_t seed) {
     return out;
 }
 
-std::string read_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream content;
-    content << in.rdbuf();
-    return content.str();
-}
-
 Id create_file(const std::filesystem::path& path) {
     return checked(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), "create " + path.string());
 }
 
 Id open_file(const std::filesystem::path& path, bool writable) {
-    return checked(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT),
-                   "open " + path.string());
+    return checked(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT), "open " + path.string());
 }
 
-}  // namespace h5write
+}  // namespace h5test

@@ -1,4 +1,5 @@
-// What the h5 tests share: temporary files, running the h5py helper scripts, hex text.
+// What the tests on real HDF5 files share: temporary files, running the h5py helper
+// scripts, hex text.
 #pragma once
 
 #include <cstdint>
@@ -26,9 +27,11 @@ private:
     std::filesystem::path path_;
 };
 
-// Runs tests/h5/SCRIPT with /usr/bin/python3 (h5py, numpy) and returns its stdout; throws
-// std::runtime_error with its stderr when it fails.
-std::string run_script(const std::string& script, const std::vector<std::string>& args);
+// Runs the Python SCRIPT (a path) with /usr/bin/python3 (h5py, numpy) and returns its
+// stdout; throws std::runtime_error with its stderr when it fails.
+std::string run_script(const std::filesystem::path& script, const std::vector<std::string>& args);
+
+std::string read_file(const std::filesystem::path& path);
 
 // Lines of tab-separated fields.
 std::vector<std::vector<std::string>> table(const std::string& text);
@@ -40,6 +43,6 @@ std::string unhex(std::string_view text);
 std::string pseudo_random_bytes(std::size_t count, std::uint32_t seed);
 
 Id create_file(const std::filesystem::path& path);
-Id open_file(const std::filesystem::path& path);
+Id open_file(const std::filesystem::path& path, bool writable = false);
 
 }  // namespace h5test
