@@ -34,7 +34,7 @@ class Enospc(wh.WriteTestCase):
                                  'size=%d' % SIZE, 'tmpfs', self.fsdir],
                                 capture_output=True, text=True)
         if result.returncode != 0:
-            self.skipTest('cannot mount a tmpfs: ' + result.stderr.strip())
+            self.fail('cannot mount a tmpfs: ' + result.stderr.strip())
         self.addCleanup(subprocess.run, ['umount', self.fsdir], check=True)
         self.addCleanup(wh.on_termination(
             lambda: subprocess.run(['umount', '-l', self.fsdir])))

@@ -80,7 +80,7 @@ class ReadOnly(wh.WriteTestCase):
             result = subprocess.run(args, capture_output=True, text=True)
             if result.returncode != 0:
                 subprocess.run(['umount', ro_dir], capture_output=True)
-                self.skipTest('cannot make a read-only bind mount: '
+                self.fail('cannot make a read-only bind mount: '
                               + result.stderr.strip())
             if args[1] == '--bind':
                 self.addCleanup(subprocess.run, ['umount', ro_dir],
