@@ -164,6 +164,7 @@ void rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_
             fs.changes.touch(hold.generation(), existing->address);  // replaced
         }
         h5::move_link(from.get(), name, to.get(), new_name);
+        fs.inodes.move_paths(child_path(from_dir.path, name), target_path, hold.generation());
         return true;
     });
     if (done) fuse_reply_err(req, 0);
@@ -192,7 +193,7 @@ void link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new
         if (is_symlink(node.kind)) throw Error(EPERM, node.path + ": a symbolic link has no object to link to");
         Node dir = directory_node(fs, new_parent);
         h5::Id group = h5::open_object(view.file.id(), dir.path, dir.address);
-        h5::Id object = h5::open_object(view.file.id(), node.address);
+        h5::Id object = open_node(view, node);
         h5::create_hard_link(object.get(), group.get(), new_name);
         return entry_of(fs, view, group.get(), dir, new_name);
     });

@@ -1,4 +1,5 @@
 #include "fs/commit.h"
+#include "fs/stat.h"
 
 #include <sys/statvfs.h>
 
@@ -48,20 +49,6 @@ void write_ranges(const lock::Hold& hold, const Staging& staged, h5::DatasetWrit
         const std::uint64_t a = std::max<std::uint64_t>(start - shift, from), b = std::min<std::uint64_t>(end - shift, to);
         if (a < b) write_span(hold, staged, writer, a, b, shift);
     }
-}
-
-// ENOSPC before anything changes when the disk cannot take what the commit may allocate
-// (HDF5 would otherwise fail halfway and leave the file to be mended).
-void check_space(const std::string& file, std::uint64_t needed) {
-    constexpr std::uint64_t kSlack = 1 << 20;  // metadata that comes with new chunks
-    if (needed == 0) return;
-    struct statvfs st {};
-    const std::string directory = file.substr(0, file.rfind('/') + 1);
-    if (::statvfs(directory.c_str(), &st) != 0) return;
-    const std::uint64_t available = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
-    if (needed + kSlack > available)
-        throw Error(ENOSPC, "the commit needs about " + std::to_string(needed + kSlack) + " bytes, the disk has " +
-                                std::to_string(available));
 }
 
 std::optional<h5::NpyHeader> npy_header(const Staging& staged) {
@@ -144,7 +131,7 @@ Plan plan_commit(View& view, const OpenFile& file) {
     if (staged.failed())
         throw Error(staged.failed(), file.node.path + ": a write through this open failed; nothing of it is committed");
     Plan plan;
-    plan.object = h5::open_object(view.file.id(), file.node.address);
+    plan.object = open_node(view, file.node);
     if (H5Iget_type(plan.object.get()) != H5I_DATASET) throw Error(EINVAL, file.node.path + ": not a dataset");
     if ((plan.rebuild = rebuild_for(file))) {
         check_space(view.path, staged.written_bytes());
@@ -208,7 +195,7 @@ void create_empty_dataset(hid_t group, const std::string& name) {
 }
 
 void resize_dataset(View& view, const Node& node, std::uint64_t size) {
-    h5::Id object = h5::open_object(view.file.id(), node.address);
+    h5::Id object = open_node(view, node);
     if (H5Iget_type(object.get()) != H5I_DATASET) throw Error(EINVAL, node.path + ": not a dataset");
     h5::DatasetWriter(object.get()).resize(size);
 }

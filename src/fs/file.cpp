@@ -53,7 +53,7 @@ void apply_staged_size(OpenFile* file, struct stat& st) {
 }
 
 std::unique_ptr<h5::DatasetReader> open_reader(View& view, const Node& node) {
-    h5::Id object = h5::open_object(view.file.id(), node.address);
+    h5::Id object = open_node(view, node);
     if (H5Iget_type(object.get()) != H5I_DATASET) return nullptr;
     return std::make_unique<h5::DatasetReader>(std::move(object));
 }
@@ -86,10 +86,24 @@ void start_writing(Filesystem& fs, View& view, OpenFile& file, int flags) {
     file.writable = true;
     file.append = flags & O_APPEND;
     if (!file.reader) throw Error(EINVAL, file.node.path + ": not a dataset");
-    h5::Id object = h5::open_object(view.file.id(), file.node.address);
+    h5::Id object = open_node(view, file.node);
     h5::DatasetWriter writer(object.get());  // throws for what cannot be written (vlen strings, ...)
     file.staging = std::make_unique<Staging>(writer.size(), flags & O_TRUNC, spill_directory(fs));
     file.space = free_space(fs);
+}
+
+// Where the object of `file` is now, as far as this mount knows: a rename through this
+// mount moves the names in the inode table, not in the open files' copies.
+void refresh_path(Filesystem& fs, OpenFile& file) {
+    try {
+        Node known = fs.inodes.get(file.ino);
+        if (known.address != file.node.address) return;  // the open file's object was rebuilt since
+        file.node.path = known.path;
+        file.node.directory = known.directory;
+        file.node.seen = std::max(file.node.seen, known.seen);
+    } catch (const Error&) {
+        // the kernel forgot the inode: keep what the open file knew
+    }
 }
 
 }  // namespace
@@ -180,6 +194,7 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
             // A pinned reader that was cut goes on only if its bytes cannot have changed.
             if (file.pinned_reader && !fs.changes.untouched(file.generation, view.generation, file.node.address))
                 throw Error(EIO, file.node.path + ": changed by a writer while open; open it again");
+            refresh_path(fs, file);
             file.reader = open_reader(view, file.node);
             file.generation = view.generation;
         }
@@ -243,6 +258,7 @@ bool commit_staged(fuse_req_t req, OpenFile& file, const char* op) {
     Filesystem& fs = filesystem_of(req);
     auto done = under_lock(req, lock::Mode::Exclusive, op, [&](View& view, const lock::Hold& hold) {
         std::lock_guard guard(file.mutex);
+        refresh_path(fs, file);
         fs.changes.touch(hold.generation(), file.node.address);
         try {
             commit(view, hold, file);

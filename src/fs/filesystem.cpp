@@ -1,5 +1,7 @@
 #include "fs/filesystem.h"
 
+#include <sys/statvfs.h>
+
 namespace h5swmrfs::fs {
 
 View::View(const Config& config, std::uint64_t generation_, bool writable)
@@ -9,6 +11,17 @@ View::View(const Config& config, std::uint64_t generation_, bool writable)
 
 Filesystem::Filesystem(Config config_, std::unique_ptr<lock::Lock> lock_)
     : config(std::move(config_)), lock(std::move(lock_)), pins(config.pin_grace) {}
+
+void check_space(const std::string& file, std::uint64_t needed) {
+    constexpr std::uint64_t kSlack = 1 << 20;  // HDF5 metadata that comes with any change
+    struct statvfs st {};
+    const std::string directory = file.substr(0, file.rfind('/') + 1);
+    if (::statvfs(directory.c_str(), &st) != 0) return;
+    const std::uint64_t available = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+    if (needed + kSlack > available)
+        throw Error(ENOSPC, "the change needs about " + std::to_string(needed + kSlack) + " bytes, the disk has " +
+                                std::to_string(available));
+}
 
 int report_failure(const char* op, const std::exception& e) noexcept {
     const int err = errno_of(e);

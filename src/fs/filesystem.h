@@ -94,6 +94,11 @@ private:
     View* view_ = nullptr;
 };
 
+// ENOSPC unless the disk holding `file` has `needed` bytes free, and a margin for
+// HDF5's own metadata. Every change checks it before it begins: HDF5 cannot be
+// trusted to leave a file whole when a write fails halfway for want of space.
+void check_space(const std::string& file, std::uint64_t needed);
+
 // Logs a failed operation at the level it deserves and gives the errno to reply with.
 int report_failure(const char* op, const std::exception& e) noexcept;
 
@@ -108,7 +113,10 @@ auto with_hold(fuse_req_t req, const lock::Hold& hold, const char* op, Work&& wo
     Filesystem& fs = filesystem_of(req);
     try {
         ViewAccess view(fs, hold);
-        if (hold.mode() == lock::Mode::Exclusive) fs.changes.record(hold.generation());
+        if (hold.mode() == lock::Mode::Exclusive) {
+            fs.changes.record(hold.generation());
+            check_space(view->path, 0);
+        }
         auto result = work(*view, hold);
         if (hold.mode() == lock::Mode::Exclusive) view.finish_change();
         hold.check_valid();  // the lease held for the whole operation, or its answer cannot be trusted

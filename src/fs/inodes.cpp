@@ -73,6 +73,17 @@ std::string parent_path(const std::string& path) {
     return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
 }
 
+void InodeTable::move_paths(const std::string& from, const std::string& to, std::uint64_t generation) {
+    std::lock_guard guard(mutex_);
+    for (auto& [ino, entry] : entries_) {
+        std::string& path = entry.node.path;
+        if (path == from || path.starts_with(from + "/")) {
+            path = to + path.substr(from.size());
+            if (entry.node.seen + 1 == generation) entry.node.seen = generation;  // nothing else changed
+        }
+    }
+}
+
 unsigned depth_of(const std::string& path) {
     return static_cast<unsigned>(std::count(path.begin(), path.end(), '/')) - (path == "/" ? 1 : 0);
 }

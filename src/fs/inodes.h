@@ -31,6 +31,7 @@ struct Node {
     haddr_t address = HADDR_UNDEF;  // objects: header address
     haddr_t directory = HADDR_UNDEF;  // symlinks: address of the group that holds the link
     std::string path;                // where the kernel last found it ("/a/b"); symlinks: the link's path
+    std::uint64_t seen = 0;          // the generation in which `path` led to `address`
 };
 
 class InodeTable {
@@ -46,6 +47,8 @@ public:
     void forget(fuse_ino_t ino, std::uint64_t count);
     // What `ino` stands for; ENOENT (thrown) if this mount never gave it out.
     Node get(fuse_ino_t ino) const;
+    // A change of this mount moved `from` (and everything below it) to `to`, in `generation`.
+    void move_paths(const std::string& from, const std::string& to, std::uint64_t generation);
 
 private:
     struct Entry {

@@ -20,6 +20,20 @@ void set_times(struct stat& st, std::time_t mtime, const struct stat& file_stat)
     }
 }
 
+}  // namespace
+
+h5::Id open_node(View& view, const Node& node) {
+    if (node.path == "/" || node.seen == view.generation) return h5::open_object(view.file.id(), node.address);
+    return h5::open_object(view.file.id(), node.path, node.address);
+}
+
+h5::Id open_parent(View& view, const Node& node) {
+    if (node.seen == view.generation) return h5::open_object(view.file.id(), node.directory);
+    return h5::open_object(view.file.id(), parent_path(node.path), node.directory);
+}
+
+namespace {
+
 struct stat compute(View& view, const Config& config, fuse_ino_t ino, const Node& node) {
     struct stat st {};
     st.st_ino = ino;
@@ -30,7 +44,7 @@ struct stat compute(View& view, const Config& config, fuse_ino_t ino, const Node
     const mode_t writable = config.read_only ? 0 : 0200;
 
     if (is_symlink(node.kind)) {
-        h5::Id directory = h5::open_object(view.file.id(), node.directory);
+        h5::Id directory = open_parent(view, node);
         st.st_mode = S_IFLNK | 0777;
         st.st_size = static_cast<off_t>(
             h5::link_target(directory.get(), base_name(node.path), depth_of(parent_path(node.path))).size());
@@ -38,7 +52,7 @@ struct stat compute(View& view, const Config& config, fuse_ino_t ino, const Node
         return st;
     }
 
-    h5::Id object = h5::open_object(view.file.id(), node.address);
+    h5::Id object = open_node(view, node);
     h5::ObjectInfo info = h5::object_info(object.get());
     set_times(st, info.mtime, view.file_stat);
     switch (info.kind) {
@@ -93,8 +107,10 @@ void reply_attributes(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, const 
     if (st) fuse_reply_attr(req, &*st, 0);
 }
 
-fuse_entry_param make_entry(Filesystem& fs, View& view, const Node& node) {
+fuse_entry_param make_entry(Filesystem& fs, View& view, const Node& found) {
     fuse_entry_param entry{};
+    Node node = found;
+    node.seen = view.generation;
     fuse_ino_t ino = fs.inodes.remember(node);
     try {
         entry.attr = stat_of(view, fs.config, ino, node);

@@ -10,6 +10,13 @@ namespace h5swmrfs::fs {
 // The attributes of `node` (inode `ino`) as of `view`'s generation; cached there.
 struct stat stat_of(View& view, const Config& config, fuse_ino_t ino, const Node& node);
 
+// Opens the object `node` stands for, making sure it still is that object: the address
+// is trusted in the generation the node was found in; later, `node.path` must still lead
+// to it (another mount may have deleted it and HDF5 reused its place). ESTALE otherwise.
+h5::Id open_node(View& view, const Node& node);
+// The group that holds `node` (a symlink's directory), found the same way.
+h5::Id open_parent(View& view, const Node& node);
+
 // Replies to getattr/setattr with the attributes of `ino` (through the open file
 // behind `fi` when there is one: its pin, its staged size).
 void reply_attributes(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, const char* op);

@@ -54,7 +54,7 @@ void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     Filesystem& fs = filesystem_of(req);
     auto entry = under_lock(req, lock::Mode::Shared, "lookup", [&](View& view, const lock::Hold&) {
         Node dir = directory_node(fs, parent);
-        h5::Id group = h5::open_object(view.file.id(), dir.address);
+        h5::Id group = open_node(view, dir);
         auto link = h5::find_link(group.get(), name);
         if (!link) throw Error(ENOENT, child_path(dir.path, name) + ": no such name");
         return make_entry(fs, view, node_of(*link, dir.address, dir.path));
@@ -81,7 +81,7 @@ void readlink(fuse_req_t req, fuse_ino_t ino) {
         Node node = fs.inodes.get(ino);
         if (!is_symlink(node.kind))
             throw Error(EINVAL, node.path + ": not a symbolic link");
-        h5::Id group = h5::open_object(view.file.id(), node.directory);
+        h5::Id group = open_parent(view, node);
         return h5::link_target(group.get(), base_name(node.path), depth_of(parent_path(node.path)));
     });
     if (target) fuse_reply_readlink(req, target->c_str());
@@ -92,7 +92,7 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     auto handle = under_lock(req, lock::Mode::Shared, "opendir", [&](View& view, const lock::Hold&) {
         auto dir = std::make_unique<DirHandle>();
         dir->directory = directory_node(fs, ino);
-        h5::Id group = h5::open_object(view.file.id(), dir->directory.address);
+        h5::Id group = open_node(view, dir->directory);
         for (const h5::Link& link : h5::list_links(group.get()))
             dir->entries.push_back(node_of(link, dir->directory.address, dir->directory.path));
         return dir;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fs/ops.h"
+#include "fs/stat.h"
 #include "h5/attribute.h"
 #include "h5/attribute_write.h"
 #include "h5/dataset.h"
@@ -39,7 +40,7 @@ void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name_c, size_t size) {
         Node node = fs.inodes.get(ino);
         if (is_symlink(node.kind) || !name.starts_with(kUserPrefix))
             throw Error(ENODATA, node.path + ": no attribute " + name);
-        h5::Id object = h5::open_object(view.file.id(), node.address);
+        h5::Id object = open_node(view, node);
         if (name.starts_with(kMetadataPrefix) && H5Iget_type(object.get()) == H5I_DATASET) {
             for (auto& [key, text] : h5::dataset_metadata(object.get()))
                 if (key == name) return text;
@@ -56,7 +57,7 @@ void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
         std::string out;
         Node node = fs.inodes.get(ino);
         if (is_symlink(node.kind)) return out;
-        h5::Id object = h5::open_object(view.file.id(), node.address);
+        h5::Id object = open_node(view, node);
         std::vector<std::string> metadata;
         if (H5Iget_type(object.get()) == H5I_DATASET)
             for (auto& entry : h5::dataset_metadata(object.get())) metadata.push_back(entry.first);
@@ -112,9 +113,9 @@ std::uint64_t bytes_of(const std::vector<std::uint64_t>& shape, std::uint64_t el
 
 // setfattr -n user.h5.dtype / user.h5.shape: the same bytes, read with another type or shape.
 void reinterpret(View& view, const lock::Hold& hold, Node& node, const std::string& key, const std::string& value) {
-    h5::Id object = h5::open_object(view.file.id(), node.address);
+    h5::Id object = open_node(view, node);
     h5::DatasetReader reader(std::move(object));
-    h5::Id current = h5::open_object(view.file.id(), node.address);
+    h5::Id current = open_node(view, node);
     h5::Id file_type = h5::checked(H5Dget_type(current.get()), "read the datatype");
     h5::ByteForm form = h5::byte_form(file_type.get());
     if (form.vlen_string) throw Error(EINVAL, node.path + ": variable-length strings cannot be reinterpreted");
@@ -168,7 +169,7 @@ void setxattr(fuse_req_t req, fuse_ino_t ino, const char* name_c, const char* va
     auto done = under_lock(req, lock::Mode::Exclusive, "setxattr", [&](View& view, const lock::Hold& hold) {
         Node node = fs.inodes.get(ino);
         if (is_symlink(node.kind)) throw Error(EPERM, node.path + ": links have no attributes");
-        h5::Id object = h5::open_object(view.file.id(), node.address);
+        h5::Id object = open_node(view, node);
         if (name.starts_with(kMetadataPrefix) && H5Iget_type(object.get()) == H5I_DATASET) {
             if (name != "user.h5.dtype" && name != "user.h5.shape")
                 throw Error(EPERM, node.path + ": " + name + " is read-only");
@@ -198,7 +199,7 @@ void removexattr(fuse_req_t req, fuse_ino_t ino, const char* name_c) {
     auto done = under_lock(req, lock::Mode::Exclusive, "removexattr", [&](View& view, const lock::Hold&) {
         Node node = fs.inodes.get(ino);
         if (is_symlink(node.kind)) throw Error(ENODATA, node.path + ": links have no attributes");
-        h5::Id object = h5::open_object(view.file.id(), node.address);
+        h5::Id object = open_node(view, node);
         if (name.starts_with(kMetadataPrefix) && H5Iget_type(object.get()) == H5I_DATASET)
             throw Error(EPERM, node.path + ": " + name + " cannot be removed");
         h5::delete_attribute(object.get(), name.substr(kUserPrefix.size()));

@@ -119,6 +119,7 @@ private:
     std::condition_variable changed_;
     std::shared_ptr<SharedSlot> slot_;
     bool slot_pending_ = false;  // a thread is asking the backend for the shared hold
+    bool drain_pending_ = false; // a writer waited while it asked: the slot it gets drains at once
     int writers_ = 0;            // threads waiting for or holding exclusive
     bool writer_active_ = false; // one of them is at the backend or holds it
     bool stopping_ = false;
@@ -168,6 +169,7 @@ std::unique_ptr<Hold> ProcessLock::acquire_shared(Clock::time_point deadline) {
     } catch (...) {
         lock.lock();
         slot_pending_ = false;
+        drain_pending_ = false;
         changed_.notify_all();
         throw;
     }
@@ -176,7 +178,8 @@ std::unique_ptr<Hold> ProcessLock::acquire_shared(Clock::time_point deadline) {
     slot_ = std::make_shared<SharedSlot>();
     slot_->hold = std::move(hold);
     slot_->users = 1;
-    slot_->draining = writers_ > 0;
+    slot_->draining = writers_ > 0 || drain_pending_;
+    drain_pending_ = false;
     const bool news = slot_->draining;
     auto granted = std::make_unique<SharedHold>(*this, slot_);
     lock.unlock();
@@ -254,6 +257,7 @@ void ProcessLock::writer_waits_elsewhere() {
     bool news;
     {
         std::lock_guard lock(mutex_);
+        if (!slot_ && slot_pending_) drain_pending_ = true;  // the notice must not be lost
         if (!slot_ || slot_->draining) return;
         news = start_draining();
     }
