@@ -58,7 +58,7 @@ std::unique_ptr<lock::Hold> acquire(fuse_req_t req, lock::Mode mode, const char*
 
 Filesystem& filesystem_of(fuse_req_t req) { return *static_cast<Filesystem*>(fuse_req_userdata(req)); }
 
-ViewAccess::ViewAccess(Filesystem& fs, const lock::Hold& hold) : fs_(fs) {
+ViewAccess::ViewAccess(Filesystem& fs, const lock::Hold& hold) : fs_(fs), hold_(hold) {
     h5::silence_library_errors();
     const std::uint64_t generation = hold.generation();
     if (hold.mode() == lock::Mode::Exclusive) {
@@ -90,13 +90,32 @@ ViewAccess::ViewAccess(Filesystem& fs, const lock::Hold& hold) : fs_(fs) {
     view_ = fs.view.get();
 }
 
+namespace {
+bool still_ours(const lock::Hold& hold) {
+    try {
+        hold.check_valid();
+        return true;
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+}  // namespace
+
 ViewAccess::~ViewAccess() {
-    // A change that did not finish (it threw) still closes the writable file:
-    // HDF5 writes what it has, and no reader may keep using this view.
-    if (exclusive_.owns_lock()) fs_.view.reset();
+    // A change that did not finish (it threw) still closes the writable file, and
+    // no reader may keep using this view. HDF5 writes what it has cached on close —
+    // unless the hold was lost: then another writer may own the file by now, and the
+    // cached metadata goes nowhere.
+    if (!exclusive_.owns_lock() || !fs_.view) return;
+    if (!still_ours(hold_)) {
+        log::error("the lock was lost during a change; its unwritten part is dropped");
+        fs_.view->file.fence();
+    }
+    fs_.view.reset();
 }
 
 void ViewAccess::finish_change() {
+    hold_.check_valid();  // (on failure the destructor fences the file)
     view_->file.flush();
     fs_.view.reset();
     view_ = nullptr;

@@ -89,6 +89,7 @@ public:
 
 private:
     Filesystem& fs_;
+    const lock::Hold& hold_;
     std::shared_lock<std::shared_mutex> shared_;
     std::unique_lock<std::shared_mutex> exclusive_;
     View* view_ = nullptr;

@@ -24,6 +24,10 @@ public:
     bool writable() const noexcept { return writable_; }
     // Writes every cached change to disk (before the exclusive hold ends).
     void flush();
+    // From now on nothing this handle still has cached reaches the file: its writes go
+    // to /dev/null. For a writer that lost its lock, whose close would otherwise
+    // write its stale metadata over another writer's.
+    void fence() noexcept;
 
 private:
     File(Id id, bool writable);

@@ -1,0 +1,426 @@
+"""What the stress tool starts and must clean up: network namespaces, a
+tmpfs, redis, the daemons; every piece registers its clean-up on a Cleanup
+stack that runs in reverse order, also on failure and on signals.
+
+Processes are only ever signalled by the PID we started them with.
+"""
+
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+POLL = 0.02
+
+
+class SetupError(Exception):
+    pass
+
+
+def deadline_loop(timeout, pause=POLL):
+    end = time.monotonic() + timeout
+    while True:
+        yield
+        if time.monotonic() > end:
+            return
+        time.sleep(pause)
+
+
+class Cleanup:
+    """A stack of (what, fn); run() calls them newest first, each once,
+    reporting (not raising) what failed."""
+
+    def __init__(self):
+        self._stack = []
+        self._lock = threading.Lock()
+
+    def push(self, what, fn, *args):
+        with self._lock:
+            self._stack.append((what, fn, args))
+
+    def run(self, log=print):
+        problems = []
+        while True:
+            with self._lock:
+                if not self._stack:
+                    break
+                what, fn, args = self._stack.pop()
+            try:
+                fn(*args)
+            except BaseException as e:  # noqa: BLE001 keep cleaning
+                problems.append('%s: %r' % (what, e))
+                log('cleanup of %s failed: %r' % (what, e))
+        return problems
+
+
+def stop_pid(proc, timeout=10.0, sig=signal.SIGTERM):
+    """End a child we started, by its PID; SIGKILL if it does not go."""
+    if proc is None or proc.poll() is not None:
+        return None if proc is None else proc.returncode
+    try:
+        proc.send_signal(sig)
+        if proc.poll() is None and sig != signal.SIGKILL:
+            # a stopped child cannot act on SIGTERM
+            proc.send_signal(signal.SIGCONT)
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
+# -- binaries ----------------------------------------------------------------
+
+def find_binary(env_var, pattern, root):
+    path = os.environ.get(env_var)
+    if path:
+        return path
+    found = sorted(glob.glob(os.path.join(root, pattern)),
+                   key=os.path.getmtime)
+    if not found:
+        raise SetupError('no %s: set %s or build the tree' % (pattern,
+                                                               env_var))
+    return found[-1]
+
+
+# -- mounts -------------------------------------------------------------------
+
+def _unescape(field):
+    return re.sub(r'\\([0-7]{3})', lambda m: chr(int(m.group(1), 8)), field)
+
+
+def is_mounted(path):
+    target = os.path.realpath(path)
+    with open('/proc/self/mountinfo') as info:
+        for line in info:
+            if _unescape(line.split()[4]) == target:
+                return True
+    return False
+
+
+def lazy_unmount(path):
+    subprocess.run(['fusermount3', '-u', '-z', path], capture_output=True)
+
+
+class Tmpfs:
+    """A tmpfs of size_mb at path (FILE.h5 lives here, so the disk can be
+    filled)."""
+
+    def __init__(self, path, size_mb, cleanup):
+        self.path = path
+        os.makedirs(path, exist_ok=True)
+        r = subprocess.run(['mount', '-t', 'tmpfs', '-o',
+                            'size=%dm,mode=0755' % size_mb, 'tmpfs', path],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SetupError('cannot mount a tmpfs at %s: %s'
+                             % (path, r.stderr.strip()))
+        cleanup.push('tmpfs ' + path, self.unmount)
+
+    def unmount(self):
+        r = subprocess.run(['umount', self.path], capture_output=True,
+                           text=True)
+        if r.returncode != 0:
+            subprocess.run(['umount', '-l', self.path], capture_output=True)
+
+    def free_bytes(self):
+        st = os.statvfs(self.path)
+        return st.f_bavail * st.f_frsize
+
+
+# -- network namespaces -------------------------------------------------------
+
+class Netns:
+    """Two namespaces A and B joined by a veth pair whose ends are both
+    inside them: A has 192.0.2.1/24 (redis and the even mounts), B has
+    192.0.2.2/24 (the odd mounts)."""
+
+    ADDR = {'a': '192.0.2.1', 'b': '192.0.2.2'}
+
+    def __init__(self, tag, cleanup):
+        self.names = {'a': 'h5stress-%s-a' % tag, 'b': 'h5stress-%s-b' % tag}
+        self.cleanup = cleanup
+        for side in ('a', 'b'):
+            self._ip('netns', 'add', self.names[side])
+            cleanup.push('netns ' + self.names[side], self._delete,
+                         self.names[side])
+        a, b = self.names['a'], self.names['b']
+        va, vb = 'h5s%sa' % tag[-8:], 'h5s%sb' % tag[-8:]
+        self._ip('-n', a, 'link', 'add', va, 'type', 'veth', 'peer', 'name',
+                 vb, 'netns', b)
+        for side, dev in (('a', va), ('b', vb)):
+            ns = self.names[side]
+            self._ip('-n', ns, 'addr', 'add', self.ADDR[side] + '/24', 'dev',
+                     dev)
+            self._ip('-n', ns, 'link', 'set', dev, 'up')
+            self._ip('-n', ns, 'link', 'set', 'lo', 'up')
+        self.dev = {'a': va, 'b': vb}
+
+    @staticmethod
+    def _ip(*args):
+        r = subprocess.run(('ip',) + args, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SetupError('ip %s: %s' % (' '.join(args), r.stderr.strip()))
+
+    @staticmethod
+    def _delete(name):
+        subprocess.run(['ip', 'netns', 'del', name], capture_output=True)
+
+    def prefix(self, side):
+        """Run a command in the namespace's network only (nsenter, not `ip
+        netns exec`: that makes a private mount namespace, and a FUSE mount
+        made in it would not be seen here). nsenter execs: the PID we get is
+        the command's."""
+        return ['nsenter', '--net=/run/netns/' + self.names[side], '--']
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+# -- redis ---------------------------------------------------------------------
+
+class Redis:
+    """A private redis-server with a password; in a namespace when prefix is
+    given. It persists every write (appendonly, fsync always), as a lock
+    server must: a redis that forgets its keys when it restarts forgets the
+    holds too, and two writers may then overlap for up to a lease
+    (docs/LOCKING.md). The redis-restart fault kills it with SIGKILL and
+    starts it again on the same files."""
+
+    def __init__(self, workdir, password, cleanup, prefix=(), host=None):
+        self.dir = os.path.join(workdir, 'redis')
+        os.makedirs(self.dir, exist_ok=True)
+        self.password = password
+        self.prefix = list(prefix)
+        self.host = host or '127.0.0.1'
+        self.port = 6379 if prefix else free_port()
+        self.proc = None
+        self.starts = 0
+        cleanup.push('redis', self.stop)
+
+    def url(self):
+        return 'redis://%s:%d/0' % (self.host, self.port)
+
+    def start(self, ready):
+        """Start the server; ready() -> bool says when it answers."""
+        for attempt in range(5):
+            self.starts += 1
+            log = os.path.join(self.dir, 'redis-%d.log' % self.starts)
+            self.proc = subprocess.Popen(
+                self.prefix + ['redis-server', '--port', str(self.port),
+                               '--bind', self.host, '--save', '',
+                               '--appendonly', 'yes', '--appendfsync', 'always',
+                               '--dir', self.dir,
+                               '--daemonize', 'no', '--requirepass',
+                               self.password, '--logfile', log],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                start_new_session=True)
+            for _ in deadline_loop(10.0, 0.05):
+                if self.proc.poll() is not None:
+                    break
+                if ready():
+                    return self
+            stop_pid(self.proc)
+            self.proc = None
+            if not self.prefix:
+                self.port = free_port()
+        raise SetupError('redis-server did not start; see %s' % self.dir)
+
+    def kill(self):
+        """SIGKILL the server (its keys are gone: no persistence)."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def stop(self):
+        stop_pid(self.proc)
+        self.proc = None
+
+
+# -- daemons ---------------------------------------------------------------------
+
+ERROR_LINE = re.compile(r'^h5swmrfs\[\d+\] error:|HDF5-DIAG')
+WARNING_LINE = re.compile(r'\bwarning:', re.IGNORECASE)
+
+
+class Daemon:
+    """One h5swmrfs in the foreground on (h5file, mountpoint). Its stderr is
+    read by a thread that stamps every line with time.monotonic() (the
+    daemon's lines carry no time) into LOG and into self.lines."""
+
+    def __init__(self, index, exe, h5file, mountpoint, args, prefix, logdir,
+                 env=None):
+        self.index = index
+        self.exe = exe
+        self.h5file = h5file
+        self.mountpoint = mountpoint
+        self.args = list(args)
+        self.prefix = list(prefix)
+        self.logdir = logdir
+        self.env = env
+        self.proc = None
+        self.lines = []          # (t, pid, line) of every daemon run
+        self.runs = []           # (pid, t_start, t_end or None, status)
+        self._thread = None
+        self._lock = threading.Lock()
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc is not None else None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self, timeout=20.0):
+        if is_mounted(self.mountpoint):
+            lazy_unmount(self.mountpoint)
+        cmd = self.prefix + [self.exe, '-f'] + self.args + \
+            [self.h5file, self.mountpoint]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT,
+                                     start_new_session=True, env=self.env,
+                                     cwd='/')
+        self.runs.append([self.proc.pid, time.monotonic(), None, None])
+        log = open(os.path.join(self.logdir, 'daemon%d.log' % self.index),
+                   'a', buffering=1)
+        log.write('%.6f === start pid %d: %s\n'
+                  % (time.monotonic(), self.proc.pid, ' '.join(cmd)))
+        self._thread = threading.Thread(target=self._read,
+                                        args=(self.proc, log), daemon=True)
+        self._thread.start()
+        for _ in deadline_loop(timeout):
+            if is_mounted(self.mountpoint):
+                return self
+            if self.proc.poll() is not None:
+                self._thread.join(5)
+                raise SetupError('daemon %d exited with %d before mounting:\n'
+                                 '%s' % (self.index, self.proc.returncode,
+                                         '\n'.join(l for _, _, l in
+                                                   self.lines[-20:])))
+        raise SetupError('mount %s did not appear within %gs'
+                         % (self.mountpoint, timeout))
+
+    def _read(self, proc, log):
+        pid = proc.pid
+        for raw in proc.stdout:
+            t = time.monotonic()
+            line = raw.decode('utf-8', 'replace').rstrip('\n')
+            log.write('%.6f %s\n' % (t, line))
+            with self._lock:
+                self.lines.append((t, pid, line))
+        log.close()
+
+    def signal(self, sig):
+        if self.alive():
+            os.kill(self.proc.pid, sig)
+
+    def reap(self, timeout=10.0):
+        """Wait for the (killed) process; record its end."""
+        status = None
+        if self.proc is not None:
+            try:
+                status = self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                status = self.proc.wait()
+            if self._thread is not None:
+                self._thread.join(5)
+            for run in self.runs:
+                if run[0] == self.proc.pid and run[2] is None:
+                    run[2], run[3] = time.monotonic(), status
+        return status
+
+    def unmount(self, timeout=20.0):
+        """fusermount3 -u, wait for the daemon to exit; problems found."""
+        problems = []
+        if self.proc is None:
+            return problems
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGCONT)  # in case it was stopped
+        for _ in deadline_loop(10.0, 0.1):
+            if not is_mounted(self.mountpoint) or self.proc.poll() is not None:
+                break
+            r = subprocess.run(['fusermount3', '-u', self.mountpoint],
+                               capture_output=True, text=True)
+            if r.returncode == 0:
+                break
+        try:
+            status = self.proc.wait(timeout)
+            if status != 0:
+                problems.append('daemon %d (pid %d) exited with status %d '
+                                'after unmount' % (self.index, self.proc.pid,
+                                                   status))
+        except subprocess.TimeoutExpired:
+            problems.append('daemon %d (pid %d) did not exit within %gs of '
+                            'unmount; killed' % (self.index, self.proc.pid,
+                                                 timeout))
+            self.proc.kill()
+            self.proc.wait()
+        self.reap()
+        if is_mounted(self.mountpoint):
+            problems.append('%s still mounted after the daemon exited'
+                            % self.mountpoint)
+            lazy_unmount(self.mountpoint)
+        self.proc = None
+        return problems
+
+    def emergency_stop(self):
+        """Clean-up path: end the daemon by PID and detach the mount."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGCONT)
+            except OSError:
+                pass
+            subprocess.run(['fusermount3', '-u', self.mountpoint],
+                           capture_output=True)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if is_mounted(self.mountpoint):
+            lazy_unmount(self.mountpoint)
+
+
+# -- h5swmrfs-ctl -----------------------------------------------------------------
+
+class Ctl:
+    """h5swmrfs-ctl with the redis options, run where redis is reachable."""
+
+    def __init__(self, exe, prefix, redis_url, password_file, lease):
+        self.base = list(prefix) + [exe, '--redis', redis_url,
+                                    '--redis-password-file', password_file,
+                                    '--lease', str(lease)]
+
+    def status(self, key, timeout=10.0):
+        """The --json status, or None when redis does not answer."""
+        try:
+            r = subprocess.run(self.base + ['status', key, '--json'],
+                               capture_output=True, text=True,
+                               timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        if r.returncode != 0:
+            return None
+        try:
+            return json.loads(r.stdout)
+        except ValueError:
+            return None
+
+    def run_cmd(self, mode, key, lock_timeout):
+        return self.base + ['--lock-timeout', str(lock_timeout), 'run',
+                            '--' + mode, key, '--']
+
+
+def rm_tree(path):
+    shutil.rmtree(path, ignore_errors=True)

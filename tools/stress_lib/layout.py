@@ -1,0 +1,110 @@
+"""The file the stress run works on, shared by the tool (which makes it),
+the workers (which start from it) and the checker.
+
+    /probe                 constant, read by the probes
+    /w{i}                  writer i's group (attribute user.stamp)
+    /w{i}/fix              fixed (n_fix, 4) <u8: replaced with cp, patched with dd
+    /w{i}/app              (n, 4) <u8, resizable along axis 0: >>, cp, truncate
+    /w{i}/t/g{s}[/d]       slots: groups and datasets made and deleted
+    /h{i}                  h5py writer i's group (attribute stamp)
+    /h{i}/data             fixed (n_h5py, 4) <u8 written by h5py under
+                           `h5swmrfs-ctl run --exclusive`
+
+Every dataset holds records (records.py); a writer owns its group alone, so
+the order of its writes is the order of its commits.
+"""
+
+import numpy as np
+
+from . import records
+
+PROBE = '/probe'
+PROBE_RECORDS = 64
+STAMP = 'user.stamp'   # the xattr name; the HDF5 attribute is 'stamp'
+
+
+def fix_path(w):
+    return '/w%d/fix' % w
+
+
+def app_path(w):
+    return '/w%d/app' % w
+
+
+def group_path(w):
+    return '/w%d' % w
+
+
+def slot_group(w, s):
+    return '/w%d/t/g%d' % (w, s)
+
+
+def slot_dataset(w, s):
+    return '/w%d/t/g%d/d' % (w, s)
+
+
+def h5py_group(i):
+    return '/h%d' % i
+
+
+def h5py_data(i):
+    return '/h%d/data' % i
+
+
+def stamp(obj_key, version):
+    """The text of a user.stamp value: object key, version, check."""
+    check = int(records.check_of(obj_key, [version], [0])[0]) & 0xffffffff
+    return '%x:%d:%08x' % (obj_key, version, check)
+
+
+def parse_stamp(text):
+    """(key, version) of a stamp whose check holds, else None."""
+    try:
+        k, v, c = text.split(':')
+        key, version = int(k, 16), int(v)
+    except ValueError:
+        return None
+    return (key, version) if stamp(key, version) == text else None
+
+
+def initial(config):
+    """{path: (key, runs, length)} of the datasets at the start, and
+    {(path, name): value} of the stamps."""
+    data = {PROBE: (records.key_of(PROBE), [(0, PROBE_RECORDS, 0)],
+                    PROBE_RECORDS * records.RECORD)}
+    attrs = {}
+    for w in range(config['writers']):
+        for path, n in ((fix_path(w), config['n_fix']),
+                        (app_path(w), config['n_app0'])):
+            data[path] = (records.key_of(path), [(0, n, 0)],
+                          n * records.RECORD)
+        for obj in (group_path(w), fix_path(w)):
+            attrs[(obj, STAMP)] = stamp(records.key_of(obj), 0)
+    for i in range(config['h5py']):
+        path = h5py_data(i)
+        n = config['n_h5py']
+        data[path] = (records.key_of(path), [(0, n, 0)], n * records.RECORD)
+        attrs[(h5py_group(i), STAMP)] = stamp(records.key_of(h5py_group(i)),
+                                              0)
+    return data, attrs
+
+
+def make_file(path, config):
+    """The initial HDF5 file, with h5py."""
+    import h5py
+    data, attrs = initial(config)
+    with h5py.File(path, 'w') as f:
+        for name, (key, runs, length) in sorted(data.items()):
+            n = length // records.RECORD
+            arr = np.frombuffer(records.state_bytes(key, runs, length),
+                                dtype='<u8').reshape(n, records.WORDS)
+            if name.endswith('/app'):
+                f.create_dataset(name, data=arr,
+                                 maxshape=(None, records.WORDS),
+                                 chunks=(256, records.WORDS))
+            else:
+                f.create_dataset(name, data=arr)
+        for w in range(config['writers']):
+            f.create_group('/w%d/t' % w)
+        for (obj, name), value in attrs.items():
+            f[obj].attrs[name[len('user.'):]] = value

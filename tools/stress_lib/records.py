@@ -1,0 +1,132 @@
+"""Self-checking content of the stress datasets.
+
+Every dataset the stress tool writes holds whole 32-byte records, four
+little-endian uint64 each:
+
+    [key, version, index, check]
+
+key      identifies the dataset incarnation (HDF5 path + incarnation number),
+version  the write that put this record there (per writer, increasing),
+index    the record's position in the dataset,
+check    mix(key, version, index): a record damaged or cut together from two
+         records does not pass.
+
+A dataset's content is therefore fully described by its length and, for each
+record, the version that wrote it (the *state*: runs of versions). Two
+different states of one dataset differ in at least one record's version, so a
+read that mixes two states differs from both in its bytes: the checker compares
+what was read with the expected bytes of the states the read was allowed to
+see, so any mixture of two versions is found — also in a `dd` read that starts
+or ends inside a record, and in an append.
+"""
+
+import hashlib
+
+import numpy as np
+
+RECORD = 32          # bytes per record
+WORDS = RECORD // 8
+_M1 = np.uint64(0xbf58476d1ce4e5b9)
+_M2 = np.uint64(0x94d049bb133111eb)
+_G = np.uint64(0x9e3779b97f4a7c15)
+
+
+def _mix(x):
+    """splitmix64 finaliser on a uint64 array (wraps, no warnings)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _M1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+def key_of(path, incarnation=0):
+    """The uint64 key of dataset path's incarnation (never 0)."""
+    digest = hashlib.blake2b(('%s#%d' % (path, incarnation)).encode(),
+                             digest_size=8).digest()
+    return int.from_bytes(digest, 'little') | 1
+
+
+def check_of(key, versions, indices):
+    k = np.asarray(key, dtype=np.uint64)
+    v = np.asarray(versions, dtype=np.uint64)
+    i = np.asarray(indices, dtype=np.uint64)
+    return _mix(k ^ _mix(v * _G + i + np.uint64(1)))
+
+
+def make(key, versions, start=0):
+    """bytes of records start.. with the given per-record versions."""
+    versions = np.asarray(versions, dtype=np.uint64).reshape(-1)
+    n = versions.size
+    out = np.empty((n, WORDS), dtype='<u8')
+    idx = np.arange(start, start + n, dtype=np.uint64)
+    out[:, 0] = np.uint64(key)
+    out[:, 1] = versions
+    out[:, 2] = idx
+    out[:, 3] = check_of(key, versions, idx)
+    return out.tobytes()
+
+
+def runs_to_versions(runs, lo, hi):
+    """Per-record versions of records [lo, hi) from runs [(start, end, v)]."""
+    out = np.zeros(max(0, hi - lo), dtype=np.uint64)
+    for start, end, v in runs:
+        a, b = max(start, lo), min(end, hi)
+        if a < b:
+            out[a - lo:b - lo] = v
+    return out
+
+
+def versions_to_runs(versions, start=0):
+    """[(start, end, v)] of a per-record versions array."""
+    versions = np.asarray(versions)
+    if versions.size == 0:
+        return []
+    cut = np.flatnonzero(versions[1:] != versions[:-1]) + 1
+    bounds = np.concatenate(([0], cut, [versions.size]))
+    return [(int(start + a), int(start + b), int(versions[a]))
+            for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def state_bytes(key, runs, length, offset=0, count=None):
+    """Bytes [offset, offset+count) of a state of `length` bytes (clipped to
+    the state's length, like a read)."""
+    end = length if count is None else min(length, offset + count)
+    if offset >= end:
+        return b''
+    lo, hi = offset // RECORD, -(-end // RECORD)
+    data = make(key, runs_to_versions(runs, lo, hi), lo)
+    return data[offset - lo * RECORD:end - lo * RECORD]
+
+
+def digest(data):
+    return hashlib.sha1(data).hexdigest()
+
+
+def decode(data, offset):
+    """What the bytes read at `offset` say about themselves: the keys of the
+    whole records, their version runs, and how many whole records fail their
+    check or sit at the wrong index. For diagnostics and for choosing the
+    dataset incarnation; the verdict comes from comparing with states."""
+    first = -(-offset // RECORD)
+    skip = first * RECORD - offset
+    whole = (len(data) - skip) // RECORD if len(data) > skip else 0
+    if whole <= 0:
+        return {'keys': [], 'runs': [], 'bad': 0}
+    arr = np.frombuffer(data, dtype='<u8', count=whole * WORDS,
+                        offset=skip).reshape(whole, WORDS)
+    keys, vers, idx, chk = arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3]
+    good = (chk == check_of(keys, vers, idx)) & \
+        (idx == np.arange(first, first + whole, dtype=np.uint64))
+    ukeys = [int(k) for k in np.unique(keys[good])[:4]]
+    return {'keys': ukeys,
+            'runs': versions_to_runs(np.where(good, vers, 0), first)[:64],
+            'bad': int(whole - int(good.sum()))}
+
+
+def content_prefix_ok(state, got):
+    """got is a proper prefix of the state's content (a write cut short)."""
+    if len(got) >= state['len']:
+        return False
+    return got == state_bytes(state['key'], state['runs'], state['len'], 0,
+                              len(got))
