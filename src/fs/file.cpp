@@ -124,9 +124,8 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         if (file->node.kind == h5::Kind::Group) throw Error(EISDIR, file->node.path + ": is a group");
         file->generation = view.generation;
         file->reader = open_reader(view, file->node);
-        if (writing) {
-            start_writing(fs, view, *file, fi->flags);
-        }
+        file->node.seen = view.generation;  // found at its path and address just now
+        if (writing) start_writing(fs, view, *file, fi->flags);
         return file;
     });
     if (!handle) return;
@@ -163,6 +162,7 @@ void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
         Node node = node_of(*link, dir.address, dir.path);
         auto file = std::make_unique<OpenFile>();
         file->node = node;
+        file->node.seen = view.generation;
         file->generation = view.generation;
         file->writable = true;
         file->append = fi->flags & O_APPEND;
