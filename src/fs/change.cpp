@@ -11,12 +11,6 @@
 namespace h5swmrfs::fs::ops {
 namespace {
 
-Node directory_node(Filesystem& fs, fuse_ino_t ino) {
-    Node node = fs.inodes.get(ino);
-    if (node.kind != h5::Kind::Group) throw Error(ENOTDIR, node.path + ": not a group");
-    return node;
-}
-
 h5::Link existing_link(hid_t group, const std::string& directory, const std::string& name) {
     auto link = h5::find_link(group, name);
     if (!link) throw Error(ENOENT, child_path(directory, name) + ": no such name");

@@ -152,8 +152,7 @@ void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
         return;
     }
     auto created = under_lock(req, lock::Mode::Exclusive, "create", [&](View& view, const lock::Hold&) {
-        Node dir = fs.inodes.get(parent);
-        if (dir.kind != h5::Kind::Group) throw Error(ENOTDIR, dir.path + ": not a group");
+        Node dir = directory_node(fs, parent);
         h5::Id group = h5::open_object(view.file.id(), dir.path, dir.address);
         // The kernel asks only after its lookup found nothing; another mount may have been quicker.
         if (h5::find_link(group.get(), name)) throw Error(EEXIST, child_path(dir.path, name) + ": exists");

@@ -22,6 +22,12 @@ void set_times(struct stat& st, std::time_t mtime, const struct stat& file_stat)
 
 }  // namespace
 
+Node directory_node(Filesystem& fs, fuse_ino_t ino) {
+    Node node = fs.inodes.get(ino);
+    if (node.kind != h5::Kind::Group) throw Error(ENOTDIR, node.path + ": not a group");
+    return node;
+}
+
 h5::Id open_node(View& view, const Node& node) {
     if (node.path == "/" || node.seen == view.generation) return h5::open_object(view.file.id(), node.address);
     return h5::open_object(view.file.id(), node.path, node.address);

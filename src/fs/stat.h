@@ -10,6 +10,9 @@ namespace h5swmrfs::fs {
 // The attributes of `node` (inode `ino`) as of `view`'s generation; cached there.
 struct stat stat_of(View& view, const Config& config, fuse_ino_t ino, const Node& node);
 
+// The node of directory `ino`; ENOTDIR when it is not a group.
+Node directory_node(Filesystem& fs, fuse_ino_t ino);
+
 // Opens the object `node` stands for, making sure it still is that object: the address
 // is trusted in the generation the node was found in; later, `node.path` must still lead
 // to it (another mount may have deleted it and HDF5 reused its place). ESTALE otherwise.

@@ -11,12 +11,6 @@
 namespace h5swmrfs::fs::ops {
 namespace {
 
-Node directory_node(Filesystem& fs, fuse_ino_t ino) {
-    Node node = fs.inodes.get(ino);
-    if (node.kind != h5::Kind::Group) throw Error(ENOTDIR, node.path + ": not a group");
-    return node;
-}
-
 // A directory as it was at opendir: readdir offsets stay valid however the
 // group changes meanwhile. Index 0 is ".", 1 is "..", links follow.
 struct DirHandle {
