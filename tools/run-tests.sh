@@ -49,7 +49,7 @@ total_passed=0 total_failed=0
 for dir in "${dirs[@]}"; do
     rm -f "$dir/meson-logs/testlog.json"
     if [ "$dir" = build-sanitize ]; then
-        export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+        export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
         # -O1: the sanitizers find the same faults, and the big test files compile in half the time
         run_suite "$dir" -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=1
     else

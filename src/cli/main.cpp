@@ -94,6 +94,10 @@ struct FuseArgs {
         for (std::string& s : storage) argv.push_back(s.data());
         args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
     }
+    // fuse_session_new may replace argv by a copy of its own (args.allocated): freed here.
+    ~FuseArgs() { fuse_opt_free_args(&args); }
+    FuseArgs(const FuseArgs&) = delete;
+    FuseArgs& operator=(const FuseArgs&) = delete;
 };
 
 int run(cli::Options options) {
