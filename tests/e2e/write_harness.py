@@ -144,9 +144,7 @@ class WriteTestCase(unittest.TestCase):
     def setUpClass(cls):
         if harness.SELFTEST:
             raise unittest.SkipTest('the write tests need the daemon')
-        reason = harness.skip_reason()
-        if reason:
-            raise unittest.SkipTest(reason)
+        harness.require_host()
         cls.redis = harness.Redis().start()
         cls.forget_redis = on_termination(cls.redis.stop)
         cls.ctl = ctl_path()
