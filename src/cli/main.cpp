@@ -171,8 +171,12 @@ int run(cli::Options options) {
     fuse_session_destroy(session);
     filesystem.pins.stop();
     {
-        // Drop every HDF5 handle, then the lock (releasing whatever it holds).
+        // Drop every HDF5 handle, then the lock (releasing whatever it holds). Files
+        // and directories the kernel had not released yet go first: a write that was
+        // staged and never closed is not committed, as if its writer had been killed.
         std::unique_lock guard(filesystem.view_mutex);
+        if (std::size_t left = filesystem.handles.clear())
+            log::info(left, " open file(s) or directories were not closed before the unmount");
         filesystem.view.reset();
     }
     filesystem.lock.reset();

@@ -63,8 +63,8 @@ namespace {
 
 // Every read goes to the daemon, under the lock: another mount may change the
 // dataset at any time, so the page cache must not answer for it.
-void set_open_flags(fuse_file_info* fi, OpenFile* file) {
-    fi->fh = reinterpret_cast<uint64_t>(file);
+void set_open_flags(Filesystem& fs, fuse_file_info* fi, std::unique_ptr<OpenFile> file) {
+    fi->fh = fs.handles.keep(std::move(file));
     fi->direct_io = 1;
     fi->keep_cache = 0;
 }
@@ -137,11 +137,11 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         file->pinned_at = std::chrono::steady_clock::now();
         fs.pins.add(file);
     }
-    set_open_flags(fi, file);
-    if (fuse_reply_open(req, fi) == 0) {
-        handle->release();
-    } else if (file->pinned_reader) {
-        fs.pins.remove(file);
+    set_open_flags(fs, fi, std::move(*handle));
+    if (fuse_reply_open(req, fi) != 0) {
+        if (file->pinned_reader) fs.pins.remove(file);
+        std::shared_lock guard(fs.view_mutex);
+        fs.handles.drop(fi->fh);
     }
 }
 
@@ -173,8 +173,11 @@ void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
         return std::make_pair(entry, std::move(file));
     });
     if (!created) return;
-    set_open_flags(fi, created->second.get());
-    if (fuse_reply_create(req, &created->first, fi) == 0) created->second.release();
+    set_open_flags(fs, fi, std::move(created->second));
+    if (fuse_reply_create(req, &created->first, fi) != 0) {
+        std::shared_lock guard(fs.view_mutex);
+        fs.handles.drop(fi->fh);
+    }
 }
 
 void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
@@ -369,7 +372,7 @@ void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
         // reopen of the view, which invalidates every handle of the old file.
         std::shared_lock guard(fs.view_mutex);
         h5::silence_library_errors();
-        delete file;
+        fs.handles.drop(fi->fh);
     }
     if (!replied) fuse_reply_err(req, 0);
 }

@@ -22,6 +22,7 @@
 #include <unordered_map>
 
 #include "fs/changes.h"
+#include "fs/handles.h"
 #include "fs/inodes.h"
 #include "fs/pins.h"
 #include "h5/file.h"
@@ -69,6 +70,7 @@ struct Filesystem {
 
     LocalChanges changes;
     Pins pins;
+    Handles handles;  // after `lock` and `view`: open files hold holds and HDF5 handles
 };
 
 Filesystem& filesystem_of(fuse_req_t req);

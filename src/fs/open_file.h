@@ -37,7 +37,7 @@ struct OpenFile {
     std::unique_ptr<Staging> staging;
 };
 
-inline OpenFile* open_file(fuse_file_info* fi) { return reinterpret_cast<OpenFile*>(fi->fh); }
+inline OpenFile* open_file(fuse_file_info* fi) { return Handles::get<OpenFile>(fi->fh); }
 
 // The process (thread group) a request comes from; 0 when it is gone.
 pid_t process_of(fuse_req_t req);

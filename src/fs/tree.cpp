@@ -18,7 +18,7 @@ struct DirHandle {
     std::vector<Node> entries;
 };
 
-DirHandle* dir_handle(fuse_file_info* fi) { return reinterpret_cast<DirHandle*>(fi->fh); }
+DirHandle* dir_handle(fuse_file_info* fi) { return Handles::get<DirHandle>(fi->fh); }
 
 mode_t type_bits(h5::Kind kind) {
     switch (kind) {
@@ -92,9 +92,9 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         return dir;
     });
     if (!handle) return;
-    fi->fh = reinterpret_cast<uint64_t>(handle->get());
+    fi->fh = fs.handles.keep(std::move(*handle));
     fi->cache_readdir = 0;
-    if (fuse_reply_open(req, fi) == 0) handle->release();
+    if (fuse_reply_open(req, fi) != 0) fs.handles.drop(fi->fh);
 }
 
 void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
@@ -142,7 +142,7 @@ void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse
 }
 
 void releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-    delete dir_handle(fi);
+    filesystem_of(req).handles.drop(fi->fh);
     fuse_reply_err(req, 0);
 }
 
