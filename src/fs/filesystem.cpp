@@ -102,10 +102,10 @@ bool still_ours(const lock::Hold& hold) {
 }  // namespace
 
 ViewAccess::~ViewAccess() {
-    // A change that did not finish (it threw) still closes the writable file, and
-    // no reader may keep using this view. HDF5 writes what it has cached on close —
-    // unless the hold was lost: then another writer may own the file by now, and the
-    // cached metadata goes nowhere.
+    // A change that did not finish (it threw) leaves the file as it was: its
+    // writable open is dropped uncommitted, and no reader may keep using this view.
+    // If the hold was lost, another writer may own the file by now: not even what was
+    // appended past the file's end is touched again.
     if (!exclusive_.owns_lock() || !fs_.view) return;
     if (!still_ours(hold_)) {
         log::error("the lock was lost during a change; its unwritten part is dropped");
@@ -116,7 +116,7 @@ ViewAccess::~ViewAccess() {
 
 void ViewAccess::finish_change() {
     hold_.check_valid();  // (on failure the destructor fences the file)
-    view_->file.flush();
+    view_->file.commit([this] { hold_.check_valid(); });
     fs_.view.reset();
     view_ = nullptr;
 }

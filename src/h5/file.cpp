@@ -1,8 +1,5 @@
 #include "h5/file.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 
 namespace h5swmrfs::h5 {
@@ -32,36 +29,48 @@ void check_is_hdf5(const std::string& path) {
     if (is <= 0) throw Error(EINVAL, path + ": not an HDF5 file");
 }
 
-File::File(Id id, bool writable) : id_(std::move(id)), writable_(writable) {
+File::File(Id id, std::unique_ptr<Journal> journal)
+    : journal_(std::move(journal)), id_(std::move(id)), writable_(true) {
     root_address_ = address_of_root(id_.get());
+}
+
+File::~File() {
+    // A writable open never committed: HDF5 may still write what it cached, into
+    // the journal, which then drops it all.
+    if (journal_ && id_) {
+        silence_library_errors();
+        if (H5Fclose(id_.release()) < 0) H5Eclear2(H5E_DEFAULT);
+    }
 }
 
 File File::open(const std::string& path, bool writable) {
     Id fapl = file_access_plist();
+    std::unique_ptr<Journal> journal;
+    if (writable) {
+        journal = std::make_unique<Journal>(path);
+        journal->configure(fapl.get());
+    }
     Id id = checked(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.get()),
                     "open " + path);
-    return File(std::move(id), writable);
+    File file(std::move(id), std::move(journal));
+    file.writable_ = writable;
+    return file;
 }
 
 File File::create(const std::string& path) {
     Id fapl = file_access_plist();
     Id id = checked(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get()), "create " + path, EEXIST);
-    return File(std::move(id), true);
+    return File(std::move(id), nullptr);
 }
 
-void File::flush() { check(H5Fflush(id_.get(), H5F_SCOPE_LOCAL), "flush the file"); }
+void File::commit(const std::function<void()>& still_ours) {
+    if (!journal_) throw Error(EINVAL, "commit of a file not open for writing");
+    check(H5Fclose(id_.release()), "close the file");  // HDF5 writes all it has, into the journal
+    journal_->commit(still_ours);
+}
 
 void File::fence() noexcept {
-    void* handle = nullptr;
-    if (H5Fget_vfd_handle(id_.get(), H5P_DEFAULT, &handle) < 0 || !handle) {
-        H5Eclear2(H5E_DEFAULT);
-        return;
-    }
-    const int fd = *static_cast<int*>(handle);  // the sec2 driver's descriptor
-    const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null < 0) return;
-    ::dup2(null, fd);  // atomic: HDF5 keeps its descriptor number, which now leads nowhere
-    ::close(null);
+    if (journal_) journal_->fence();
 }
 
 }  // namespace h5swmrfs::h5
