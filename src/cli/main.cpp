@@ -56,6 +56,10 @@ void check_file(const cli::Options& options, bool will_create) {
     if (::access(options.file.c_str(), R_OK) != 0) throw Error(EACCES, options.file + ": not readable");
     if (!options.read_only && ::access(options.file.c_str(), W_OK) != 0)
         throw Error(EACCES, options.file + ": not writable (mount it with -o ro to read it)");
+    // A commit's journal and redo file live beside the file (h5/journal.h).
+    const std::string directory = options.file.rfind('/') == std::string::npos ? "." : options.file.substr(0, options.file.rfind('/') + 1);
+    if (!options.read_only && ::access(directory.c_str(), W_OK) != 0)
+        throw Error(EACCES, directory + ": not writable, and commits keep their journal beside the file (mount it with -o ro to read it)");
     h5::check_is_hdf5(options.file);
 }
 

@@ -2,6 +2,8 @@
 
 #include <sys/statvfs.h>
 
+#include "h5/journal.h"
+
 namespace h5swmrfs::fs {
 
 View::View(const Config& config, std::uint64_t generation_, bool writable)
@@ -49,7 +51,13 @@ std::unique_ptr<lock::Hold> acquire(fuse_req_t req, lock::Mode mode, const char*
             // changed is known here (LocalChanges), and they fail rather than mix.
             fs.pins.cut_all();
         }
-        return fs.lock->acquire(mode);
+        // A writer that died halfway through publishing a commit left it to be
+        // finished by whoever comes next (h5/journal.h).
+        const lock::Repair unfinished_commit{
+            [&] { return h5::recovery_pending(fs.config.file); },
+            [&] { h5::recover(fs.config.file); },
+        };
+        return lock::acquire_repaired(*fs.lock, mode, unfinished_commit);
     } catch (const std::exception& e) {
         fuse_reply_err(req, report_failure(op, e));
         return nullptr;

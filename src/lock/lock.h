@@ -72,6 +72,17 @@ public:
     virtual void on_writer_waiting(std::function<void()> handler) = 0;
 };
 
+// Something that must be set right before anyone uses what the lock guards (in
+// h5swmrfs: the unfinished commit of a writer that died halfway).
+struct Repair {
+    std::function<bool()> pending;  // cheap: asked after every acquire
+    std::function<void()> repair;   // runs under an exclusive hold
+};
+
+// lock.acquire(mode), once nothing is pending: for a shared hold, the hold is given
+// back and the repair done under an exclusive one first.
+std::unique_ptr<Hold> acquire_repaired(Lock& lock, Mode mode, const Repair& repair);
+
 // Throws Error(EINVAL) for an unknown backend, a backend not yet supported, a malformed URL
 // or a missing key / sidecar path.
 std::unique_ptr<Lock> make_lock(const Options& options);

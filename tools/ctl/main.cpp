@@ -75,16 +75,19 @@ std::string read_password_file(const std::string& path) {
 }
 
 // KEY|FILE -> the lock it names, for the chosen backend.
-void resolve_target(lock::Options& options, const std::string& target) {
+// Sets the lock key from KEY|FILE; returns the HDF5 file's path when the target names it.
+std::string resolve_target(lock::Options& options, const std::string& target) {
     struct stat st {};
     const bool is_file = ::stat(target.c_str(), &st) == 0;
+    constexpr std::string_view sidecar = ".h5swmrfs-lock";
     if (options.backend == "local") {
         if (!is_file) throw Error(ENOENT, target + ": no such file (--lock local needs the HDF5 file's path)");
-        options.local_lock_file = target.ends_with(".h5swmrfs-lock") ? lock::default_key(target) : lock::sidecar_path(target);
+        options.local_lock_file = target.ends_with(sidecar) ? lock::default_key(target) : lock::sidecar_path(target);
         options.key = options.local_lock_file;
-    } else {
-        options.key = is_file ? lock::default_key(target) : target;
+        return options.local_lock_file.substr(0, options.local_lock_file.size() - sidecar.size());
     }
+    options.key = is_file ? lock::default_key(target) : target;
+    return is_file ? options.key : std::string();
 }
 
 }  // namespace
@@ -137,7 +140,7 @@ int main(int argc, char** argv) {
         if (options.backend != "redis" && options.backend != "local")
             return usage("--lock " + options.backend + " is not supported here (redis or local)");
         if (!password_file.empty()) options.redis_password = read_password_file(password_file);
-        resolve_target(options, target);
+        const std::string file = resolve_target(options, target);
 
         if (command == "status") {
             lock::LockStatus status = lock::read_status(options);
@@ -152,7 +155,7 @@ int main(int argc, char** argv) {
         if (run_mode == 0) return usage("run needs --shared or --exclusive");
         if (run_command.empty()) return usage("run needs -- CMD [ARGS...]");
         options.holder_label = "h5swmrfs-ctl run " + run_command[0];
-        return ctl::run_locked(options, run_mode == 1 ? lock::Mode::Shared : lock::Mode::Exclusive, run_command);
+        return ctl::run_locked(options, run_mode == 1 ? lock::Mode::Shared : lock::Mode::Exclusive, run_command, file);
     } catch (const Error& e) {
         std::cerr << "h5swmrfs-ctl: " << e.what() << "\n";
         if (e.code() == EBUSY) return exit_busy;

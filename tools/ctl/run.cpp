@@ -1,5 +1,6 @@
 #include "run.h"
 
+#include "h5/journal.h"
 #include "util/error.h"
 
 #include <signal.h>
@@ -29,7 +30,7 @@ sigset_t waited_signals() {
 // Ctrl-C or kill while the lock is awaited is read here: the command is not started
 // and h5swmrfs-ctl ends as the signal would have ended it. A waiting writer left behind
 // in the lock is forgotten when its lease runs out, as if this process had died.
-std::unique_ptr<lock::Hold> acquire_interruptibly(lock::Lock& lock, lock::Mode mode) {
+std::unique_ptr<lock::Hold> acquire_interruptibly(lock::Lock& lock, lock::Mode mode, const std::string& file) {
     const int granted_signal = SIGRTMIN + 4;  // the waiter's word that acquire returned
     sigset_t wake;
     sigemptyset(&wake);
@@ -41,7 +42,13 @@ std::unique_ptr<lock::Hold> acquire_interruptibly(lock::Lock& lock, lock::Mode m
     const pthread_t main_thread = pthread_self();
     std::thread waiter([&] {
         try {
-            hold = lock.acquire(mode);
+            // The command must not meet a commit a writer left unfinished.
+            lock::Repair unfinished_commit;
+            if (!file.empty()) {
+                unfinished_commit.pending = [&] { return h5::recovery_pending(file); };
+                unfinished_commit.repair = [&] { h5::recover(file); };
+            }
+            hold = lock::acquire_repaired(lock, mode, unfinished_commit);
         } catch (...) {
             failure = std::current_exception();
         }
@@ -67,9 +74,10 @@ void block_forwarded_signals() {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-int run_locked(const lock::Options& options, lock::Mode mode, const std::vector<std::string>& command) {
+int run_locked(const lock::Options& options, lock::Mode mode, const std::vector<std::string>& command,
+               const std::string& file) {
     auto lock = lock::make_lock(options);
-    auto hold = acquire_interruptibly(*lock, mode);
+    auto hold = acquire_interruptibly(*lock, mode, file);
 
     sigset_t waited = waited_signals();
     sigset_t original;

@@ -15,7 +15,9 @@ void block_forwarded_signals();
 // Takes the lock, runs `command` with stdin/stdout/stderr passed through, forwards signals
 // sent to us by other processes, keeps the lock renewed, releases it when the command ends.
 // Returns the exit status for h5swmrfs-ctl: the command's own, or 128+N if signal N
-// killed it; 127/126 when it cannot be run; lock failures throw Error.
-int run_locked(const lock::Options& options, lock::Mode mode, const std::vector<std::string>& command);
+// killed it; 127/126 when it cannot be run; lock failures throw Error. `file`, when known,
+// is the HDF5 file: an unfinished commit of it is finished before the command starts.
+int run_locked(const lock::Options& options, lock::Mode mode, const std::vector<std::string>& command,
+               const std::string& file);
 
 }  // namespace h5swmrfs::ctl
