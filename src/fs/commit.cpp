@@ -109,11 +109,6 @@ void rebuild(View& view, const lock::Hold& hold, OpenFile& file, const Rebuild& 
     file.node.address = h5::object_info(dataset.get()).address;
 }
 
-bool is_chunked(hid_t dataset) {
-    h5::Id dcpl = h5::checked(H5Dget_create_plist(dataset), "read the dataset's creation properties");
-    return H5Pget_layout(dcpl.get()) == H5D_CHUNKED;
-}
-
 }  // namespace
 
 namespace {
@@ -151,7 +146,9 @@ Plan plan_commit(View& view, const OpenFile& file) {
         plan.new_size = std::max(plan.current, staged.written_end());
     }
     writer.shape_for_size(plan.new_size);
-    check_space(view.path, is_chunked(plan.object.get()) ? staged.written_bytes() : 0);
+    // Rewritten in place or not, every staged byte passes through the journal
+    // (h5/journal.h) or lands in new space.
+    check_space(view.path, staged.written_bytes());
     return plan;
 }
 

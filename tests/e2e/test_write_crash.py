@@ -144,6 +144,50 @@ class WriterCrash(wh.WriteTestCase):
         print('  outcomes by delay: %s' % outcomes)
         self.check_h5dump(self.h5path)
 
+    def test_daemon_killed_while_appending(self):
+        # Appends to a chunked dataset allocate new chunks past the file's end
+        # and change its chunk index: killed at any moment, the rows are all
+        # there or none are, and what was committed before stays.
+        row = 4096
+        self.make_file(lambda f: f.create_dataset(
+            'app', data=np.zeros((1, row), 'u1'), maxshape=(None, row), chunks=(4, row)))
+        reader = self.mount(args=['--lease', LEASE], name='reader')
+        expected_rows = 1
+        for round_ in range(8):
+            rows = 3 + round_ * 5
+            block = (np.arange(rows * row, dtype=np.uint32) * (round_ + 7)).astype('u1')
+            src = self.src('rows%d' % round_, block.tobytes())
+            writer = self.mount(args=['--lease', LEASE], name='writer%d' % round_)
+            app = subprocess.Popen(['sh', '-c', 'cat "$0" >> "$1"', src, os.path.join(writer.mountpoint, 'app')],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                for _ in harness._deadline_loop(60):
+                    if self.exclusive_holder(writer.mountpoint) or app.poll() is not None:
+                        break
+                time.sleep(0.002 * round_)
+                writer.proc.send_signal(signal.SIGKILL)
+                writer.proc.wait(10)
+            finally:
+                subprocess.run(['fusermount3', '-uz', writer.mountpoint], capture_output=True)
+                app.wait(60)
+                writer.stop(check_status=False)
+            got = self.read_in_process(os.path.join(reader.mountpoint, 'app'))
+            self.assertIn(len(got), (expected_rows * row, (expected_rows + rows) * row),
+                          'round %d: %d bytes' % (round_, len(got)))
+            if len(got) > expected_rows * row:
+                self.assertEqual(got[expected_rows * row:], block.tobytes(), 'round %d: the new rows' % round_)
+                expected_rows += rows
+            self.assertEqual(got[:row], bytes(row), 'round %d: the first row' % round_)
+            # and the mount that stays appends after it
+            more = bytes([round_ + 1]) * row
+            with open(os.path.join(reader.mountpoint, 'app'), 'ab') as out:
+                out.write(more)
+            expected_rows += 1
+            got = self.read_in_process(os.path.join(reader.mountpoint, 'app'))
+            self.assertEqual(len(got), expected_rows * row, 'round %d' % round_)
+            self.assertEqual(got[-row:], more, 'round %d: the last row' % round_)
+        self.check_h5dump(self.h5path)
+
 
 if __name__ == '__main__':
     wh.main()

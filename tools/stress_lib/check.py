@@ -160,11 +160,24 @@ class Checker:
     # -- faults ------------------------------------------------------------------
 
     def in_fault(self, t0, t1, mount=None):
-        """The fault whose window [start, end + grace] overlaps [t0, t1]."""
+        """The fault whose window [start, end + grace] overlaps [t0, t1]
+        (and that struck `mount`, if given)."""
         for f in self.faults:
+            if mount is not None and f.get('mount') != mount:
+                continue
             if _interval_overlaps(t0, t1, f['t'], f['t_end'] + self.grace):
                 return f
         return None
+
+    def mount_was_down(self, e):
+        """ENOENT from a mount whose daemon was killed: once its mount is
+        detached, the empty mount point directory is what the path meets."""
+        f = self.in_fault(e['t0'], e['t1'], mount=e.get('m'))
+        if f is None or not f['kind'].startswith('kill-'):
+            return False
+        self.expected_errors['ENOENT on the detached mount during %s'
+                             % f['kind']] += 1
+        return True
 
     def set_cut_lines(self, cut_lines):
         """{mount: [(t, path)]} of the daemons' 'changed by a writer while
@@ -274,8 +287,9 @@ class Checker:
                        for k in allowed):
                     self.counts['reads_enoent_expected'] += 1
                     return
-                self.counts['false_enoent'] += 1
-                self.problems['false_enoent'].append(e)
+                if not self.mount_was_down(e):
+                    self.counts['false_enoent'] += 1
+                    self.problems['false_enoent'].append(e)
                 return
             self.classify_error(e, 'read ' + e['op'])
             return
@@ -379,11 +393,12 @@ class Checker:
                     for k in gseq.allowed(r0, r1)):
                 self.counts['reads_enoent_expected'] += 1
                 return
-            if e.get('err') == 'ENOENT':
+            if e.get('err') == 'ENOENT' and not self.mount_was_down(e):
                 self.counts['false_enoent'] += 1
                 self.problems['false_enoent'].append(e)
                 return
-            self.classify_error(e, 'getfattr')
+            if e.get('err') != 'ENOENT':
+                self.classify_error(e, 'getfattr')
             return
         self.counts['reads_ok'] += 1
         attrs = e['attrs']

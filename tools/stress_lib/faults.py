@@ -74,8 +74,8 @@ class Injector:
         return None, None, None
 
     def kill_and_restart(self, rec, d):
+        rec['t'] = time.monotonic()  # before: what the signal breaks ends after it
         d.signal(signal.SIGKILL)
-        rec['t'] = time.monotonic()
         self.r.set_down(d.index)
         d.reap()
         # the dead daemon's mount: detached; processes in it see ENOTCONN
@@ -151,8 +151,8 @@ class Injector:
                 return
             rec.update(mount=d.index, pid=d.pid, held='waiting',
                        status_seconds=took)
+            rec['t'] = time.monotonic()  # before: what the signal breaks ends after it
             d.signal(signal.SIGKILL)
-            rec['t'] = time.monotonic()
         finally:
             self._release(hold)
             rec['hold_released'] = time.monotonic()
@@ -207,8 +207,8 @@ class Injector:
             d = self.r.daemons[self.r.rng.choice(list(self.r.up))]
         rec.update(mount=d.index, pid=d.pid,
                    held=want if h is not None else None)
+        rec['t'] = time.monotonic()  # before: what the signal breaks ends after it
         d.signal(signal.SIGSTOP)
-        rec['t'] = time.monotonic()
         self.r.set_down(d.index)
         lease = self.r.args.lease
         self.wait_survivors(rec, exclude=d.index)

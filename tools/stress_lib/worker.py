@@ -249,6 +249,8 @@ class Worker:
                                          '--absolute-names',
                                          self.path(m, h5path)])
         attrs = None
+        if rc == 0 and err.strip():
+            rc = 1  # getfattr -d reports a failed getxattr on stderr, yet exits 0
         if rc == 0:
             attrs = {}
             for line in out.decode('utf-8', 'replace').splitlines():
