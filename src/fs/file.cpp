@@ -3,11 +3,13 @@
 
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
 #include <fstream>
+#include <set>
 #include <vector>
 
 #include "fs/commit.h"
@@ -268,6 +270,7 @@ bool commit_staged(fuse_req_t req, OpenFile& file, const char* op) {
             file.staging->clear();  // a failed commit leaves nothing behind to retry
             throw;
         }
+        log::debug(op, ": ", file.node.path, " committed in generation ", hold.generation());
         file.staging->clear();
         return true;
     });
@@ -279,11 +282,12 @@ bool has_uncommitted(OpenFile& file) {
     return file.staging && (file.staging->dirty() || file.staging->failed());
 }
 
-// Whether any process still has `path` (inside the mount) open for writing. FUSE
+// The processes that still have `path` (inside the mount) open for writing. FUSE
 // does not say whether a close is the last one of an open file; a shell, for one,
 // duplicates and closes its descriptors around every command it runs.
-bool still_open_for_writing(const std::string& path) {
+std::set<pid_t> open_for_writing(const std::string& path) {
     namespace fsys = std::filesystem;
+    std::set<pid_t> found;
     std::error_code ec;
     const std::string self = std::to_string(::getpid());
     for (const auto& process : fsys::directory_iterator("/proc", ec)) {
@@ -298,53 +302,66 @@ bool still_open_for_writing(const std::string& path) {
             while (std::getline(info, line)) {
                 if (!line.starts_with("flags:")) continue;
                 const long flags = std::strtol(line.c_str() + 6, nullptr, 8);
-                if ((flags & O_ACCMODE) != O_RDONLY) return true;
+                if ((flags & O_ACCMODE) != O_RDONLY) found.insert(static_cast<pid_t>(std::stol(pid)));
             }
         }
     }
-    return false;
+    return found;
+}
+
+// Whether what `file` staged could be committed as it stands; replies with the error if not.
+bool committable(fuse_req_t req, OpenFile& file) {
+    auto fits = under_lock(req, lock::Mode::Shared, "close", [&](View& view, const lock::Hold&) {
+        std::lock_guard guard(file.mutex);
+        check_commit(view, file);
+        return true;
+    });
+    return fits.has_value();
 }
 
 }  // namespace
 
-// close(2): the bytes written through one open file are committed in one step when its
-// last descriptor open for writing is closed — the close of cp, dd or a program, whose
-// error close() returns. While another descriptor is open for writing (the shell's own
-// in `{ head; tail; } > ds`, or a parent's while its child closes an inherited copy),
-// a close commits nothing, so no reader sees part of the content; but the close of a
-// process that wrote fails when what is staged could never be committed as it stands
-// (a partial row), so `cat part >> ds` reports the error itself. What no close
-// committed is committed at release.
+// close(2): a process that wrote through an open file learns from its own close whether
+// its bytes were committed. The close commits, in one step, what the open file has
+// staged unless another process that also wrote through it still has it open (the
+// subshell in `{ echo head; cat body; } > ds`): then the last of them commits. A
+// process that did not write (the shell that made a redirection, a child that inherited
+// the descriptor) does not hold a commit back, so `cat part >> ds` gets the commit's
+// error from its own close, not the shell that ignores it. While other processes still
+// hold the open file, staged bytes that could not be committed as they stand (20 bytes
+// of a 48-byte dataset, a partial row) fail the close with EINVAL and stay staged for
+// the next writer through the same open file. What no close committed is committed at
+// release.
 void flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
     Filesystem& fs = filesystem_of(req);
     OpenFile& file = *open_file(fi);
     const pid_t closer = process_of(req);
     bool dirty, wrote;
+    std::set<pid_t> writers;
     std::string path;
     {
         std::lock_guard guard(file.mutex);
         dirty = file.staging && (file.staging->dirty() || file.staging->failed());
         wrote = file.writers.count(closer) > 0;
+        writers = file.writers;
         path = fs.config.mountpoint + file.node.path;
     }
     if (!dirty) {
         fuse_reply_err(req, 0);
         return;
     }
-    if (!still_open_for_writing(path)) {
-        if (commit_staged(req, file, "commit")) fuse_reply_err(req, 0);
+    const std::set<pid_t> holders = open_for_writing(path);
+    const auto other_writer = std::find_if(holders.begin(), holders.end(),
+                                           [&](pid_t pid) { return pid != closer && writers.count(pid); });
+    if (other_writer != holders.end()) {
+        log::debug("close of ", file.node.path, " by process ", closer, ": process ", *other_writer,
+                   " wrote through it too and still has it open; it commits");
+        if (wrote && !committable(req, file)) return;
+        fuse_reply_err(req, 0);
         return;
     }
-    if (wrote) {
-        auto fits = under_lock(req, lock::Mode::Shared, "close", [&](View& view, const lock::Hold&) {
-            std::lock_guard guard(file.mutex);
-            check_commit(view, file);
-            return true;
-        });
-        if (fits) fuse_reply_err(req, 0);
-        return;
-    }
-    fuse_reply_err(req, 0);
+    if (!holders.empty() && !committable(req, file)) return;  // stays staged for whoever writes next
+    if (commit_staged(req, file, "commit")) fuse_reply_err(req, 0);
 }
 
 void fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {

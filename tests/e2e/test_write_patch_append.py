@@ -80,8 +80,8 @@ class PatchAppend(wh.WriteTestCase):
 
     def test_append_group_redirect(self):
         # `{ cmd1; cmd2; } >> ds`: two processes write through one open
-        # file; the rows land once, whole, when the open file is closed;
-        # a reader between the two sees the old rows only.
+        # file; each one's close appends what it wrote, so a reader between
+        # the two sees the first one's row appended.
         self.mount()
         more = np.arange(12, dtype='<i4').reshape(4, 3) + 70
         src = self.src('more', more.tobytes())
@@ -90,8 +90,8 @@ class PatchAppend(wh.WriteTestCase):
                                'tail -c 36 "$1"; } >> "$2"', src,
                                self.p('g', 'rows'), probe))
         with open(probe, 'rb') as f:
-            self.assertEqual(f.read(), ROWS.tobytes(),
-                             'a reader saw part of a write')
+            self.assertEqual(f.read(), np.concatenate([ROWS, more[:1]]).tobytes(),
+                             'between the commands: the first one\'s row')
         self.check('/g/rows', np.concatenate([ROWS, more]))
         # a partial row from the first command alone: its close is told the
         # staged bytes are no whole row yet; the rows land whole at the end

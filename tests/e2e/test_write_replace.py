@@ -221,26 +221,28 @@ class Replace(wh.WriteTestCase):
 
     def test_one_open_file_several_processes(self):
         # `{ cmd1; cmd2; } > ds`: both commands write through the one open
-        # file the shell made; each child's exit closes its copy of the
-        # descriptor. The content is committed once, whole, when the
-        # open file is closed (its last descriptor): a reader between the
-        # two commands sees the old content. A command whose close comes
-        # while the staged bytes could not be committed as they stand (20 of
-        # 48) is told so with EINVAL; the whole content lands all the same.
+        # file the shell made. Each command's close commits what has been
+        # written so far and reports the outcome to that command (the
+        # shell, which holds the descriptor too but wrote nothing, would
+        # ignore it): a reader between the two commands sees the first
+        # one's rows. A command whose close comes while the staged bytes
+        # could not be committed as they stand (20 of 48) is told so with
+        # EINVAL and the bytes stay staged: the whole content lands with
+        # the next command's close.
         self.mount()
         old_rows = np.arange(6, dtype='<i4').tobytes()
         rows = np.arange(15, dtype='<i4').reshape(5, 3) + 500
         src = self.src('rows', rows.tobytes())
         probe = os.path.join(self.tmp, 'probe')
-        # head writes two whole rows: committing them at its close would
-        # show readers 2 of the 5 rows
+        # head writes two whole rows, committed at its close
         result = self.sh('{ head -c 24 "$1"; cat "$2" > "$3"; '
                          'tail -c 36 "$1"; } > "$2"', src,
                          self.p('g', 'rows'), probe)
         self.assert_ok(result)
+        self.assertNotEqual(old_rows, rows[:2].tobytes())
         with open(probe, 'rb') as f:
-            self.assertEqual(f.read(), old_rows,
-                             'a reader saw part of a write')
+            self.assertEqual(f.read(), rows[:2].tobytes(),
+                             'between the commands: the first one\'s rows')
         self.check_dataset('/g/rows', rows)
         # fixed size: 20 bytes alone would be the wrong length
         new = np.arange(200, 212, dtype='<i4').tobytes()
