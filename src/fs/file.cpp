@@ -264,16 +264,15 @@ bool commit_staged(fuse_req_t req, OpenFile& file, const char* op) {
         std::lock_guard guard(file.mutex);
         refresh_path(fs, file);
         fs.changes.touch(hold.generation(), file.node.address);
-        try {
-            commit(view, hold, file);
-        } catch (...) {
-            file.staging->clear();  // a failed commit leaves nothing behind to retry
-            throw;
-        }
+        commit(view, hold, file);
         log::debug(op, ": ", file.node.path, " committed in generation ", hold.generation());
-        file.staging->clear();
         return true;
     });
+    // A commit that failed anywhere — the lock, opening the file, the change itself —
+    // leaves nothing behind for a later close or the release to commit after all:
+    // its close() reported the failure.
+    std::lock_guard guard(file.mutex);
+    file.staging->clear();
     return done.has_value();
 }
 

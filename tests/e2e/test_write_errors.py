@@ -8,6 +8,7 @@ work."""
 import errno
 import io
 import os
+import subprocess
 
 import h5py
 import numpy as np
@@ -50,6 +51,30 @@ class Errors(wh.WriteTestCase):
         """Mounted path as bytes (names may be non-UTF-8)."""
         return os.path.join(os.fsencode(self.mnt),
                             *[fs_name(p) for p in parts])
+
+    def test_failed_commit_is_not_committed_later(self):
+        # The close that commits cannot get the lock (another program holds
+        # it past --lock-timeout): close() fails with EBUSY, and what it staged
+        # is dropped — not committed by the release once the lock is free.
+        mount = self.mount(args=['--lock-timeout', '1'], errors=True)
+        path = self.p('g', 'fixed')
+        new = (np.arange(12, dtype='<i4') + 1000).tobytes()
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+        self.assertEqual(os.write(fd, new), len(new))
+        holder = subprocess.Popen(
+            [self.ctl, '--redis', self.redis.url(), 'run', '--exclusive', self.h5path, '--',
+             '/bin/sh', '-c', 'echo held; read line'],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            self.assertEqual(holder.stdout.readline(), b'held\n')
+            with self.assertRaises(OSError) as caught:
+                os.close(fd)
+            self.assertEqual(caught.exception.errno, errno.EBUSY)
+        finally:
+            holder.communicate(b'\n', timeout=30)
+        self.unmount(mount)  # the release has been served
+        with h5py.File(self.h5path, 'r') as f:
+            np.testing.assert_array_equal(f['g/fixed'][...], FIXED)
 
     def test_odd_names(self):
         self.mount()
