@@ -257,23 +257,44 @@ void write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offs
 namespace {
 
 // Commits what `file` staged, under an exclusive hold; replies with the error and
-// returns false when it fails. Success or not, nothing is left staged.
-bool commit_staged(fuse_req_t req, OpenFile& file, const char* op) {
+// returns false when it fails. Success or not, nothing is left staged — except, with
+// `keep_incomplete`, bytes that cannot be committed as they stand (EINVAL: a partial
+// row, too few bytes): those stay for a later close to complete. (The reply comes
+// last: once a close has its answer, the release may free `file`.)
+bool commit_staged(fuse_req_t req, OpenFile& file, const char* op, bool keep_incomplete = false) {
     Filesystem& fs = filesystem_of(req);
-    auto done = under_lock(req, lock::Mode::Exclusive, op, [&](View& view, const lock::Hold& hold) {
-        std::lock_guard guard(file.mutex);
-        refresh_path(fs, file);
-        fs.changes.touch(hold.generation(), file.node.address);
-        commit(view, hold, file);
-        log::debug(op, ": ", file.node.path, " committed in generation ", hold.generation());
-        return true;
-    });
+    bool incomplete = false;
+    int err = 0;
+    try {
+        std::unique_ptr<lock::Hold> hold = take_hold(fs, lock::Mode::Exclusive);
+        run_with_hold(fs, *hold, [&](View& view, const lock::Hold& held) {
+            std::lock_guard guard(file.mutex);
+            refresh_path(fs, file);
+            if (keep_incomplete) {
+                try {
+                    check_commit(view, file);
+                } catch (const Error& e) {
+                    incomplete = e.code() == EINVAL;
+                    throw;
+                }
+            }
+            fs.changes.touch(held.generation(), file.node.address);
+            commit(view, held, file);
+            log::debug(op, ": ", file.node.path, " committed in generation ", held.generation());
+            return true;
+        });
+    } catch (const std::exception& e) {
+        err = report_failure(op, e);
+    }
     // A commit that failed anywhere — the lock, opening the file, the change itself —
     // leaves nothing behind for a later close or the release to commit after all:
-    // its close() reported the failure.
-    std::lock_guard guard(file.mutex);
-    file.staging->clear();
-    return done.has_value();
+    // its close() reports the failure.
+    if (!(err && incomplete)) {
+        std::lock_guard guard(file.mutex);
+        file.staging->clear();
+    }
+    if (err) fuse_reply_err(req, err);
+    return err == 0;
 }
 
 bool has_uncommitted(OpenFile& file) {
@@ -359,8 +380,9 @@ void flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
         fuse_reply_err(req, 0);
         return;
     }
-    if (!holders.empty() && !committable(req, file)) return;  // stays staged for whoever writes next
-    if (commit_staged(req, file, "commit")) fuse_reply_err(req, 0);
+    // With other holders left, what cannot be committed as it stands stays staged for
+    // whoever writes next through the same open file.
+    if (commit_staged(req, file, "commit", !holders.empty())) fuse_reply_err(req, 0);
 }
 
 void fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {

@@ -42,22 +42,25 @@ int report_failure(const char* op, const std::exception& e) noexcept {
     return err;
 }
 
+std::unique_ptr<lock::Hold> take_hold(Filesystem& fs, lock::Mode mode) {
+    if (mode == lock::Mode::Exclusive) {
+        if (fs.config.read_only) throw Error(EROFS, "read-only mount");
+        // Readers of this mount step aside at once: whether what they read
+        // changed is known here (LocalChanges), and they fail rather than mix.
+        fs.pins.cut_all();
+    }
+    // A writer that died halfway through publishing a commit left it to be
+    // finished by whoever comes next (h5/journal.h).
+    const lock::Repair unfinished_commit{
+        [&] { return h5::recovery_pending(fs.config.file); },
+        [&] { h5::recover(fs.config.file); },
+    };
+    return lock::acquire_repaired(*fs.lock, mode, unfinished_commit);
+}
+
 std::unique_ptr<lock::Hold> acquire(fuse_req_t req, lock::Mode mode, const char* op) {
-    Filesystem& fs = filesystem_of(req);
     try {
-        if (mode == lock::Mode::Exclusive) {
-            if (fs.config.read_only) throw Error(EROFS, "read-only mount");
-            // Readers of this mount step aside at once: whether what they read
-            // changed is known here (LocalChanges), and they fail rather than mix.
-            fs.pins.cut_all();
-        }
-        // A writer that died halfway through publishing a commit left it to be
-        // finished by whoever comes next (h5/journal.h).
-        const lock::Repair unfinished_commit{
-            [&] { return h5::recovery_pending(fs.config.file); },
-            [&] { h5::recover(fs.config.file); },
-        };
-        return lock::acquire_repaired(*fs.lock, mode, unfinished_commit);
+        return take_hold(filesystem_of(req), mode);
     } catch (const std::exception& e) {
         fuse_reply_err(req, report_failure(op, e));
         return nullptr;

@@ -109,29 +109,37 @@ template <class Work>
 using WorkResult = decltype(std::declval<Work>()(std::declval<View&>(), std::declval<const lock::Hold&>()));
 
 // Runs `work(view, hold)` under `hold`, which the caller already has, on a view of
-// the file current for it. Returns what `work` returns, or nullopt after replying
-// with the errno of whatever it threw.
+// the file current for it, and returns what `work` returns; throws what fails.
+template <class Work>
+auto run_with_hold(Filesystem& fs, const lock::Hold& hold, Work&& work) -> WorkResult<Work> {
+    ViewAccess view(fs, hold);
+    if (hold.mode() == lock::Mode::Exclusive) {
+        fs.changes.record(hold.generation());
+        check_space(view->path, 0);
+    }
+    auto result = work(*view, hold);
+    if (hold.mode() == lock::Mode::Exclusive) view.finish_change();
+    hold.check_valid();  // the lease held for the whole operation, or its answer cannot be trusted
+    return result;
+}
+
+// run_with_hold, or nullopt after replying with the errno of whatever it threw.
 template <class Work>
 auto with_hold(fuse_req_t req, const lock::Hold& hold, const char* op, Work&& work) -> std::optional<WorkResult<Work>> {
-    Filesystem& fs = filesystem_of(req);
     try {
-        ViewAccess view(fs, hold);
-        if (hold.mode() == lock::Mode::Exclusive) {
-            fs.changes.record(hold.generation());
-            check_space(view->path, 0);
-        }
-        auto result = work(*view, hold);
-        if (hold.mode() == lock::Mode::Exclusive) view.finish_change();
-        hold.check_valid();  // the lease held for the whole operation, or its answer cannot be trusted
-        return result;
+        return run_with_hold(filesystem_of(req), hold, std::forward<Work>(work));
     } catch (const std::exception& e) {
         fuse_reply_err(req, report_failure(op, e));
         return std::nullopt;
     }
 }
 
-// Takes a hold of `mode` on the lock: this and with_hold are the one place where
-// operations take the lock. nullptr after replying with the error.
+// A hold of `mode` on the lock, once whatever a dead writer left unfinished is
+// finished; throws what fails. This and acquire are the one place where operations
+// take the lock.
+std::unique_ptr<lock::Hold> take_hold(Filesystem& fs, lock::Mode mode);
+
+// take_hold, or nullptr after replying with the error.
 std::unique_ptr<lock::Hold> acquire(fuse_req_t req, lock::Mode mode, const char* op);
 
 // Runs `work(view, hold)` under a hold of `mode` on the lock and a current view of
