@@ -30,6 +30,7 @@ int report_failure(const char* op, const std::exception& e) noexcept {
     // What a user asked for and cannot have is their error, not the mount's.
     switch (err) {
         case ENOENT: case ENODATA: case ERANGE: case EROFS: case EEXIST:
+        case ESTALE:  // another mount moved or replaced the object: the kernel looks it up again
             log::debug(op, ": ", e.what());
             break;
         case EINVAL: case ENOTEMPTY: case EISDIR: case ENOTDIR: case EFBIG: case EPERM:
