@@ -72,10 +72,10 @@ class Worker:
     def stopping(self):
         return os.path.exists(self.c['stop_file'])
 
-    def refresh_up(self):
+    def refresh_up(self, force=False):
         try:
             st = os.stat(self.c['up_file'])
-            if st.st_mtime_ns != self._up_mtime:
+            if force or st.st_mtime_ns != self._up_mtime:
                 with open(self.c['up_file']) as f:
                     state = json.load(f)
                 self.up = state['up']
@@ -667,9 +667,15 @@ class Worker:
         while not self.stopping():
             # An h5py program writing the file itself on a full disk leaves
             # it damaged (HDF5 is not ENOSPC-safe): no h5swmrfs can help it,
-            # so while the tool fills the disk these programs only read.
-            self.refresh_up()
-            if self.rng.random() < 0.6 and not self.disk_full:
+            # so while the tool fills the disk these programs only read. The
+            # busy file says a write may be under way: it exists before the
+            # flag is read, and the tool fills the disk only once it is gone.
+            busy = os.path.join(self.c['tmpdir'], 'h5py%d.busy' % i)
+            open(busy, 'w').close()
+            self.refresh_up(force=True)
+            if self.disk_full or self.rng.random() >= 0.6:
+                os.unlink(busy)
+            if os.path.exists(busy):
                 v = self.next_version()
                 n = length // records.RECORD
                 args = self.c['ctl_run']['exclusive'] + [
@@ -706,6 +712,7 @@ class Worker:
                         self.emit(e='attr', path=layout.h5py_group(i),
                                   name=layout.STAMP, value=stamp_now,
                                   t0=t0, t1=st1, why='resolved')
+                os.unlink(busy)
             else:
                 picks = self.rng.sample(readable, min(3, len(readable)))
                 args = self.c['ctl_run']['shared'] + [
