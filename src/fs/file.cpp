@@ -140,8 +140,12 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         fs.pins.add(file);
     }
     set_open_flags(fs, fi, std::move(*handle));
-    if (fuse_reply_open(req, fi) != 0) {
-        if (file->pinned_reader) fs.pins.remove(file);
+    if (fuse_reply_open(req, fi) != 0) {  // the opener is gone (interrupted)
+        std::shared_ptr<lock::Hold> pin;
+        if (file->pinned_reader) {
+            fs.pins.remove(file);
+            pin = Pins::take(file);  // let go before the view mutex
+        }
         std::shared_lock guard(fs.view_mutex);
         fs.handles.drop(fi->fh);
     }
