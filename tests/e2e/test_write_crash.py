@@ -112,6 +112,23 @@ class WriterCrash(wh.WriteTestCase):
         holders = json.loads(status.stdout).get('holders', [])
         return any(h.get('mode') == 'X' and h.get('mount') == label for h in holders)
 
+    def kill_in_commit(self, writer, command, delay):
+        """Runs `command` (a write through `writer`), SIGKILLs the writer's
+        daemon `delay` seconds after it holds the lock exclusive (or after the
+        command ended), and cleans up the dead mount."""
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in harness._deadline_loop(60):
+                if self.exclusive_holder(writer.mountpoint) or proc.poll() is not None:
+                    break
+            time.sleep(delay)  # a later moment of the same commit: what it reaches is not assumed
+            writer.proc.send_signal(signal.SIGKILL)
+            writer.proc.wait(10)
+        finally:
+            subprocess.run(['fusermount3', '-uz', writer.mountpoint], capture_output=True)
+            proc.wait(60)
+            writer.stop(check_status=False)
+
     def test_daemon_killed_holding_the_lock(self):
         old, new = pattern(0), pattern(1)
         old_sha, new_sha = hashlib.sha256(old).hexdigest(), hashlib.sha256(new).hexdigest()
@@ -121,19 +138,7 @@ class WriterCrash(wh.WriteTestCase):
         outcomes = []
         for delay in (0.0, 0.02, 0.05, 0.1, 0.2):
             writer = self.mount(args=['--lease', LEASE], name='writer')
-            cp = subprocess.Popen(['cp', src, os.path.join(writer.mountpoint, 'big')],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                for _ in harness._deadline_loop(60):
-                    if self.exclusive_holder(writer.mountpoint) or cp.poll() is not None:
-                        break
-                time.sleep(delay)  # a later moment of the same commit: what it reaches is not assumed
-                writer.proc.send_signal(signal.SIGKILL)
-                writer.proc.wait(10)
-            finally:
-                subprocess.run(['fusermount3', '-uz', writer.mountpoint], capture_output=True)
-                cp.wait(60)
-                writer.stop(check_status=False)
+            self.kill_in_commit(writer, ['cp', src, os.path.join(writer.mountpoint, 'big')], delay)
             start = time.monotonic()
             got = hashlib.sha256(self.read_in_process(os.path.join(reader.mountpoint, 'big'))).hexdigest()
             waited = time.monotonic() - start
@@ -158,19 +163,8 @@ class WriterCrash(wh.WriteTestCase):
             block = (np.arange(rows * row, dtype=np.uint32) * (round_ + 7)).astype('u1')
             src = self.src('rows%d' % round_, block.tobytes())
             writer = self.mount(args=['--lease', LEASE], name='writer%d' % round_)
-            app = subprocess.Popen(['sh', '-c', 'cat "$0" >> "$1"', src, os.path.join(writer.mountpoint, 'app')],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                for _ in harness._deadline_loop(60):
-                    if self.exclusive_holder(writer.mountpoint) or app.poll() is not None:
-                        break
-                time.sleep(0.002 * round_)
-                writer.proc.send_signal(signal.SIGKILL)
-                writer.proc.wait(10)
-            finally:
-                subprocess.run(['fusermount3', '-uz', writer.mountpoint], capture_output=True)
-                app.wait(60)
-                writer.stop(check_status=False)
+            self.kill_in_commit(writer, ['sh', '-c', 'cat "$0" >> "$1"', src,
+                                         os.path.join(writer.mountpoint, 'app')], 0.002 * round_)
             got = self.read_in_process(os.path.join(reader.mountpoint, 'app'))
             self.assertIn(len(got), (expected_rows * row, (expected_rows + rows) * row),
                           'round %d: %d bytes' % (round_, len(got)))

@@ -77,11 +77,17 @@ class Injector:
     def kill_and_restart(self, rec, d):
         rec['t'] = time.monotonic()  # before: what the signal breaks ends after it
         d.signal(signal.SIGKILL)
+        self.restart_killed(rec, d)
+
+    def restart_killed(self, rec, d):
+        """After SIGKILL of daemon d: once the others made progress, a new
+        daemon is mounted in its place."""
         self.r.set_down(d.index)
         d.reap()
         # the dead daemon's mount: detached; processes in it see ENOTCONN
         subprocess.run(['fusermount3', '-u', '-z', d.mountpoint],
                        capture_output=True)
+        # a dead holder or waiter keeps the others out until its lease ends
         self.wait_survivors(rec, exclude=d.index)
         d.start()
         rec['t_back'] = rec['t_end'] = time.monotonic()
@@ -157,17 +163,7 @@ class Injector:
         finally:
             self._release(hold)
             rec['hold_released'] = time.monotonic()
-        self.r.set_down(d.index)
-        d.reap()
-        subprocess.run(['fusermount3', '-u', '-z', d.mountpoint],
-                       capture_output=True)
-        # the dead waiter keeps readers out until its lease ends
-        self.wait_survivors(rec, exclude=d.index)
-        d.start()
-        rec['t_back'] = rec['t_end'] = time.monotonic()
-        self.r.set_up(d.index)
-        back = self.r.live.wait_progress([d.index], rec['t_back'], 30)
-        rec['restarted_mount_progress'] = back[d.index]
+        self.restart_killed(rec, d)
 
     @staticmethod
     def _wait_line(proc, line, timeout):
