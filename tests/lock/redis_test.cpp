@@ -1,6 +1,5 @@
 // Lock tests against a real redis (with_redis.py starts one and sets H5SWMRFS_TEST_REDIS):
 // round trips, the process layer's sharing and idle keeping, break, timeouts.
-#define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
 #include "lock/admin.h"

@@ -1,6 +1,5 @@
 // Lock tests that need no redis: URL parsing, key and sidecar rules, SHA-1, make_lock's
 // refusals, and the process layer over the local backend (threads of one process).
-#define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
 #include "lock/admin.h"
