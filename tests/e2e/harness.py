@@ -52,28 +52,25 @@ class HarnessError(Exception):
     pass
 
 
-def daemon_path():
-    path = os.environ.get('H5SWMRFS')
+def _built_program(env_var, build_path, name):
+    """The program named by env_var, else the newest build*/build_path."""
+    path = os.environ.get(env_var)
     if path:
         return path
-    found = sorted(glob.glob(os.path.join(SOURCE_ROOT, 'build*', 'src',
-                                          'cli', 'h5swmrfs')),
+    found = sorted(glob.glob(os.path.join(SOURCE_ROOT, 'build*', build_path)),
                    key=os.path.getmtime)
     if not found:
-        raise HarnessError('no daemon: set H5SWMRFS or build it')
+        raise HarnessError('no %s: set %s or build it' % (name, env_var))
     return found[-1]
+
+
+def daemon_path():
+    return _built_program('H5SWMRFS', 'src/cli/h5swmrfs', 'daemon')
 
 
 def ctl_path():
-    path = os.environ.get('H5SWMRFS_CTL')
-    if path:
-        return path
-    found = sorted(glob.glob(os.path.join(SOURCE_ROOT, 'build*', 'tools',
-                                          'ctl', 'h5swmrfs-ctl')),
-                   key=os.path.getmtime)
-    if not found:
-        raise HarnessError('no h5swmrfs-ctl: set H5SWMRFS_CTL or build it')
-    return found[-1]
+    return _built_program('H5SWMRFS_CTL', 'tools/ctl/h5swmrfs-ctl',
+                          'h5swmrfs-ctl')
 
 
 def require_host():
@@ -131,6 +128,26 @@ def _stop_pid(proc, timeout=10.0):
     except subprocess.TimeoutExpired:
         proc.kill()
         return proc.wait()
+
+
+def run_daemon_to_exit(args, mountpoint, timeout=15.0):
+    """Runs the daemon in the foreground with args (FILE and MOUNTPOINT
+    included) and waits for it to exit, as a refused startup does.
+    Returns (status, stdout, stderr) as text, or None when it was still
+    running after timeout: it is then unmounted and stopped by its PID."""
+    proc = subprocess.Popen([daemon_path(), '-f'] + list(args),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd='/', env=DAEMON_ENV)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        if is_mounted(mountpoint):
+            subprocess.run(['fusermount3', '-u', mountpoint])
+        _stop_pid(proc)
+        proc.communicate()
+        return None
+    return (proc.returncode, stdout.decode('utf-8', 'replace'),
+            stderr.decode('utf-8', 'replace'))
 
 
 class Redis:

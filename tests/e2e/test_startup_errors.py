@@ -4,7 +4,6 @@ makes the daemon exit 1 before mounting, with exactly one line on stderr
 that names the problem, and nothing mounted."""
 
 import os
-import subprocess
 import tempfile
 import unittest
 
@@ -43,23 +42,12 @@ class StartupErrors(unittest.TestCase):
 
     def start(self, h5file, mountpoint, redis_url=None):
         """Run the daemon; stop and unmount it if it did not exit."""
-        args = [harness.daemon_path(), '-f', '--redis',
-                redis_url or self.redis.url()]
-        proc = subprocess.Popen(args + [h5file, mountpoint],
-                                stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, cwd='/',
-                                env=harness.DAEMON_ENV)
-        try:
-            stdout, stderr = proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            if harness.is_mounted(mountpoint):
-                subprocess.run(['fusermount3', '-u', mountpoint])
-            harness._stop_pid(proc)
-            stdout, stderr = proc.communicate()
-            self.fail('daemon still running after 15s; stderr: %r' % stderr)
-        return proc.returncode, stdout.decode('utf-8', 'replace'), \
-            stderr.decode('utf-8', 'replace')
+        result = harness.run_daemon_to_exit(
+            ['--redis', redis_url or self.redis.url(), h5file, mountpoint],
+            mountpoint)
+        if result is None:
+            self.fail('daemon still running after 15s')
+        return result
 
     def assert_refused(self, h5file, mountpoint, names, redis_url=None):
         """Exit 1, one stderr line that contains one of names, not

@@ -95,26 +95,16 @@ class ReadOnly(wh.WriteTestCase):
         path = self.read_only_copy()
         mnt = os.path.join(self.tmp, 'mnt')
         os.mkdir(mnt)
-        proc = subprocess.Popen([harness.daemon_path(), '-f', '--redis',
-                                 self.redis.url(), path, mnt],
-                                stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, cwd='/',
-                                env=harness.DAEMON_ENV)
-        try:
-            stdout, stderr = proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            if harness.is_mounted(mnt):
-                subprocess.run(['fusermount3', '-u', mnt])
-            harness._stop_pid(proc)
-            proc.communicate()
+        result = harness.run_daemon_to_exit(
+            ['--redis', self.redis.url(), path, mnt], mnt)
+        if result is None:
             self.fail('daemon mounted a file it cannot write')
-        stderr = stderr.decode('utf-8', 'replace')
+        status, stdout, stderr = result
         self.assertFalse(harness.is_mounted(mnt))
-        self.assertEqual(proc.returncode, 1, stderr)
+        self.assertEqual(status, 1, stderr)
         self.assertEqual(len(stderr.splitlines()), 1, stderr)
         self.assertIn(path, stderr)
-        self.assertEqual(stdout, b'')
+        self.assertEqual(stdout, '')
         # -o ro of the same file mounts and reads
         mount = self.mount(args=['-o', 'ro'], h5path=path, name='mnt-ro')
         self.assertEqual(self.cat(self.p('g', 'fixed',

@@ -19,7 +19,6 @@ import errno
 import glob
 import hashlib
 import os
-import re
 import shutil
 import signal
 import subprocess

@@ -16,7 +16,6 @@ attribute_value() with. Run with /usr/bin/python3 (h5py 3.7, numpy).
       OURS has lines HEX(object path) HEX(attribute name) HEX(value); prints for each line
         HEX(object path)  HEX(attribute name)  OK | reason it disagrees with h5py
 """
-import math
 import sys
 
 import h5py

@@ -3,7 +3,6 @@
 Every test starts its own redis-server on a free loopback port with its own directory
 and stops it by PID. Waits are on conditions with deadlines, never bare sleeps.
 """
-import json
 import os
 import shutil
 import signal

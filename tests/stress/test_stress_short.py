@@ -1,13 +1,15 @@
 #!/usr/bin/python3
-"""The short stress run of tools/stress (docs/STRESS.md) as a test: two
+"""A short stress run of tools/stress (docs/STRESS.md) as a test: two
 mounts, readers, writers and an h5py program for 45 s with every fault of
 `--faults all`; passes when tools/stress exits 0 (every invariant held).
 
 Fails where mounts cannot be made (no /dev/fuse, fusermount3, redis-server
-or h5dump, or not root: the tool mounts a tmpfs for the disk-full fault):
-the test command installs all of it, so a skip would only hide a problem. The daemon and h5swmrfs-ctl come from $H5SWMRFS and
-$H5SWMRFS_CTL (set by tests/stress/meson.build). Extra arguments go to
-tools/stress; H5SWMRFS_STRESS_SECONDS overrides the length.
+or h5dump, or not root: the tool mounts a tmpfs for the disk-full fault and
+makes network namespaces for --netns): the test command installs all of it,
+so a skip would only hide a problem. The daemon and h5swmrfs-ctl come from
+$H5SWMRFS and $H5SWMRFS_CTL (set by tests/stress/meson.build). Extra
+arguments go to tools/stress (a later --seconds wins);
+H5SWMRFS_STRESS_SECONDS overrides the default length.
 """
 
 import os
@@ -23,11 +25,11 @@ TOOL = os.path.join(os.path.dirname(os.path.dirname(HERE)), 'tools',
 def skip_reason():
     if not os.path.exists('/dev/fuse'):
         return '/dev/fuse is missing'
-    for tool in ('fusermount3', 'redis-server', 'h5dump', 'setfattr'):
+    for tool in ('fusermount3', 'redis-server', 'h5dump', 'setfattr', 'ip'):
         if shutil.which(tool) is None:
             return tool + ' is missing'
     if os.geteuid() != 0:
-        return 'needs root (tmpfs for the disk-full fault)'
+        return 'needs root (tmpfs for the disk-full fault, network namespaces)'
     return None
 
 
