@@ -431,43 +431,42 @@ class Worker:
         self.emit(e='state', path=path, key=state['key'], t0=t0, t1=t1,
                   len=state['len'], runs=state['runs'], why=why)
 
-    def read_back(self, path, avoid=None, deadline=None):
-        """The bytes of path through an up mount, retried until it works
-        (None after the deadline). ENOENT gives b'' with a marker."""
+    def ask_back(self, path, argv, on_ok, answers, avoid=None, deadline=None,
+                 log=True):
+        """Asks about path through an up mount (argv(mounted path) is the
+        command), retried until it answers: exit 0 gives on_ok(stdout), an
+        errno named in answers gives that answer. Returns (answer, t0, t1),
+        or (None, None, None) when the deadline passed first."""
         end = time.monotonic() + (deadline or self.c['resolve_timeout'])
         while time.monotonic() < end:
             m = self.pick_mount(avoid=avoid)
             if m is None:
                 time.sleep(0.05)
                 continue
-            rc, out, err, t0, t1 = self.run(['cat', self.path(m, path)])
-            self.emit(e='readback', path=path, m=m, t0=t0, t1=t1, rc=rc,
-                      err=None if rc == 0 else errname(err, rc))
+            rc, out, err, t0, t1 = self.run(argv(self.path(m, path)))
+            name = None if rc == 0 else errname(err, rc)
+            if log:
+                self.emit(e='readback', path=path, m=m, t0=t0, t1=t1, rc=rc,
+                          err=name)
             if rc == 0:
-                return out, t0, t1
-            if errname(err, rc) == 'ENOENT':
-                return None, t0, t1
+                return on_ok(out), t0, t1
+            if name in answers:
+                return answers[name], t0, t1
             time.sleep(0.1)
         return None, None, None
 
+    def read_back(self, path, avoid=None, deadline=None):
+        """(bytes of path, t0, t1) through an up mount; (None, t0, t1) when
+        it does not exist, (None, None, None) after the deadline."""
+        return self.ask_back(path, lambda p: ['cat', p], lambda out: out,
+                             {'ENOENT': None}, avoid, deadline)
+
     def exists_back(self, path, avoid=None):
         """(exists, t1) through an up mount, or (None, None)."""
-        end = time.monotonic() + self.c['resolve_timeout']
-        while time.monotonic() < end:
-            m = self.pick_mount(avoid=avoid)
-            if m is None:
-                time.sleep(0.05)
-                continue
-            rc, out, err, t0, t1 = self.run(['stat', '-c', '%F',
-                                             self.path(m, path)])
-            self.emit(e='readback', path=path, m=m, t0=t0, t1=t1, rc=rc,
-                      err=None if rc == 0 else errname(err, rc))
-            if rc == 0:
-                return True, t1
-            if errname(err, rc) == 'ENOENT':
-                return False, t1
-            time.sleep(0.1)
-        return None, None
+        exists, _, t1 = self.ask_back(path, lambda p: ['stat', '-c', '%F', p],
+                                      lambda out: True, {'ENOENT': False},
+                                      avoid)
+        return exists, t1
 
     def set_stamp(self, m, obj):
         v = self.next_version()
@@ -502,21 +501,14 @@ class Worker:
                       t0=t0, t1=tr1, why='other')
 
     def stamp_back(self, obj, avoid=None):
-        end = time.monotonic() + self.c['resolve_timeout']
-        while time.monotonic() < end:
-            m = self.pick_mount(avoid=avoid)
-            if m is None:
-                time.sleep(0.05)
-                continue
-            rc, out, err, t0, t1 = self.run(
-                ['getfattr', '--only-values', '-n', layout.STAMP,
-                 '--absolute-names', self.path(m, obj)])
-            if rc == 0:
-                return out.decode('utf-8', 'replace'), t1
-            if errname(err, rc) == 'ENODATA':
-                return '', t1
-            time.sleep(0.1)
-        return None, None
+        """(value of obj's stamp attribute, t1) through an up mount ('' when
+        it has none), or (None, None)."""
+        value, _, t1 = self.ask_back(
+            obj, lambda p: ['getfattr', '--only-values', '-n', layout.STAMP,
+                            '--absolute-names', p],
+            lambda out: out.decode('utf-8', 'replace'), {'ENODATA': ''},
+            avoid, log=False)
+        return value, t1
 
     # -- slots: groups and datasets that come and go ------------------------------------
 
@@ -613,7 +605,6 @@ class Worker:
             self.slot_state[s] = 'data'
             return
         got, tr0, tr1 = self.read_back(path, avoid=m)
-        exists = got is not None
         if got is None and tr1 is not None:
             outcome = 'not-visible'
         elif got is None:
