@@ -6,10 +6,13 @@
                     h5py   h5py reading the whole dataset directly (no mount)
                     mount  dd bs=1M of the dataset through the mount
   bench.py write  cp of a 1 GiB file:
-                    plain  cp to a plain file on the same disk
-                    h5py   h5py writing the same bytes into a new dataset (no mount)
-                    mount  cp into a new dataset through the mount
-Each is the best of --repeat runs. Usage: bench.py read|write [--build DIR] [--mib N] [--repeat N]
+                    plain         cp to a plain file on the same disk
+                    plain synced  the same, then fsync (dd conv=fsync)
+                    h5py          h5py writing the same bytes into a new dataset (no mount)
+                    h5py synced   the same, then fsync of the HDF5 file
+                    mount         cp into a new dataset through the mount (its commit
+                                  syncs the file and its journal before close returns)
+Each is the best of --repeat runs, each started with no dirty pages (sync). Usage: bench.py read|write [--build DIR] [--mib N] [--repeat N]
 """
 import argparse
 import os
@@ -32,6 +35,7 @@ def free_port():
 def best_of(repeat, fn):
     best = float("inf")
     for _ in range(repeat):
+        os.sync()  # the dirty pages of the run before are not this run's to write
         start = time.perf_counter()
         fn()
         best = min(best, time.perf_counter() - start)
@@ -123,15 +127,28 @@ def bench_write(args, daemon, work):
     def cp(target):
         subprocess.run(["cp", source, target], check=True)
 
-    def h5py_write():
+    def cp_synced(target):
+        subprocess.run(["dd", f"if={source}", f"of={target}", "bs=1M", "conv=fsync", "status=none"],
+                       check=True)
+
+    def h5py_write(synced=False):
         with h5py.File(h5, "a") as f:
             f.create_dataset(f"h5py{next(counter)}", data=np.fromfile(source, dtype=np.uint8),
                              chunks=(1 << 16,), maxshape=(None,))
+        if synced:
+            fd = os.open(h5, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     with h5py.File(h5, "w"):
         pass
     results = {"plain": best_of(args.repeat, lambda: cp(os.path.join(work, f"plain{next(counter)}.bin"))),
-               "h5py": best_of(args.repeat, h5py_write)}
+               "plain synced": best_of(args.repeat,
+                                       lambda: cp_synced(os.path.join(work, f"plain{next(counter)}.bin"))),
+               "h5py": best_of(args.repeat, h5py_write),
+               "h5py synced": best_of(args.repeat, lambda: h5py_write(synced=True))}
     with Mount(daemon, h5, work) as mnt:
         results["mount"] = best_of(args.repeat, lambda: cp(os.path.join(mnt, f"new{next(counter)}")))
     return results
