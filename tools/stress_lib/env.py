@@ -249,6 +249,10 @@ class Redis:
 # -- daemons ---------------------------------------------------------------------
 
 ERROR_LINE = re.compile(r'^h5swmrfs\[\d+\] error:|HDF5-DIAG')
+# A report of AddressSanitizer, LeakSanitizer or UBSan (a daemon of a
+# -Db_sanitize build): never explained by a fault.
+SANITIZER_LINE = re.compile(r'^==\d+==ERROR: \w+Sanitizer|^SUMMARY: \w+Sanitizer|'
+                            r'runtime error: ')
 WARNING_LINE = re.compile(r'\bwarning:', re.IGNORECASE)
 
 
