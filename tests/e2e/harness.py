@@ -108,14 +108,14 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def _deadline_loop(timeout):
-    """Yield until timeout seconds have passed, pausing POLL between."""
+def deadline_loop(timeout, pause=POLL):
+    """Yield until timeout seconds have passed, pausing `pause` between."""
     deadline = time.monotonic() + timeout
     while True:
         yield
         if time.monotonic() > deadline:
             return
-        time.sleep(POLL)
+        time.sleep(pause)
 
 
 def _stop_pid(proc, timeout=10.0):
@@ -204,7 +204,7 @@ class Redis:
         return self
 
     def _wait_ready(self):
-        for _ in _deadline_loop(REDIS_TIMEOUT):
+        for _ in deadline_loop(REDIS_TIMEOUT):
             if self.proc.poll() is not None:
                 return False
             try:
@@ -265,7 +265,7 @@ class Mount:
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
                                      stdout=self.log, stderr=self.log,
                                      env=DAEMON_ENV, cwd='/')
-        for _ in _deadline_loop(MOUNT_TIMEOUT):
+        for _ in deadline_loop(MOUNT_TIMEOUT):
             if is_mounted(self.mountpoint):
                 return self
             if self.proc.poll() is not None:
@@ -290,7 +290,7 @@ class Mount:
         problems = []
         if self.proc is None:
             return problems
-        for _ in _deadline_loop(10.0):
+        for _ in deadline_loop(10.0):
             if not is_mounted(self.mountpoint) or self.proc.poll() is not None:
                 break
             result = subprocess.run(['fusermount3', '-u', self.mountpoint],

@@ -51,16 +51,6 @@ def values(value):
     return np.full(N, value, dtype=DTYPE).tobytes()
 
 
-def deadline_loop(timeout, pause=harness.POLL):
-    """Yield until timeout seconds have passed."""
-    end = time.monotonic() + timeout
-    while True:
-        yield
-        if time.monotonic() > end:
-            return
-        time.sleep(pause)
-
-
 def differs(expected, got):
     """None when equal, else a short account of the difference."""
     return harness.describe_bytes_difference(expected, got, itemsize=8)
@@ -312,7 +302,7 @@ class Locking(unittest.TestCase):
         cats = [Cat(path) for path in datas]
         for c in cats:
             self.addCleanup(c.kill)
-        for _ in deadline_loop(BLOCKED_WINDOW):
+        for _ in harness.deadline_loop(BLOCKED_WINDOW):
             self.assert_still_blocked(cats)
         states = [c.state() for c in cats]
         self.assert_still_blocked(cats)  # just before go
@@ -397,7 +387,7 @@ class Locking(unittest.TestCase):
         loop = CatLoop(os.path.join(mount.mountpoint, 'data'))
         try:
             status = None
-            for _ in deadline_loop(WAIT, pause=0.05):
+            for _ in harness.deadline_loop(WAIT, pause=0.05):
                 status = self.status(h5)
                 if ours(status):
                     break
@@ -417,7 +407,7 @@ class Locking(unittest.TestCase):
         self.assertTrue(loop.results and all(r[0] == 0
                                              for r in loop.results))
         # Idle: the kept hold goes after keep_idle (1 s).
-        for _ in deadline_loop(WAIT, pause=0.1):
+        for _ in harness.deadline_loop(WAIT, pause=0.1):
             status = self.status(h5)
             if not status['holders']:
                 break
@@ -537,7 +527,7 @@ class Locking(unittest.TestCase):
         holders = 'h5swmr:{%s}:holders' % h5
 
         def wait_idle():
-            for _ in deadline_loop(WAIT, pause=0.05):
+            for _ in harness.deadline_loop(WAIT, pause=0.05):
                 if not client.exists(holders):
                     return
             self.fail('the idle mount still holds the lock')
@@ -572,7 +562,7 @@ class Locking(unittest.TestCase):
     # -- 7: a reader with the file open while a writer queues ----------------
 
     def wait_writer_queued(self, h5):
-        for _ in deadline_loop(WAIT, pause=0.05):
+        for _ in harness.deadline_loop(WAIT, pause=0.05):
             if any(w['mode'] == 'X' for w in self.status(h5)['waiting']):
                 return
         self.fail('the writer never showed as waiting')

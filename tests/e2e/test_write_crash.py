@@ -118,7 +118,7 @@ class WriterCrash(wh.WriteTestCase):
         command ended), and cleans up the dead mount."""
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            for _ in harness._deadline_loop(60):
+            for _ in harness.deadline_loop(60):
                 if self.exclusive_holder(writer.mountpoint) or proc.poll() is not None:
                     break
             time.sleep(delay)  # a later moment of the same commit: what it reaches is not assumed
