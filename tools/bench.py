@@ -7,12 +7,14 @@
                     mount  dd bs=1M of the dataset through the mount
   bench.py write  cp of a 1 GiB file:
                     plain         cp to a plain file on the same disk
-                    plain synced  the same, then fsync (dd conv=fsync)
+                    plain synced  the same, then fsync of the copy
                     h5py          h5py writing the same bytes into a new dataset (no mount)
                     h5py synced   the same, then fsync of the HDF5 file
                     mount         cp into a new dataset through the mount (its commit
                                   syncs the file and its journal before close returns)
-Each is the best of --repeat runs, each started with no dirty pages (sync). Usage: bench.py read|write [--build DIR] [--mib N] [--repeat N]
+Each is the best of --repeat runs, each started with no dirty pages (sync). write needs
+about 16 GiB free in $TMPDIR with the defaults (every run keeps its copy until the end).
+Usage: bench.py read|write [--build DIR] [--mib N] [--repeat N]
 """
 import argparse
 import os
@@ -128,8 +130,12 @@ def bench_write(args, daemon, work):
         subprocess.run(["cp", source, target], check=True)
 
     def cp_synced(target):
-        subprocess.run(["dd", f"if={source}", f"of={target}", "bs=1M", "conv=fsync", "status=none"],
-                       check=True)
+        cp(target)
+        fd = os.open(target, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def h5py_write(synced=False):
         with h5py.File(h5, "a") as f:

@@ -133,8 +133,9 @@ def _stop_pid(proc, timeout=10.0):
 def run_daemon_to_exit(args, mountpoint, timeout=15.0):
     """Runs the daemon in the foreground with args (FILE and MOUNTPOINT
     included) and waits for it to exit, as a refused startup does.
-    Returns (status, stdout, stderr) as text, or None when it was still
-    running after timeout: it is then unmounted and stopped by its PID."""
+    Returns (status, stdout, stderr) as text; status is None when it was
+    still running after timeout (it is then unmounted and stopped by its
+    PID)."""
     proc = subprocess.Popen([daemon_path(), '-f'] + list(args),
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, cwd='/', env=DAEMON_ENV)
@@ -144,9 +145,11 @@ def run_daemon_to_exit(args, mountpoint, timeout=15.0):
         if is_mounted(mountpoint):
             subprocess.run(['fusermount3', '-u', mountpoint])
         _stop_pid(proc)
-        proc.communicate()
-        return None
-    return (proc.returncode, stdout.decode('utf-8', 'replace'),
+        stdout, stderr = proc.communicate()
+        status = None
+    else:
+        status = proc.returncode
+    return (status, stdout.decode('utf-8', 'replace'),
             stderr.decode('utf-8', 'replace'))
 
 

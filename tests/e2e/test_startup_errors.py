@@ -45,8 +45,8 @@ class StartupErrors(unittest.TestCase):
         result = harness.run_daemon_to_exit(
             ['--redis', redis_url or self.redis.url(), h5file, mountpoint],
             mountpoint)
-        if result is None:
-            self.fail('daemon still running after 15s')
+        if result[0] is None:
+            self.fail('daemon still running after 15s; stderr: %r' % result[2])
         return result
 
     def assert_refused(self, h5file, mountpoint, names, redis_url=None):

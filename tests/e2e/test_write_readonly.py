@@ -95,11 +95,11 @@ class ReadOnly(wh.WriteTestCase):
         path = self.read_only_copy()
         mnt = os.path.join(self.tmp, 'mnt')
         os.mkdir(mnt)
-        result = harness.run_daemon_to_exit(
+        status, stdout, stderr = harness.run_daemon_to_exit(
             ['--redis', self.redis.url(), path, mnt], mnt)
-        if result is None:
-            self.fail('daemon mounted a file it cannot write')
-        status, stdout, stderr = result
+        if status is None:
+            self.fail('daemon mounted a file it cannot write; stderr: %r'
+                      % stderr)
         self.assertFalse(harness.is_mounted(mnt))
         self.assertEqual(status, 1, stderr)
         self.assertEqual(len(stderr.splitlines()), 1, stderr)
