@@ -48,6 +48,14 @@ def dd(path):
     subprocess.run(["dd", f"if={path}", "of=/dev/null", "bs=1M", "status=none"], check=True)
 
 
+def fsync_path(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def wait_for(condition, what, timeout=20.0):
     deadline = time.monotonic() + timeout
     while not condition():
@@ -131,22 +139,14 @@ def bench_write(args, daemon, work):
 
     def cp_synced(target):
         cp(target)
-        fd = os.open(target, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_path(target)
 
     def h5py_write(synced=False):
         with h5py.File(h5, "a") as f:
             f.create_dataset(f"h5py{next(counter)}", data=np.fromfile(source, dtype=np.uint8),
                              chunks=(1 << 16,), maxshape=(None,))
         if synced:
-            fd = os.open(h5, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            fsync_path(h5)
 
     with h5py.File(h5, "w"):
         pass

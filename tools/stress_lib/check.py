@@ -252,20 +252,20 @@ class Checker:
         # A write whose close() failed must not be visible — unless the
         # daemon that ran it died (then nobody can know) or the failure was a
         # write error part way (POSIX keeps what was written before).
+        msg = e.get('msg') or ''
         died = e.get('err') in ('ENOTCONN', 'ECONNABORTED') or \
-            'Transport endpoint' in (e.get('msg') or '')
+            'Transport endpoint' in msg
         # An h5py program under `h5swmrfs-ctl run` writes the file itself:
         # when ctl loses the hold (redis restarted under it) it stops the
         # program and fails, but cannot take back what the program already
         # wrote (docs/LOCKING.md: a lease cannot fence a program that writes
         # on its own). Its outcome is unknown, not a violation.
-        msg = e.get('msg') or ''
         lost_hold = e.get('op') == 'h5py-write' and (
             ('hold' in msg and ('lost' in msg or 'not confirmed' in msg))
             or 'lease renewal failed' in msg or 'release failed' in msg)
         if out == 'visible' and not died and not lost_hold:
             self.problems['failed_write_visible'].append(e)
-        elif out == 'partial' and 'close' in (e.get('msg') or ''):
+        elif out == 'partial' and 'close' in msg:
             self.problems['failed_write_partial'].append(e)
         elif out == 'other':
             self.problems['failed_write_left_other_content'].append(e)

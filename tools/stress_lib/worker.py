@@ -664,9 +664,10 @@ class Worker:
             busy = os.path.join(self.c['tmpdir'], 'h5py%d.busy' % i)
             open(busy, 'w').close()
             self.refresh_up(force=True)
-            if self.disk_full or self.rng.random() >= 0.6:
+            writing = not self.disk_full and self.rng.random() < 0.6
+            if not writing:
                 os.unlink(busy)
-            if os.path.exists(busy):
+            if writing:
                 v = self.next_version()
                 n = length // records.RECORD
                 args = self.c['ctl_run']['exclusive'] + [
