@@ -14,6 +14,7 @@ void LocalChanges::touch(std::uint64_t generation, haddr_t address) {
 }
 
 bool LocalChanges::untouched(std::uint64_t from, std::uint64_t to, haddr_t address) const {
+    if (to < from) return false;  // the generation went back: not a history this mount can vouch for
     std::lock_guard guard(mutex_);
     for (std::uint64_t generation = from + 1; generation <= to; ++generation) {
         auto it = touched_.find(generation);

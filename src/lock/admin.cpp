@@ -153,7 +153,7 @@ LockStatus read_status(const Options& options) {
     throw Error(EINVAL, "status: unsupported lock backend '" + options.backend + "'");
 }
 
-std::size_t break_lock(const Options& options) {
+BreakResult break_lock(const Options& options) {
     if (options.backend == "local") {
         LockStatus status = local_status(options);
         std::string pids;
@@ -164,7 +164,12 @@ std::size_t break_lock(const Options& options) {
     if (options.backend != "redis") throw Error(EINVAL, "break: unsupported lock backend '" + options.backend + "'");
     redis::Connection connection(endpoint_of(options), command_timeout(options));
     redis::ReplyPtr reply = redis::break_script().run(connection, redis::KeyNames(options.key), {});
-    return static_cast<std::size_t>(redis::integer_of(reply.get()));
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) throw Error(EIO, "unexpected reply to the break script");
+    BreakResult result;
+    result.holds = static_cast<std::size_t>(redis::integer_of(reply->element[0]));
+    result.waiting = static_cast<std::size_t>(redis::integer_of(reply->element[1]));
+    result.free_in_seconds = static_cast<double>(redis::integer_of(reply->element[2])) / 1000.0;
+    return result;
 }
 
 }  // namespace h5swmrfs::lock

@@ -34,9 +34,17 @@ struct LockStatus {
 // Throws Error: EIO (redis), ENOENT (no sidecar), EINVAL (backend).
 LockStatus read_status(const Options& options);
 
-// Clears every holder and waiting writer (redis; their mounts find out at their next renewal
-// and fail their operations) and bumps the generation. Returns how many entries went.
+struct BreakResult {
+    std::size_t holds = 0;    // holds broken now
+    std::size_t waiting = 0;  // waiting writers taken out of the queue
+    double free_in_seconds = 0;  // until the last broken lease ends, by the server's clock
+};
+
+// Breaks every hold (redis): its holder can no longer renew it and finds out at its next
+// renewal, but nobody else is granted a conflicting hold before the broken lease runs out by
+// the server's clock, so a broken writer that is still alive never overlaps a new one.
+// Waiting writers leave the queue; the generation moves on.
 // The local backend cannot be broken: throws Error(EPERM) naming the holding pids.
-std::size_t break_lock(const Options& options);
+BreakResult break_lock(const Options& options);
 
 }  // namespace h5swmrfs::lock

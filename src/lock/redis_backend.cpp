@@ -30,6 +30,8 @@ using std::chrono::milliseconds;
 
 // The longest a waiter sleeps without news; a lost notification costs at most this.
 constexpr milliseconds max_quiet_wait = 2000ms;
+// How long an acquire that timed out waits on redis to leave the queue.
+constexpr milliseconds give_up_release = 250ms;
 
 std::string seconds_text(Clock::duration d) {
     auto ms = std::chrono::duration_cast<milliseconds>(d).count();
@@ -85,7 +87,9 @@ public:
     void stop() noexcept;
 
     std::unique_ptr<BackendHold> acquire(Mode mode, Clock::time_point deadline);
-    void release(const std::shared_ptr<Entry>& entry) noexcept;
+    // Gives the entry back; waits for redis no longer than `deadline`. An entry whose
+    // release did not arrive ends with its lease, which nobody renews any more.
+    void release(const std::shared_ptr<Entry>& entry, Clock::time_point deadline = Clock::time_point::max()) noexcept;
     void check_valid(Entry& entry) const;
     void check_reachable();
     std::uint64_t current_generation();
@@ -99,7 +103,9 @@ private:
 
     // Runs a script, once more on a fresh connection when the first one turned out dead
     // (a pooled connection to a redis that has restarted). Every script is idempotent.
-    ReplyPtr run(const redis::Script& script, const std::vector<std::string>& args);
+    // Neither attempt waits for the server past `deadline`.
+    ReplyPtr run(const redis::Script& script, const std::vector<std::string>& args,
+                 Clock::time_point deadline = Clock::time_point::max());
 
     void track(const std::shared_ptr<Entry>& entry);
     void untrack(const std::string& token);
@@ -173,12 +179,15 @@ void Core::stop() noexcept {
     if (renewer_.joinable()) renewer_.join();
 }
 
-ReplyPtr Core::run(const redis::Script& script, const std::vector<std::string>& args) {
+ReplyPtr Core::run(const redis::Script& script, const std::vector<std::string>& args, Clock::time_point deadline) {
     for (int attempt = 0;; ++attempt) {
+        const auto left = deadline == Clock::time_point::max()
+                              ? milliseconds::max()
+                              : std::chrono::ceil<milliseconds>(deadline - Clock::now());
         try {
-            return pool_.with([&](Connection& c) { return script.run(c, keys_, args); });
+            return pool_.with([&](Connection& c) { return script.run(c, keys_, args); }, left);
         } catch (const RedisError& e) {
-            if (e.failure() != Failure::Unreachable || attempt == 1) throw;
+            if (e.failure() != Failure::Unreachable || attempt == 1 || Clock::now() >= deadline) throw;
         }
     }
 }
@@ -199,9 +208,16 @@ std::unique_ptr<BackendHold> Core::acquire(Mode mode, Clock::time_point deadline
         const Clock::time_point sent = Clock::now();
         Clock::time_point retry_at;
         try {
-            ReplyPtr reply = run(redis::acquire_script(), args);
-            if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4)
+            ReplyPtr reply = run(redis::acquire_script(), args, deadline);
+            if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 5)
                 throw RedisError(Failure::Reply, "unexpected reply to the acquire script");
+            const long long restarted = redis::integer_of(reply->element[4]);
+            if (restarted == 2)
+                log::info("lock '", options_.key, "': first use of the lock on this redis (or redis lost its data)");
+            if (restarted == 1)
+                log::warning("lock '", options_.key, "': redis at ", pool_.endpoint().describe(),
+                             " serves this lock from a new server process (restarted, or failed over): holds it no "
+                             "longer has are lost, and the generation moved past every earlier one");
             if (redis::integer_of(reply->element[0]) == 1) {
                 entry->generation = static_cast<std::uint64_t>(redis::integer_of(reply->element[1]));
                 entry->fence = static_cast<std::uint64_t>(redis::integer_of(reply->element[2]));
@@ -232,7 +248,9 @@ std::unique_ptr<BackendHold> Core::acquire(Mode mode, Clock::time_point deadline
             backoff = std::min<milliseconds>(backoff * 2, 1000ms);
         }
         if (Clock::now() >= deadline) {
-            release(entry);  // leave the writers' queue so readers behind us go on
+            // Leave the writers' queue so readers behind us go on; briefly, since the caller's
+            // time is up.
+            release(entry, Clock::now() + give_up_release);
             if (!unreachable.empty())
                 throw Error(EIO, "lock '" + options_.key + "': " + unreachable + " for " + seconds_text(Clock::now() - started));
             throw Error(EBUSY, "lock '" + options_.key + "' still taken after " + seconds_text(Clock::now() - started) +
@@ -242,10 +260,10 @@ std::unique_ptr<BackendHold> Core::acquire(Mode mode, Clock::time_point deadline
     }
 }
 
-void Core::release(const std::shared_ptr<Entry>& entry) noexcept {
+void Core::release(const std::shared_ptr<Entry>& entry, Clock::time_point deadline) noexcept {
     untrack(entry->token);
     try {
-        ReplyPtr reply = run(redis::release_script(), {entry->token});
+        ReplyPtr reply = run(redis::release_script(), {entry->token}, deadline);
         if (redis::integer_of(reply.get()) == 0 && !entry->waiting && !entry->lost)
             log::warning("lock '", options_.key, "': hold had already expired when released");
     } catch (const std::exception& e) {

@@ -124,16 +124,18 @@ void Connection::shut_down() noexcept {
     if (context_ && context_->fd >= 0) ::shutdown(context_->fd, SHUT_RDWR);
 }
 
-std::unique_ptr<Connection> Pool::take() {
+std::unique_ptr<Connection> Pool::take(std::chrono::milliseconds timeout) {
+    std::unique_ptr<Connection> connection;
     {
         std::lock_guard lock(mutex_);
         if (!idle_.empty()) {
-            auto connection = std::move(idle_.back());
+            connection = std::move(idle_.back());
             idle_.pop_back();
-            return connection;
         }
     }
-    return std::make_unique<Connection>(endpoint_, timeout_);
+    if (!connection) return std::make_unique<Connection>(endpoint_, timeout);
+    if (timeout != timeout_) connection->set_timeout(timeout);
+    return connection;
 }
 
 void Pool::give_back(std::unique_ptr<Connection> connection) noexcept {

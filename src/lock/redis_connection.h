@@ -7,6 +7,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -79,14 +80,28 @@ class Pool {
 public:
     Pool(Endpoint endpoint, std::chrono::milliseconds timeout) : endpoint_(std::move(endpoint)), timeout_(timeout) {}
 
+    // Runs use(connection); connecting and every command on it wait at most `limit` (and
+    // never more than the pool's timeout), so a caller with a deadline is not held past it
+    // by a server that stopped answering.
     template <class F>
-    auto with(F&& use) {
-        std::unique_ptr<Connection> connection = take();
+    auto with(F&& use, std::chrono::milliseconds limit = std::chrono::milliseconds::max()) {
+        const std::chrono::milliseconds bound = std::clamp(limit, std::chrono::milliseconds(1), timeout_);
+        std::unique_ptr<Connection> connection = take(bound);
         struct GiveBack {
             Pool* pool;
             std::unique_ptr<Connection>& connection;
-            ~GiveBack() { pool->give_back(std::move(connection)); }
-        } give_back{this, connection};
+            bool bounded;
+            ~GiveBack() {
+                if (bounded && connection && !connection->broken()) {
+                    try {
+                        connection->set_timeout(pool->timeout_);
+                    } catch (...) {
+                        connection.reset();
+                    }
+                }
+                pool->give_back(std::move(connection));
+            }
+        } give_back{this, connection, bound != timeout_};
         return use(*connection);
     }
 
@@ -94,7 +109,7 @@ public:
     std::chrono::milliseconds timeout() const noexcept { return timeout_; }
 
 private:
-    std::unique_ptr<Connection> take();
+    std::unique_ptr<Connection> take(std::chrono::milliseconds timeout);
     void give_back(std::unique_ptr<Connection> connection) noexcept;
 
     const Endpoint endpoint_;

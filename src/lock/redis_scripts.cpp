@@ -11,7 +11,7 @@ namespace {
 // Time is redis TIME only; no client clock ever enters the lock state.
 constexpr std::string_view prelude = R"lua(
 local holders, owners, leases, writers = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local generation, fence, ticket = KEYS[5], KEYS[6], KEYS[7]
+local generation, fence, ticket, server = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local channel = ARGV[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -28,11 +28,38 @@ end
 local function counter(key)
   return tonumber(redis.call('GET', key) or '0')
 end
+-- A holder whose hold was broken (h5swmrfs-ctl break) stays in `holders` as 'B' .. mode
+-- until its lease runs out: it can no longer renew, but may still be writing until then.
+local function broken(mode)
+  return mode ~= nil and mode ~= false and string.sub(mode, 1, 1) == 'B'
+end
 )lua";
 
 constexpr std::string_view acquire_body = R"lua(
 purge()
 local mode, token, lease = ARGV[2], ARGV[3], tonumber(ARGV[4])
+-- Generations never repeat, even when redis loses its data or reloads an older snapshot:
+-- each redis process that serves this key for the first time (a run_id not recorded here)
+-- moves the generation past the server's clock in microseconds, which no generation handed
+-- out before can have reached (one grant per microsecond is far beyond any redis).
+local function run_id()
+  local ok, info = pcall(redis.call, 'INFO', 'server')
+  if not ok then return nil end
+  return string.match(info, 'run_id:(%x+)')
+end
+-- 1: another redis process served this key before (restart, failover, older snapshot);
+-- 2: none did (the key's first use, or redis lost every key).
+local restarted = 0
+local id = run_id()
+local last_id = redis.call('HGET', server, 'run_id')
+if id and last_id ~= id then
+  restarted = 2
+  if last_id then restarted = 1 end
+  local micros = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  redis.call('SET', generation, string.format('%.0f', math.max(counter(generation) + 1, micros)))
+  redis.call('SET', fence, string.format('%.0f', math.max(counter(fence) + 1, micros)))
+  redis.call('HSET', server, 'run_id', id, 'since', now)
+end
 local function owner(state)
   local o = cjson.decode(ARGV[5])
   o.mode = mode
@@ -52,20 +79,29 @@ local function grant(g, f)
   redis.call('HSET', holders, token, mode)
   redis.call('HSET', owners, token, owner('holding'))
   redis.call('ZADD', leases, now + lease, token)
-  return {1, g, f, 0}
+  return {1, g, f, 0, restarted}
 end
-if redis.call('HEXISTS', holders, token) == 1 then
+local held = redis.call('HGET', holders, token)
+if broken(held) then
+  -- Granted, broken before the grant's reply arrived: its requester never used it.
+  redis.call('HDEL', holders, token)
+  redis.call('HDEL', owners, token)
+  redis.call('ZREM', leases, token)
+elseif held then
   -- A retry after the reply to a grant was lost: still ours.
   redis.call('ZADD', leases, now + lease, token)
-  return {1, counter(generation), counter(fence), 0}
+  return {1, counter(generation), counter(fence), 0, restarted}
 end
 local nholders = redis.call('HLEN', holders)
 if mode == 'S' then
-  local exclusive = nholders == 1 and redis.call('HVALS', holders)[1] == 'X'
+  local exclusive = false
+  for _, m in ipairs(redis.call('HVALS', holders)) do
+    if m == 'X' or m == 'BX' then exclusive = true end
+  end
   if not exclusive and redis.call('ZCARD', writers) == 0 then
     return grant(counter(generation), counter(fence))
   end
-  return {0, 0, 0, retry_after()}
+  return {0, 0, 0, retry_after(), restarted}
 end
 local head = redis.call('ZRANGE', writers, 0, 0)
 if nholders == 0 and (#head == 0 or head[1] == token) then
@@ -80,7 +116,7 @@ if not redis.call('ZSCORE', writers, token) then
 end
 redis.call('ZADD', leases, now + lease, token)
 redis.call('PUBLISH', channel, 'writer')
-return {0, 0, 0, retry_after()}
+return {0, 0, 0, retry_after(), restarted}
 )lua";
 
 constexpr std::string_view release_body = R"lua(
@@ -103,7 +139,7 @@ purge()
 local lease = tonumber(ARGV[2])
 local result = {}
 for i = 3, #ARGV do
-  if redis.call('ZSCORE', leases, ARGV[i]) then
+  if redis.call('ZSCORE', leases, ARGV[i]) and not broken(redis.call('HGET', holders, ARGV[i])) then
     redis.call('ZADD', leases, now + lease, ARGV[i])
     result[#result + 1] = 1
   else
@@ -123,7 +159,14 @@ for i = 1, #all, 2 do
   local ok, o = pcall(cjson.decode, redis.call('HGET', owners, tok) or '{}')
   if not ok or type(o) ~= 'table' then o = {} end
   local state = 'unknown'
-  if mode then state = 'holding' elseif tkt then state = 'waiting' end
+  if broken(mode) then
+    state = 'broken'
+    mode = string.sub(mode, 2)
+  elseif mode then
+    state = 'holding'
+  elseif tkt then
+    state = 'waiting'
+  end
   entries[#entries + 1] = {tok, state, mode or o.mode or '?', tostring(o.host or ''), tostring(o.pid or ''),
     tostring(o.label or ''), tostring(o.since or 0), all[i + 1], tostring(tkt or 0)}
 end
@@ -131,11 +174,30 @@ return {now, counter(generation), counter(fence), entries}
 )lua";
 
 constexpr std::string_view break_body = R"lua(
-local n = redis.call('ZCARD', leases)
-redis.call('DEL', holders, owners, leases, writers)
+-- Holders lose their hold now (their renewals are refused) but keep it from everyone else
+-- until their leases run out by this server's clock: one that is alive may be writing until
+-- then, and a second writer must never overlap it. Waiting writers leave the queue (a live
+-- one joins it again at its next attempt). Returns {holds broken, writers removed, ms until
+-- the last broken lease ends}.
+purge()
+local broke, last_end = 0, now
+local all = redis.call('HGETALL', holders)
+for i = 1, #all, 2 do
+  if not broken(all[i + 1]) then
+    redis.call('HSET', holders, all[i], 'B' .. all[i + 1])
+    broke = broke + 1
+  end
+  last_end = math.max(last_end, tonumber(redis.call('ZSCORE', leases, all[i]) or now))
+end
+local waiting = redis.call('ZRANGE', writers, 0, -1)
+for _, tok in ipairs(waiting) do
+  redis.call('ZREM', leases, tok)
+  redis.call('HDEL', owners, tok)
+end
+redis.call('DEL', writers)
 redis.call('INCR', generation)
 redis.call('PUBLISH', channel, 'released')
-return n
+return {broke, #waiting, last_end - now}
 )lua";
 
 std::string join(std::string_view a, std::string_view b) {
@@ -156,11 +218,12 @@ KeyNames::KeyNames(std::string_view key) : prefix("h5swmr:{" + std::string(key) 
     generation = prefix + "generation";
     fence = prefix + "fence";
     ticket = prefix + "ticket";
+    server = prefix + "server";
     channel = prefix + "events";
 }
 
 std::vector<std::string> KeyNames::script_keys() const {
-    return {holders, owners, leases, writers, generation, fence, ticket};
+    return {holders, owners, leases, writers, generation, fence, ticket, server};
 }
 
 Script::Script(std::string_view name, std::string text) : name_(name), text_(std::move(text)), sha1_(sha1_hex(text_)) {}

@@ -14,13 +14,15 @@ namespace h5swmrfs::lock::redis {
 struct KeyNames {
     explicit KeyNames(std::string_view key);
     std::string prefix;      // h5swmr:{KEY}:
-    std::string holders;     // hash  token -> "S" | "X"             (granted holds)
+    std::string holders;     // hash  token -> "S" | "X" (granted holds); "BS" | "BX" once broken
     std::string owners;      // hash  token -> JSON {host,pid,label,mode,state,since}
     std::string leases;      // zset  token -> lease end, ms of redis TIME (holders and waiting writers)
     std::string writers;     // zset  token -> ticket                 (waiting writers, FIFO)
-    std::string generation;  // string counter: +1 per exclusive grant and per break
-    std::string fence;       // string counter: +1 per exclusive grant
+    std::string generation;  // string counter: +1 per exclusive grant and per break; past the
+                             // server clock (µs) when a new redis process first serves the key
+    std::string fence;       // string counter: +1 per exclusive grant (moved likewise)
     std::string ticket;      // string counter: ticket source for `writers`
+    std::string server;      // hash  run_id, since: the redis process that last granted here
     std::string channel;     // pub/sub channel: "released" | "writer"
     // The KEYS every script takes, in this order.
     std::vector<std::string> script_keys() const;
@@ -43,7 +45,9 @@ private:
 };
 
 // ARGV: channel, mode "S"|"X", token, lease ms, owner JSON {host,pid,label}
-// -> {granted 0|1, generation, fence, retry-after ms}
+// -> {granted 0|1, generation, fence, retry-after ms, 1 if another redis process
+//    served the key before (restarted, failed over, older snapshot), 2 if none did (first use or
+//    every key lost), else 0}
 const Script& acquire_script();
 // ARGV: channel, token -> 1 if it was a holder, else 0
 const Script& release_script();
@@ -51,7 +55,7 @@ const Script& release_script();
 const Script& renew_script();
 // ARGV: channel -> {now ms, generation, fence, {token, state, mode, host, pid, label, since, lease end, ticket}...}
 const Script& status_script();
-// ARGV: channel -> number of entries removed
+// ARGV: channel -> {holds broken, waiting writers removed, ms until the last broken lease ends}
 const Script& break_script();
 
 std::string sha1_hex(std::string_view data);

@@ -5,6 +5,7 @@
 #include "lock/admin.h"
 #include "lock/lock.h"
 #include "lock/redis_connection.h"
+#include "lock/redis_scripts.h"
 #include "lock/redis_url.h"
 #include "util/error.h"
 
@@ -175,18 +176,112 @@ TEST_CASE("an in-flight operation finishes before the kept hold goes; later read
     CHECK(late_reader_in.load());
 }
 
-TEST_CASE("break invalidates the holds it removed") {
+TEST_CASE("break: the broken hold fails, and nobody gets the lock before its lease ends") {
     auto options = options_for("break");
-    options.lease = 900ms;
+    options.lease = 1500ms;
     auto lock = lock::make_lock(options);
     auto hold = lock->acquire(lock::Mode::Exclusive);
     hold->check_valid();
-    CHECK(lock::break_lock(options) == 1);
-    CHECK(eventually([&] { return error_code_of([&] { hold->check_valid(); }) == EIO; }, 2s));
+    auto before = lock::read_status(options);
+    REQUIRE(before.holders.size() == 1);
+    const auto broken_at = Clock::now();
+    const lock::BreakResult broke = lock::break_lock(options);
+    CHECK(broke.holds == 1);
+    CHECK(broke.free_in_seconds > 0);
+    CHECK(broke.free_in_seconds <= 1.5);
+    auto status = lock::read_status(options);
+    REQUIRE(status.holders.size() == 1);
+    CHECK(status.holders[0].state == "broken");
+
+    // Another process's writer and reader wait until the broken lease has run out by the
+    // server's clock: the broken holder may still be writing until then.
+    auto other = lock::make_lock(options);
+    auto next = other->acquire(lock::Mode::Exclusive);
+    const auto waited = Clock::now() - broken_at;
+    CHECK(waited >= std::chrono::duration<double>(broke.free_in_seconds) - 20ms);
+    CHECK(error_code_of([&] { hold->check_valid(); }) == EIO);  // the broken holder knows by now
     CHECK(error_code_of([&] { hold->check_valid(); }) == EIO);  // and stays invalid
+    next->check_valid();
+    next.reset();
     hold.reset();
     auto again = lock->acquire(lock::Mode::Exclusive);  // the key is usable again
     again->check_valid();
+}
+
+TEST_CASE("break: a broken shared hold keeps writers out, not readers, until its lease ends") {
+    auto options = options_for("break-shared");
+    options.lease = 1500ms;
+    options.keep_idle = 0ms;
+    auto reader = lock::make_lock(options);
+    auto hold = reader->acquire(lock::Mode::Shared);
+    const auto broken_at = Clock::now();
+    const lock::BreakResult broke = lock::break_lock(options);
+    REQUIRE(broke.holds == 1);
+    auto other = lock::make_lock(options);
+    other->acquire(lock::Mode::Shared)->check_valid();
+    CHECK(Clock::now() - broken_at < 1000ms);
+    other->acquire(lock::Mode::Exclusive)->check_valid();
+    CHECK(Clock::now() - broken_at >= std::chrono::duration<double>(broke.free_in_seconds) - 20ms);
+}
+
+// What redis holds after losing its data (no persistence) or reloading an older snapshot is
+// simulated here by deleting or restoring the lock's keys, and by recording another server
+// process as the last one to serve the key (a restarted redis has a new run_id).
+TEST_CASE("generations never repeat when redis loses or rolls back the lock's state") {
+    auto options = options_for("lost-state");
+    options.keep_idle = 0ms;
+    auto lock = lock::make_lock(options);
+    auto c = admin();
+    const lock::redis::KeyNames keys(options.key);
+    auto generation_of_write = [&] { return lock->acquire(lock::Mode::Exclusive)->generation(); };
+
+    const auto first = generation_of_write();
+    // Seeded from the server clock (µs): far above the number of grants ever made.
+    CHECK(first > 1'000'000'000'000'000ULL);
+    CHECK(generation_of_write() == first + 1);
+    // An older snapshot of the keys, as a redis with RDB persistence would reload it.
+    std::vector<std::pair<std::string, std::string>> snapshot;
+    for (const auto& key : keys.script_keys()) {
+        auto dumped = c.command({"DUMP", key});
+        if (dumped->type == REDIS_REPLY_STRING) snapshot.emplace_back(key, lock::redis::string_of(dumped.get()));
+    }
+    std::vector<std::uint64_t> handed_out{first, first + 1};
+    for (int i = 0; i < 5; ++i) handed_out.push_back(generation_of_write());
+
+    SECTION("rolled back") {
+        for (const auto& key : keys.script_keys()) c.command({"DEL", key});
+        for (const auto& [key, value] : snapshot) c.command({"RESTORE", key, "0", value});
+        c.command({"HSET", keys.server, "run_id", "0000000000000000000000000000000000000000"});
+    }
+    SECTION("lost") {
+        for (const auto& key : keys.script_keys()) c.command({"DEL", key});
+    }
+    const auto shared = lock->acquire(lock::Mode::Shared)->generation();
+    const auto next = generation_of_write();
+    for (auto g : handed_out) {
+        CHECK(shared > g);
+        CHECK(next > g);
+    }
+    CHECK(next == shared + 1);
+}
+
+TEST_CASE("an acquire waits no longer than the lock timeout when redis stops answering") {
+    auto options = options_for("stopped");
+    options.lease = 15000ms;  // commands time out after lease/4 = 3.75 s on their own
+    options.timeout = 1000ms;
+    options.keep_idle = 0ms;
+    auto lock = lock::make_lock(options);
+    lock->acquire(lock::Mode::Shared)->check_valid();  // connected and subscribed
+    auto c = admin();
+    // CLIENT PAUSE holds every client's commands (even an UNPAUSE), as a stopped (SIGSTOP)
+    // server would.
+    c.command({"CLIENT", "PAUSE", "3000", "ALL"});
+    const auto start = Clock::now();
+    CHECK(error_code_of([&] { lock->acquire(lock::Mode::Shared); }) == EIO);
+    const auto took = Clock::now() - start;
+    CHECK(took >= 900ms);
+    CHECK(took < 1500ms);
+    lock::redis::Connection(lock::redis::parse_url(redis_url()), 5000ms).command({"PING"});  // the pause is over
 }
 
 TEST_CASE("timeouts: EBUSY, and a writer that gives up leaves the queue") {

@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -30,6 +31,11 @@ const char* usage_text =
     "usage: h5swmrfs-ctl [OPTIONS] status KEY|FILE [--json]\n"
     "       h5swmrfs-ctl [OPTIONS] break KEY|FILE\n"
     "       h5swmrfs-ctl [OPTIONS] run --shared|--exclusive KEY|FILE -- CMD [ARGS...]\n"
+    "\n"
+    "break: for a lock whose holder is stuck or gone. Every hold is broken at once (its\n"
+    "holder's next renewal fails, its operations fail), but nobody else is granted the lock\n"
+    "before the broken holds' leases have run out by the redis server's clock, so a broken\n"
+    "writer that is still alive never overlaps a new one. Waiting writers leave the queue.\n"
     "\n"
     "A FILE (an existing path) stands for its lock: its canonical absolute path as the\n"
     "redis key, or its sidecar FILE.h5swmrfs-lock with --lock local.\n"
@@ -148,8 +154,11 @@ int main(int argc, char** argv) {
             return 0;
         }
         if (command == "break") {
-            std::size_t removed = lock::break_lock(options);
-            std::cout << "broke lock " << options.key << ": removed " << removed << " entr" << (removed == 1 ? "y" : "ies") << "\n";
+            const lock::BreakResult broke = lock::break_lock(options);
+            std::cout << "broke lock " << options.key << ": " << broke.holds << " hold" << (broke.holds == 1 ? "" : "s")
+                      << " broken, " << broke.waiting << " waiting writer" << (broke.waiting == 1 ? "" : "s") << " removed";
+            if (broke.holds) std::cout << "; free for others in " << std::fixed << std::setprecision(1) << broke.free_in_seconds << " s, when the broken leases end";
+            std::cout << "\n";
             return 0;
         }
         if (run_mode == 0) return usage("run needs --shared or --exclusive");
