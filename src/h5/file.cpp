@@ -2,6 +2,8 @@
 
 #include <cerrno>
 
+#include "util/log.h"
+
 namespace h5swmrfs::h5 {
 namespace {
 
@@ -35,11 +37,15 @@ File::File(Id id, std::unique_ptr<Journal> journal)
 }
 
 File::~File() {
-    // A writable open never committed: HDF5 may still write what it cached, into
-    // the journal, which then drops it all.
+    // A writable open never committed: what HDF5 still writes of its cache is dropped
+    // with the rest of the change.
     if (journal_ && id_) {
         silence_library_errors();
-        if (H5Fclose(id_.release()) < 0) H5Eclear2(H5E_DEFAULT);
+        journal_->drop_writes();
+        if (H5Fclose(id_.release()) < 0) {
+            H5Eclear2(H5E_DEFAULT);
+            log::error(journal_->file(), ": HDF5 could not close a dropped change");
+        }
     }
 }
 

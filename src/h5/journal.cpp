@@ -383,7 +383,10 @@ bool Journal::append_record(std::uint64_t address, std::size_t size, const void*
 }
 
 bool Journal::write(std::uint64_t address, std::size_t size, const void* buffer) {
-    if (fenced_) return fail(EIO);
+    // A change being dropped: what HDF5 still writes (its close) goes nowhere. Failing it
+    // instead would fail H5Fclose, which leaves a half-destroyed file in HDF5's tables for
+    // its exit handler to crash on.
+    if (dropping_ || fenced_) return true;
     const auto* in = static_cast<const unsigned char*>(buffer);
     // Over the old file: journaled. Past its old end: straight to the file.
     const std::size_t journaled = address < old_size_ ? std::min<std::uint64_t>(size, old_size_ - address) : 0;
@@ -452,6 +455,8 @@ void Journal::discard() noexcept {
             log::warning(file_, ": could not cut off what a dropped change appended: ", std::strerror(errno));
     }
 }
+
+void Journal::drop_writes() noexcept { dropping_ = true; }
 
 void Journal::fence() noexcept {
     fenced_ = true;

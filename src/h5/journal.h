@@ -54,6 +54,8 @@ public:
     // Drops the change: the file is left as it was at open (what was appended past
     // its old end is cut off again unless `fenced`).
     void discard() noexcept;
+    // The change will be dropped: HDF5's further writes are accepted and go nowhere.
+    void drop_writes() noexcept;
     // The lock was lost: from now on nothing reaches the file, not even by discard().
     void fence() noexcept;
 
@@ -67,6 +69,7 @@ public:
     int* descriptor() { return &fd_; }
     void close_file() { open_ = false; }
     int error() const { return error_; }
+    const std::string& file() const { return file_; }
 
 private:
     bool append_record(std::uint64_t address, std::size_t size, const void* buffer);
@@ -80,7 +83,7 @@ private:
     int fd_ = -1;            // the file
     int journal_fd_ = -1;    // an unnamed temporary file beside it (or a named one where that fails)
     std::string journal_name_;  // the named one's name
-    bool open_ = false, fenced_ = false, finished_ = false;
+    bool open_ = false, fenced_ = false, dropping_ = false, finished_ = false;
     std::uint64_t old_size_ = 0;   // the file's size at open: below it, writes are journaled
     std::uint64_t end_ = 0;        // the file's size as HDF5 sees it
     bool truncated_ = false;       // HDF5 set the size: the commit sets it too

@@ -1,0 +1,244 @@
+#!/usr/bin/python3
+"""What the lock must survive (SPEC.md section 6, docs/LOCKING.md "Guarantees
+and their limits"), through two mounts of one file:
+
+- redis restarted without its data, or reloading an older snapshot, while
+  the mounts stay up: a writer replacing a dataset through one mount, the
+  other mount appending to an unrelated dataset and reading the first.
+  Every read gives one whole version, never bytes of two, and never a
+  version older than one whose close() had returned before the read began.
+  (Before generations were made unique, the reused numbers fooled the
+  reading mount's check of its own writes and its cached view.)
+- `h5swmrfs-ctl break` during a commit: no second writer is let in while
+  the broken one may still write; the file stays readable by h5dump and
+  holds one commit after the other.
+- a redis that stops answering (SIGSTOP): an operation fails with EIO after
+  --lock-timeout, not later.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import write_harness as wh
+from write_harness import WriteTestCase
+
+import numpy as np
+
+SIZE = 8 << 20          # bytes of /c: many read requests per cat
+ROW = 64                # bytes per row of /a
+LEASE = '3'
+RACE_SECONDS = 10.0     # how long the writer, appender and reader race
+MIN_READS = 10          # whole cats the race must complete to mean anything
+
+
+def build_race_file(f):
+    f.create_dataset('c', data=np.zeros(SIZE, dtype='u1'))  # contiguous
+    f.create_dataset('a', shape=(0, ROW), maxshape=(None, ROW), dtype='u1',
+                     chunks=(64, ROW))
+
+
+class Race:
+    """A writer that replaces m2/c with uniform bytes of a new value each
+    time (recording when each close returned), an appender to m3/a, and
+    cats of m3/c: each cat must hold one value, one that was current at
+    some moment while it ran."""
+
+    def __init__(self, m2, m3, current):
+        self.m2, self.m3 = m2, m3
+        self.stop = threading.Event()
+        # (close started, close returned, value); `current` was committed before
+        self.commits = [(0.0, 0.0, current)]
+        self.errors = []         # what the writer and appender saw fail
+        self.appends = 0
+
+    def write_loop(self):
+        value = 1
+        path = os.path.join(self.m2, 'c')
+        while not self.stop.is_set():
+            value = value % 250 + 1
+            data = bytes([value]) * SIZE
+            began = time.monotonic()
+            try:
+                with open(path, 'wb') as out:
+                    out.write(data)
+            except OSError as e:
+                self.errors.append('write %d: %s' % (value, e))
+                continue
+            self.commits.append((began, time.monotonic(), value))
+
+    def append_loop(self):
+        path = os.path.join(self.m3, 'a')
+        while not self.stop.is_set():
+            try:
+                with open(path, 'ab') as out:
+                    out.write(bytes([self.appends % 256]) * ROW)
+                self.appends += 1
+            except OSError as e:
+                self.errors.append('append: %s' % e)
+
+    def possible(self, began, ended):
+        """Values a read over [began, ended] may show."""
+        before = [c for c in self.commits if c[1] <= began]
+        values = {before[-1][2]}
+        values.update(c[2] for c in self.commits
+                      if c[0] <= ended and c[1] >= began)
+        return values
+
+    def run(self):
+        threads = [threading.Thread(target=self.write_loop),
+                   threading.Thread(target=self.append_loop)]
+        for t in threads:
+            t.start()
+        reads, torn, stale, failed = 0, [], [], []
+        try:
+            deadline = time.monotonic() + RACE_SECONDS
+            while time.monotonic() < deadline:
+                began = time.monotonic()
+                result = subprocess.run(['cat', os.path.join(self.m3, 'c')],
+                                        capture_output=True, timeout=60)
+                ended = time.monotonic()
+                if result.returncode != 0:
+                    failed.append(result.stderr.decode().strip())
+                    continue
+                reads += 1
+                seen = np.unique(np.frombuffer(result.stdout, dtype='u1'))
+                if len(result.stdout) != SIZE or len(seen) != 1:
+                    torn.append(seen.tolist()[:8])
+                    continue
+                # The writer's list grows while we look: take a copy.
+                if int(seen[0]) not in self.possible(began, ended):
+                    stale.append(int(seen[0]))
+        finally:
+            self.stop.set()
+            for t in threads:
+                t.join()
+        return reads, torn, stale, failed
+
+
+class LockStateTest(WriteTestCase):
+
+    def race_after_restart(self, rolled_back):
+        self.make_file(build_race_file)
+        m2 = self.mount(['--lease', LEASE], name='m2', errors=True).mountpoint
+        m3 = self.mount(['--lease', LEASE], name='m3', errors=True).mountpoint
+        snapshot = os.path.join(self.redis.dir, 'dump.rdb')
+        if os.path.exists(snapshot):
+            os.unlink(snapshot)
+        # History for the lock: generations that a restart could hand out again.
+        for i in range(20):
+            with open(os.path.join(m3, 'a'), 'ab') as out:
+                out.write(bytes([i]) * ROW)
+            if i == 5 and rolled_back:
+                subprocess.run(['redis-cli', '-p', str(self.redis.port),
+                                'SAVE'], check=True, capture_output=True)
+        for value in (251, 252, 253):
+            with open(os.path.join(m2, 'c'), 'wb') as out:
+                out.write(bytes([value]) * SIZE)
+        self.redis.pause_server()
+        self.assertEqual(os.path.exists(snapshot), rolled_back)
+        self.redis.resume_server()
+
+        race = Race(m2, m3, current=253)
+        reads, torn, stale, failed = race.run()
+        print('  %d reads, %d failed (%s), %d commits, %d appends, '
+              'writer errors %d'
+              % (reads, len(failed), '; '.join(sorted(set(failed)))[:200],
+                 len(race.commits), race.appends, len(race.errors)))
+        self.assertEqual(torn, [], 'reads that held bytes of several '
+                         'versions (first values of each)')
+        self.assertEqual(stale, [], 'reads that showed a version older than '
+                         'one committed before they began')
+        self.assertGreaterEqual(reads, MIN_READS, 'too few whole reads')
+        self.assertGreaterEqual(len(race.commits), 5, race.errors[:5])
+        for message in failed:
+            self.assertIn('Input/output error', message)
+
+    def test_redis_loses_its_data(self):
+        self.race_after_restart(rolled_back=False)
+
+    def test_redis_reloads_an_older_snapshot(self):
+        self.race_after_restart(rolled_back=True)
+
+    def ctl_status(self):
+        out = subprocess.run([self.ctl, '--redis', self.redis.url(), 'status',
+                              '--json', self.h5path],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        return json.loads(out.stdout)
+
+    def test_break_during_a_commit(self):
+        n = 64 << 20
+        rng = np.random.default_rng(7)
+
+        def build(f):
+            f.create_dataset('k', data=np.zeros(n, dtype='u1'),
+                             chunks=(1 << 20,), compression='gzip')
+        self.make_file(build)
+        first = rng.integers(0, 256, n, dtype='u1').tobytes()
+        second = rng.integers(0, 256, 3 << 20, dtype='u1').tobytes()
+        k1, new = self.src('k1.bin', first), self.src('new.bin', second)
+        ma = self.mount(['--lease', LEASE], name='ma', errors=True).mountpoint
+        mb = self.mount(['--lease', LEASE], name='mb', errors=True).mountpoint
+
+        slow = subprocess.Popen(['cp', k1, os.path.join(ma, 'k')],
+                                stderr=subprocess.PIPE)
+        for _ in wh.harness.deadline_loop(60):
+            if any(h['mode'] == 'X' for h in self.ctl_status()['holders']):
+                break
+            self.assertIsNone(slow.poll(), 'the commit ended before break')
+        broke = subprocess.run([self.ctl, '--redis', self.redis.url(),
+                                'break', self.h5path],
+                               capture_output=True, text=True, timeout=30)
+        self.assertEqual(broke.returncode, 0, broke.stderr)
+        print('  ' + broke.stdout.strip())
+        fast = subprocess.run(['cp', new, os.path.join(mb, 'new')],
+                              capture_output=True, text=True, timeout=120)
+        slow_err = slow.communicate(timeout=120)[1].decode()
+        print('  broken cp: exit %d %s; second cp: exit %d %s'
+              % (slow.returncode, slow_err.strip(), fast.returncode,
+                 fast.stderr.strip()))
+        self.assertEqual(fast.returncode, 0, fast.stderr)
+        self.unmount_all()
+        self.check_h5dump(self.h5path)
+        with self.h5() as f:
+            self.assertEqual(f['new'][...].tobytes(), second)
+            k = f['k'][...].tobytes()
+            self.assertIn(k, (first, bytes(n)), 'k holds neither version')
+            if slow.returncode == 0:
+                self.assertEqual(k, first, 'a cp that exited 0 was lost')
+
+    def test_stopped_redis_fails_after_the_lock_timeout(self):
+        def build(f):
+            f.create_dataset('d', data=np.arange(100, dtype='<i8'))
+        self.make_file(build)
+        mnt = self.mount(['--lock-timeout', '2'], errors=True).mountpoint
+        path = os.path.join(mnt, 'd')
+        self.assertEqual(len(self.cat(path)), 800)
+        # The mount gives its idle shared hold back after a second; a cat
+        # must then ask redis.
+        for _ in wh.harness.deadline_loop(20):
+            if not self.ctl_status()['holders']:
+                break
+        os.kill(self.redis.proc.pid, signal.SIGSTOP)
+        try:
+            began = time.monotonic()
+            result = subprocess.run(['cat', path], capture_output=True,
+                                    text=True, timeout=60)
+            took = time.monotonic() - began
+        finally:
+            os.kill(self.redis.proc.pid, signal.SIGCONT)
+        print('  cat with redis stopped: exit %d after %.2f s: %s'
+              % (result.returncode, took, result.stderr.strip()))
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn('Input/output error', result.stderr)
+        self.assertGreaterEqual(took, 1.8)
+        self.assertLess(took, 3.0, 'waited far past --lock-timeout 2')
+        self.assertEqual(len(self.cat(path)), 800)
+
+
+if __name__ == '__main__':
+    wh.main()
