@@ -288,7 +288,7 @@ bool commit_staged(fuse_req_t req, OpenFile& file, const char* op, bool keep_inc
             return true;
         });
     } catch (const std::exception& e) {
-        err = report_failure(op, e);
+        err = report_failure(op, e, true);
     }
     // A commit that failed anywhere — the lock, opening the file, the change itself —
     // leaves nothing behind for a later close or the release to commit after all:
