@@ -395,7 +395,9 @@ void fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
         fuse_reply_err(req, 0);
         return;
     }
-    if (commit_staged(req, file, "fsync")) fuse_reply_err(req, 0);
+    // The file stays open: what cannot be committed as it stands (a partial row) stays
+    // staged for later writes to complete, as at a close while others hold the file.
+    if (commit_staged(req, file, "fsync", true)) fuse_reply_err(req, 0);
 }
 
 void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Appending, patching and truncating (SPEC.md section 5): `>>` and
 O_APPEND grow a dataset resizable along axis 0 by whole rows (a partial
-row fails at close with EINVAL); `dd conv=notrunc seek=N` updates those
+row fails at close with EINVAL, and a failed fsync keeps it staged for
+later writes to complete); `dd conv=notrunc seek=N` updates those
 bytes only, also when they cut elements; `truncate -s N` sets the extent
 of a resizable dataset (whole rows) and accepts only its own size for a
 fixed one."""
@@ -30,6 +31,9 @@ def build(f):
     g.create_dataset('rows', data=ROWS, maxshape=(None, 3), chunks=(2, 3))
     g.create_dataset('bytes', data=np.frombuffer(b'abc', 'u1'),
                      maxshape=(None,), chunks=(16,))
+    for name in ('rows8', 'rows8a'):
+        g.create_dataset(name, shape=(0, 8), dtype='<i4', maxshape=(None, 8),
+                         chunks=(4, 8))
     f.create_dataset('keep', data=np.arange(3, dtype='<u1'))
 
 
@@ -142,6 +146,31 @@ class PatchAppend(wh.WriteTestCase):
                                   self.p('g', 'fixed')),
                           errno.EINVAL, errno.EFBIG)
         self.assert_unchanged(before)
+
+    def test_failed_fsync_keeps_what_is_staged(self):
+        # Half a row cannot be committed: fsync says so (EINVAL) and keeps
+        # it; the next half completes the row, and the close commits both
+        # halves — not zeros in place of the first.
+        self.mount(errors=True)
+        want = np.frombuffer(b'B' * 16 + b'C' * 16, '<i4').reshape(1, 8)
+        for name, append in (('rows8', False), ('rows8a', True)):
+            with self.subTest(append=append):
+                path = self.p('g', name)
+                fd = os.open(path, os.O_WRONLY | (os.O_APPEND if append
+                                                  else 0))
+                try:
+                    if append:
+                        self.assertEqual(os.write(fd, b'B' * 16), 16)
+                    else:
+                        self.assertEqual(os.pwrite(fd, b'B' * 16, 0), 16)
+                    self.assert_errno(lambda: os.fsync(fd), errno.EINVAL)
+                    if append:
+                        self.assertEqual(os.write(fd, b'C' * 16), 16)
+                    else:
+                        self.assertEqual(os.pwrite(fd, b'C' * 16, 16), 16)
+                finally:
+                    os.close(fd)  # raises if the commit fails
+                self.check('/g/' + name, want)
 
     # -- dd conv=notrunc ----------------------------------------------------
 
