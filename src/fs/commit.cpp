@@ -121,12 +121,12 @@ struct Plan {
     std::int64_t shift = 0;  // staged offset - dataset offset
 };
 
-Plan plan_commit(View& view, const OpenFile& file) {
+Plan plan_commit(View& view, OpenFile& file) {
     const Staging& staged = *file.staging;
     if (staged.failed())
         throw Error(staged.failed(), file.node.path + ": a write through this open failed; nothing of it is committed");
     Plan plan;
-    plan.object = open_node(view, file.node);
+    plan.object = follow_node(view, file.node);
     if (H5Iget_type(plan.object.get()) != H5I_DATASET) throw Error(EINVAL, file.node.path + ": not a dataset");
     if ((plan.rebuild = rebuild_for(file))) {
         check_space(view.path, staged.written_bytes());
@@ -154,7 +154,7 @@ Plan plan_commit(View& view, const OpenFile& file) {
 
 }  // namespace
 
-void check_commit(View& view, const OpenFile& file) { plan_commit(view, file); }
+void check_commit(View& view, OpenFile& file) { plan_commit(view, file); }
 
 void commit(View& view, const lock::Hold& hold, OpenFile& file) {
     Plan plan = plan_commit(view, file);

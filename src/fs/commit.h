@@ -10,8 +10,10 @@ namespace h5swmrfs::fs {
 // resizes and writes, checking between steps that the hold is still ours.
 void commit(View& view, const lock::Hold& hold, OpenFile& file);
 
-// The checks of commit() alone: throws what commit() would refuse with, changes nothing.
-void check_commit(View& view, const OpenFile& file);
+// The checks of commit() alone: throws what commit() would refuse with, changes nothing
+// in the file. Both follow the dataset by its address (fs/stat.h follow_node), so
+// `file.node` may learn a new path.
+void check_commit(View& view, OpenFile& file);
 
 // What `touch new` and `cp src new` create: an empty 1-D `|u1` dataset, chunked,
 // unlimited along its axis.

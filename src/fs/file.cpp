@@ -92,6 +92,8 @@ void start_writing(Filesystem& fs, View& view, OpenFile& file, int flags) {
     h5::DatasetWriter writer(object.get());  // throws for what cannot be written (vlen strings, ...)
     file.staging = std::make_unique<Staging>(writer.size(), flags & O_TRUNC, spill_directory(fs));
     file.space = free_space(fs);
+    file.max_size = writer.max_size();
+    file.fixed_size = !writer.resizable();
 }
 
 // Where the object of `file` is now, as far as this mount knows: a rename through this
@@ -244,6 +246,15 @@ void write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offs
         if (at + size > file.staging->base_size() + file.space || at + size < at)
             throw Error(EFBIG, file.node.path + ": a write to byte " + std::to_string(at + size) +
                                    " is past what the disk could hold");
+        if (at + size > file.max_size) {
+            // The close then reports what a commit of this content would: content of
+            // another length than a fixed size is EINVAL (SPEC §5), rows past the
+            // maximum of a resizable dataset EFBIG.
+            file.staging->fail(file.fixed_size ? EINVAL : EFBIG);
+            throw Error(EFBIG, file.node.path + ": a write to byte " + std::to_string(at + size) +
+                                   " is past the end of a dataset that cannot grow beyond " +
+                                   std::to_string(file.max_size) + " bytes");
+        }
         const pid_t thread = fuse_req_ctx(req)->pid;
         if (thread != file.last_thread) {
             file.last_thread = thread;
@@ -253,7 +264,7 @@ void write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offs
         file.staging->write(at, std::as_bytes(std::span(data, size)));
         fuse_reply_write(req, size);
     } catch (const std::exception& e) {
-        if (file.staging) file.staging->fail(errno_of(e));
+        if (file.staging && !file.staging->failed()) file.staging->fail(errno_of(e));
         reply_error(req, "write", e);
     }
 }
@@ -288,7 +299,7 @@ bool commit_staged(fuse_req_t req, OpenFile& file, const char* op, bool keep_inc
             return true;
         });
     } catch (const std::exception& e) {
-        err = report_failure(op, e);
+        err = report_failure(op, e, true);
     }
     // A commit that failed anywhere — the lock, opening the file, the change itself —
     // leaves nothing behind for a later close or the release to commit after all:
@@ -395,7 +406,9 @@ void fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
         fuse_reply_err(req, 0);
         return;
     }
-    if (commit_staged(req, file, "fsync")) fuse_reply_err(req, 0);
+    // The file stays open: what cannot be committed as it stands (a partial row) stays
+    // staged for later writes to complete, as at a close while others hold the file.
+    if (commit_staged(req, file, "fsync", true)) fuse_reply_err(req, 0);
 }
 
 void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {

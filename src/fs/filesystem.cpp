@@ -25,13 +25,16 @@ void check_space(const std::string& file, std::uint64_t needed) {
                                 std::to_string(available));
 }
 
-int report_failure(const char* op, const std::exception& e) noexcept {
+int report_failure(const char* op, const std::exception& e, bool commit) noexcept {
     const int err = errno_of(e);
     // What a user asked for and cannot have is their error, not the mount's.
     switch (err) {
         case ENOENT: case ENODATA: case ERANGE: case EROFS: case EEXIST:
         case ESTALE:  // another mount moved or replaced the object: the kernel looks it up again
-            log::debug(op, ": ", e.what());
+            if (commit)
+                log::warning(op, ": ", e.what());
+            else
+                log::debug(op, ": ", e.what());
             break;
         case EINVAL: case ENOTEMPTY: case EISDIR: case ENOTDIR: case EFBIG: case EPERM:
         case EOPNOTSUPP: case ENOSPC: case EBUSY:

@@ -103,7 +103,9 @@ private:
 void check_space(const std::string& file, std::uint64_t needed);
 
 // Logs a failed operation at the level it deserves and gives the errno to reply with.
-int report_failure(const char* op, const std::exception& e) noexcept;
+// A failed commit (`commit`) is logged at warning level at least, whatever its errno:
+// bytes a program wrote did not land, and the log is where a user looks for why.
+int report_failure(const char* op, const std::exception& e, bool commit = false) noexcept;
 
 template <class Work>
 using WorkResult = decltype(std::declval<Work>()(std::declval<View&>(), std::declval<const lock::Hold&>()));

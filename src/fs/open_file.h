@@ -1,6 +1,7 @@
 // One open(2) of a dataset (or another non-directory object).
 #pragma once
 
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -34,6 +35,10 @@ struct OpenFile {
     std::set<pid_t> writers;  // processes that wrote through it: their close() commits
     pid_t last_thread = 0, last_writer = 0;  // the last write's thread and its process
     std::uint64_t space = 0;  // free bytes on the file's disk at open (see free_space)
+    // The largest size the dataset can take, as of the open (h5::DatasetWriter::max_size):
+    // a write past it fails at once with EFBIG, not at a close a shell ignores.
+    std::uint64_t max_size = std::numeric_limits<std::uint64_t>::max();
+    bool fixed_size = false;  // the dataset cannot grow or shrink
     std::unique_ptr<Staging> staging;
 };
 

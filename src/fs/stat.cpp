@@ -33,6 +33,15 @@ h5::Id open_node(View& view, const Node& node) {
     return h5::open_object(view.file.id(), node.path, node.address);
 }
 
+h5::Id follow_node(View& view, Node& node) {
+    auto found = h5::locate_object(view.file.id(), node.address, node.kind, node.path);
+    if (!found) throw Error(ESTALE, node.path + ": no longer in the file (deleted or replaced meanwhile)");
+    if (found->path != node.path) log::info(node.path, ": moved meanwhile; following it to ", found->path);
+    node.path = found->path;
+    node.directory = found->parent;
+    return h5::open_object(view.file.id(), node.path, node.address);
+}
+
 h5::Id open_parent(View& view, const Node& node) {
     if (node.seen == view.generation) return h5::open_object(view.file.id(), node.directory);
     return h5::open_object(view.file.id(), parent_path(node.path), node.directory);

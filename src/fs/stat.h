@@ -17,6 +17,11 @@ Node directory_node(Filesystem& fs, fuse_ino_t ino);
 // is trusted in the generation the node was found in; later, `node.path` must still lead
 // to it (another mount may have deleted it and HDF5 reused its place). ESTALE otherwise.
 h5::Id open_node(View& view, const Node& node);
+// The same, for a change that must reach the object wherever it lives now (a commit: a
+// writer's bytes go to the object it opened): when another mount renamed it or a group
+// above it, `node` takes the path and directory found by its address. ESTALE when no
+// link leads to it any more.
+h5::Id follow_node(View& view, Node& node);
 // The group that holds `node` (a symlink's directory), found the same way.
 h5::Id open_parent(View& view, const Node& node);
 

@@ -69,6 +69,14 @@ std::vector<std::uint64_t> DatasetWriter::shape_for_size(std::uint64_t bytes) co
     return shape;
 }
 
+std::uint64_t DatasetWriter::max_size() const {
+    constexpr std::uint64_t kUnlimited = std::numeric_limits<std::uint64_t>::max();
+    if (!resizable_) return size_;
+    if (max_shape_[0] == H5S_UNLIMITED) return kUnlimited;
+    if (row_size_ && max_shape_[0] > kUnlimited / row_size_) return kUnlimited;
+    return max_shape_[0] * row_size_;
+}
+
 void DatasetWriter::resize(std::uint64_t bytes) {
     std::vector<std::uint64_t> shape = shape_for_size(bytes);
     if (shape == shape_) return;

@@ -25,6 +25,9 @@ public:
     std::uint64_t row_size() const { return row_size_; }
     // Whether the extent along axis 0 may change.
     bool resizable() const { return resizable_; }
+    // The largest size in bytes the dataset can take: its size when fixed, else its
+    // maximum along axis 0 in whole rows (the largest std::uint64_t when unlimited).
+    std::uint64_t max_size() const;
 
     // The shape that holds exactly `bytes`, checked and changing nothing: the current
     // shape for the current size; otherwise whole rows within the maximum along axis 0.

@@ -1,6 +1,7 @@
 #include "h5/tree.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace h5swmrfs::h5 {
 namespace {
@@ -171,6 +172,55 @@ Id open_object(hid_t file, const std::string& path, haddr_t address) {
     }
     H5Eclear2(H5E_DEFAULT);
     throw Error(ESTALE, path + ": moved or replaced meanwhile");
+}
+
+namespace {
+
+bool leads_to(hid_t file, const std::string& path, haddr_t address, Kind kind) {
+    H5O_info_t info;
+    const bool found = H5Oget_info_by_name2(file, path.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 &&
+                       info.addr == address && kind_of(info.type) == kind;
+    H5Eclear2(H5E_DEFAULT);
+    return found;
+}
+
+struct Search {
+    haddr_t address;
+    Kind kind;
+    std::optional<std::string> path;
+};
+
+herr_t match_object(hid_t, const char* name, const H5O_info_t* info, void* data) {
+    auto* search = static_cast<Search*>(data);
+    if (info->addr != search->address) return 0;
+    if (kind_of(info->type) == search->kind) search->path = std::strcmp(name, ".") == 0 ? "/" : "/" + std::string(name);
+    return 1;  // one object per address: found, or the address now holds something else
+}
+
+std::optional<std::string> walk_to(hid_t file, haddr_t address, Kind kind) {
+    Search search{address, kind, std::nullopt};
+    check(H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_INC, match_object, &search, H5O_INFO_BASIC), "walk the tree");
+    return search.path;
+}
+
+}  // namespace
+
+std::optional<Location> locate_object(hid_t file, haddr_t address, Kind kind, const std::string& known_path) {
+    std::optional<std::string> path;
+    if (leads_to(file, known_path, address, kind))
+        path = known_path;
+    else
+        path = walk_to(file, address, kind);
+    if (!path) return std::nullopt;
+    Location location{*path, HADDR_UNDEF};
+    const std::size_t slash = path->rfind('/');
+    const std::string parent = slash == 0 ? "/" : path->substr(0, slash);
+    if (*path != "/") {
+        H5O_info_t info;
+        check(H5Oget_info_by_name2(file, parent.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT), "read group " + parent);
+        location.parent = info.addr;
+    }
+    return location;
 }
 
 }  // namespace h5swmrfs::h5

@@ -51,6 +51,19 @@ Id open_object(hid_t file, haddr_t address);
 // address only (it cannot update the names of open objects).
 Id open_object(hid_t file, const std::string& path, haddr_t address);
 
+// Where the object of `kind` whose header is at `address` is linked now: its path from
+// the root and the address of the group that holds that link.
+struct Location {
+    std::string path;
+    haddr_t parent = HADDR_UNDEF;
+};
+
+// Finds that object: at `known_path` when that still leads to it, else by walking the
+// tree (another mount may have renamed it or a group above it). nullopt when no link
+// leads to it any more, or what is at `address` now is another kind of object (the
+// object was deleted and its place reused).
+std::optional<Location> locate_object(hid_t file, haddr_t address, Kind kind, const std::string& known_path);
+
 // Changes to the tree. Names are single path components (no '/'); every
 // function checks what POSIX would and throws Error with that errno.
 void create_group(hid_t parent, const std::string& name);                 // EEXIST

@@ -5,9 +5,13 @@ the same redis: while `cp` replaces a 256 MiB dataset through mount A, a
 loop of `cat` through mount B gets either the whole old or the whole new
 bytes, the old before cp started and the new once it has returned. Staged
 bytes stay invisible until close(); every change is visible on the other
-mount once the call returned; appends from both mounts all land."""
+mount once the call returned; appends from both mounts all land. A rename
+on one mount does not lose what a writer on the other has staged: its
+close commits into the object wherever it lives now."""
 
+import errno
 import hashlib
+import io
 import os
 import subprocess
 import threading
@@ -231,6 +235,111 @@ class CrossMount(wh.WriteTestCase):
         for k in (1, 2):
             mine = [r[1] for r in got[2:].tolist() if r[0] == k]
             self.assertEqual(mine, list(range(count)))
+
+
+OLD = b'0123456789'
+PATCHED = b'AB23456789'
+
+
+class RenamedUnderAWriter(wh.WriteTestCase):
+    """A writer's bytes go to the object it opened wherever that lives at
+    close (docs/DESIGN.md: open files follow their object by address): a
+    rename on another mount, of the dataset or of a group above it, loses
+    nothing. Only an object that no longer exists fails the close (ESTALE
+    or ENOENT), and the writer's mount logs why."""
+
+    def setUp(self):
+        super().setUp()
+        self.make_file(lambda f: f.create_group('g'))
+        self.m2 = self.mount(name='m2')
+        self.m3 = self.mount(name='m3')
+
+    def on(self, mount, *parts):
+        return self.p(*parts, mnt=mount.mountpoint)
+
+    def write_new(self, path, data):
+        with open(path, 'wb') as out:
+            out.write(data)
+
+    def patch_while(self, path, change):
+        """b'AB' written at 0 through an O_RDWR open of path, then change()
+        run before the close; the errno of close() (0 if it worked)."""
+        fd = os.open(path, os.O_RDWR)
+        try:
+            self.assertEqual(os.pwrite(fd, b'AB', 0), 2)
+            change()
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            os.close(fd)
+        except OSError as e:
+            return e.errno
+        return 0
+
+    def assert_holds(self, h5path, data, gone):
+        with self.h5() as f:
+            for path in gone:
+                self.assertNotIn(path, f)
+            self.assertEqual(f[h5path][()].tobytes(), data, h5path)
+        for mount in (self.m2, self.m3):
+            self.assertEqual(self.cat(self.on(mount, h5path.lstrip('/'))),
+                             data)
+
+    def test_rename_of_the_dataset(self):
+        for target in (('q2',), ('g', 'q3')):
+            with self.subTest(target=target):
+                self.write_new(self.on(self.m2, 'q1'), OLD)
+                err = self.patch_while(self.on(self.m2, 'q1'), lambda: os.rename(
+                    self.on(self.m3, 'q1'), self.on(self.m3, *target)))
+                self.assertEqual(err, 0, os.strerror(err))
+                self.assert_holds('/' + '/'.join(target), PATCHED, ['q1'])
+
+    def test_rename_of_its_group(self):
+        os.mkdir(self.on(self.m2, 'd'))
+        self.write_new(self.on(self.m2, 'd', 'q1'), OLD)
+        err = self.patch_while(self.on(self.m2, 'd', 'q1'), lambda: os.rename(
+            self.on(self.m3, 'd'), self.on(self.m3, 'g', 'e')))
+        self.assertEqual(err, 0, os.strerror(err))
+        self.assert_holds('/g/e/q1', PATCHED, ['d'])
+
+    def test_replaced_dataset_fails_the_close(self):
+        self.write_new(self.on(self.m2, 'q1'), OLD)
+        self.write_new(self.on(self.m2, 'other'), b'other')
+        err = self.patch_while(self.on(self.m2, 'q1'), lambda: self.assert_ok(
+            self.run_tool('mv', self.on(self.m3, 'other'),
+                          self.on(self.m3, 'q1'))))
+        self.assertIn(err, (errno.ESTALE, errno.ENOENT),
+                      'close: %s' % (os.strerror(err) if err else 'no error'))
+        self.assert_holds('/q1', b'other', ['other'])
+        self.assertRegex(self.m2.log_text(),
+                         r'(?m)^h5swmrfs\[\d+\] (warning|error): .*/q1\b',
+                         'no warning in the writer\'s mount log')
+
+    def test_new_dataset_rebuilt_where_it_moved(self):
+        # .npy content makes the dataset this open created be rebuilt at
+        # close: it is rebuilt where the dataset is by then, whichever
+        # mount moved it into another group.
+        array = np.arange(9, dtype='<f4').reshape(3, 3)
+        content = io.BytesIO()
+        np.save(content, array)
+        for name, mover in (('by_other', self.m3), ('by_self', self.m2)):
+            with self.subTest(moved=name):
+                fd = os.open(self.on(self.m2, name),
+                             os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                try:
+                    os.write(fd, content.getvalue())
+                    os.rename(self.on(mover, name), self.on(mover, 'g', name))
+                except BaseException:
+                    os.close(fd)
+                    raise
+                os.close(fd)  # raises if the commit fails
+                with self.h5() as f:
+                    self.assertNotIn(name, f)
+                    ds = f['g/' + name]
+                    self.assertEqual((ds.dtype.str, ds.shape),
+                                     ('<f4', (3, 3)))
+                    self.assertEqual(ds[()].tolist(), array.tolist())
 
 
 if __name__ == '__main__':

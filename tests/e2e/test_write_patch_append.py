@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Appending, patching and truncating (SPEC.md section 5): `>>` and
 O_APPEND grow a dataset resizable along axis 0 by whole rows (a partial
-row fails at close with EINVAL); `dd conv=notrunc seek=N` updates those
+row fails at close with EINVAL, and a failed fsync keeps it staged for
+later writes to complete); a write past the largest size a dataset can
+take fails at write(2) with EFBIG; `dd conv=notrunc seek=N` updates those
 bytes only, also when they cut elements; `truncate -s N` sets the extent
 of a resizable dataset (whole rows) and accepts only its own size for a
 fixed one."""
@@ -30,6 +32,10 @@ def build(f):
     g.create_dataset('rows', data=ROWS, maxshape=(None, 3), chunks=(2, 3))
     g.create_dataset('bytes', data=np.frombuffer(b'abc', 'u1'),
                      maxshape=(None,), chunks=(16,))
+    g.create_dataset('capped', data=ROWS, maxshape=(4, 3), chunks=(2, 3))
+    for name in ('rows8', 'rows8a'):
+        g.create_dataset(name, shape=(0, 8), dtype='<i4', maxshape=(None, 8),
+                         chunks=(4, 8))
     f.create_dataset('keep', data=np.arange(3, dtype='<u1'))
 
 
@@ -142,6 +148,70 @@ class PatchAppend(wh.WriteTestCase):
                                   self.p('g', 'fixed')),
                           errno.EINVAL, errno.EFBIG)
         self.assert_unchanged(before)
+
+    def test_write_past_the_end_of_a_fixed_dataset_fails_at_write(self):
+        # A shell ignores errors of its own closes: `echo hi >> fixed` must
+        # fail at write(2), or it would exit 0 with nothing written.
+        self.mount(errors=True)
+        before = self.snapshot()
+        fixed = self.p('g', 'fixed')
+        result = self.run_tool('/bin/bash', '-c', 'echo hi >> "$1"', 'bash',
+                               fixed)
+        self.assert_fails(result, errno.EFBIG)
+        self.assert_unchanged(before)
+        # dd at the end, and dd across it: the block past the end fails
+        for operands in (('bs=4', 'seek=12'), ('bs=4', 'seek=11')):
+            with self.subTest(dd=operands):
+                result = self.dd(self.src('eight', b'12345678'), fixed,
+                                 *operands)
+                self.assert_fails(result, errno.EFBIG)
+                self.assertIn('error writing', result.stderr)
+                self.assert_unchanged(before)
+        # within the fixed size writes work, and so does a whole new content
+        self.assert_ok(self.dd(self.src('four', b'wxyz'), fixed, 'bs=4',
+                               'seek=11'))
+        want = patched(FIXED, 44, b'wxyz')
+        self.check('/g/fixed', want)
+        new = FIXED[::-1] + 5
+        self.assert_ok(self.run_tool('cp', self.src('new', new.tobytes()),
+                                     fixed))
+        self.check('/g/fixed', new)
+        # resizable along axis 0 up to 4 rows: past that, EFBIG at write
+        more = np.arange(6, dtype='<i4').reshape(2, 3) + 300
+        capped = self.p('g', 'capped')
+        self.assert_ok(self.sh('cat "$1" >> "$2"',
+                               self.src('more', more.tobytes()), capped))
+        self.check('/g/capped', np.concatenate([ROWS, more]))
+        result = self.run_tool('/bin/bash', '-c', 'cat "$2" >> "$1"', 'bash',
+                               capped, self.src('row', more[:1].tobytes()))
+        self.assert_fails(result, errno.EFBIG)
+        self.assertIn('write error', result.stderr)  # cat's, not a close's
+        self.check('/g/capped', np.concatenate([ROWS, more]))
+
+    def test_failed_fsync_keeps_what_is_staged(self):
+        # Half a row cannot be committed: fsync says so (EINVAL) and keeps
+        # it; the next half completes the row, and the close commits both
+        # halves — not zeros in place of the first.
+        self.mount(errors=True)
+        want = np.frombuffer(b'B' * 16 + b'C' * 16, '<i4').reshape(1, 8)
+        for name, append in (('rows8', False), ('rows8a', True)):
+            with self.subTest(append=append):
+                path = self.p('g', name)
+                fd = os.open(path, os.O_WRONLY | (os.O_APPEND if append
+                                                  else 0))
+                try:
+                    if append:
+                        self.assertEqual(os.write(fd, b'B' * 16), 16)
+                    else:
+                        self.assertEqual(os.pwrite(fd, b'B' * 16, 0), 16)
+                    self.assert_errno(lambda: os.fsync(fd), errno.EINVAL)
+                    if append:
+                        self.assertEqual(os.write(fd, b'C' * 16), 16)
+                    else:
+                        self.assertEqual(os.pwrite(fd, b'C' * 16, 16), 16)
+                finally:
+                    os.close(fd)  # raises if the commit fails
+                self.check('/g/' + name, want)
 
     # -- dd conv=notrunc ----------------------------------------------------
 

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Replacing a dataset's content (SPEC.md section 5): `cp src ds` over a
 fixed-size dataset replaces it when the length is its size, else close()
-fails with EINVAL and nothing changes; over a dataset resizable along
+fails with EINVAL and nothing changes (a longer content fails already at
+the write past the end, with EFBIG); over a dataset resizable along
 axis 0 the extent follows the written length in whole rows. The bytes
 are staged until close() (or fsync) and then committed in one step."""
 
@@ -114,6 +115,9 @@ class Replace(wh.WriteTestCase):
                 src = self.src('len%d' % length, RNG.bytes(length))
                 result = self.run_tool('cp', src, self.p('g', 'fixed'))
                 self.assert_fails(result, errno.EINVAL)
+                if length > size:
+                    self.assert_fails(result, errno.EFBIG)
+                    self.assertIn('error writing', result.stderr)
                 self.assert_unchanged(before)
                 self.assertEqual(os.stat(self.p('g', 'fixed')).st_size, size)
                 self.assertEqual(self.cat(self.p('g', 'fixed')),
@@ -124,8 +128,13 @@ class Replace(wh.WriteTestCase):
         before = self.snapshot()
         self.assertEqual(self.write_fd(self.p('g', 'fixed'), b'x' * 47),
                          errno.EINVAL)
-        self.assertEqual(self.write_fd(self.p('g', 'fixed'), b'x' * 49,
-                                       pieces=7), errno.EINVAL)
+        # one byte too many: the write that reaches past the end fails
+        fd = os.open(self.p('g', 'fixed'), os.O_WRONLY | os.O_TRUNC)
+        try:
+            self.assertEqual(os.write(fd, b'x' * 42), 42)
+            self.assert_errno(lambda: os.write(fd, b'x' * 7), errno.EFBIG)
+        finally:
+            self.assert_errno(lambda: os.close(fd), errno.EINVAL)
         self.assert_unchanged(before)
         # and the right length in several writes works
         want = np.arange(100, 112, dtype='<i4').reshape(4, 3)
