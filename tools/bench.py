@@ -160,19 +160,95 @@ def bench_write(args, daemon, work):
     return results
 
 
+def append_rows(target, row, count):
+    """`cat row >> target`, `count` times, from one shell: seconds taken."""
+    start = time.perf_counter()
+    subprocess.run(["bash", "-c", 'for ((i = 0; i < $2; i++)); do cat "$1" >> "$3"; done', "appends",
+                    row, str(count), target], check=True)
+    return time.perf_counter() - start
+
+
+class BusyHost:
+    """`processes` idle processes holding `descriptors` open descriptors each, like the
+    login node of a cluster; killed by PID on exit."""
+
+    def __init__(self, processes, descriptors):
+        self.processes, self.descriptors = processes, descriptors
+        self.children = []
+
+    def __enter__(self):
+        fds = [os.open("/dev/null", os.O_RDONLY) for _ in range(self.descriptors)]
+        try:
+            for _ in range(self.processes):
+                self.children.append(subprocess.Popen(["sleep", "3600"], pass_fds=fds,
+                                                      stdin=subprocess.DEVNULL))
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        finally:
+            for fd in fds:
+                os.close(fd)
+        return self
+
+    def __exit__(self, *exc):
+        for child in self.children:
+            child.kill()
+        for child in self.children:
+            child.wait()
+
+
+def bench_appends(args, daemon, work):
+    """Commits per second of `cat row >> ds` (one 32-byte row each), on an idle host and
+    with 1000 extra processes holding 50 descriptors each: a close must not cost more
+    on a busy host."""
+    count = args.appends
+    row = os.path.join(work, "row.bin")
+    with open(row, "wb") as f:
+        f.write(np.arange(8, dtype="<i4").tobytes())
+    h5 = os.path.join(work, "bench.h5")
+    with h5py.File(h5, "w") as f:
+        f.create_dataset("rows", shape=(0, 8), maxshape=(None, 8), dtype="<i4", chunks=(1024, 8))
+    plain = os.path.join(work, "plain.bin")
+    results = {"plain": best_of(args.repeat, lambda: append_rows(plain, row, count))}
+    with Mount(daemon, h5, work) as mnt:
+        target = os.path.join(mnt, "rows")
+        results["mount, idle host"] = best_of(args.repeat, lambda: append_rows(target, row, count))
+        with BusyHost(1000, 50):
+            results["mount, busy host"] = best_of(args.repeat, lambda: append_rows(target, row, count))
+    with h5py.File(h5, "r") as f:
+        rows = f["rows"].shape[0]
+    expected = count * (2 * args.repeat)
+    if rows != expected:
+        sys.exit(f"the dataset has {rows} rows, {expected} were appended")
+    return results
+
+
+def print_appends(args, results):
+    print(f"{str(args.appends) + ' appends of 32 B':<22}{'seconds':>9}{'commits/s':>11}{'vs idle':>9}")
+    idle = results["mount, idle host"]
+    for name, seconds in results.items():
+        vs_idle = f"{idle / seconds:.2f}x" if name.startswith("mount") else ""
+        print(f"{name:<22}{seconds:>9.3f}{args.appends / seconds:>11.0f}{vs_idle:>9}")
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["read", "write"])
+    ap.add_argument("what", choices=["read", "write", "appends"])
     ap.add_argument("--build", default=os.path.join(here, "..", "build"))
     ap.add_argument("--mib", type=int)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--appends", type=int, default=100, help="appends per run of the appends case")
     args = ap.parse_args()
     args.mib = args.mib or (256 if args.what == "read" else 1024)
     daemon = os.path.join(args.build, "src", "cli", "h5swmrfs")
 
+    bench = {"read": bench_read, "write": bench_write, "appends": bench_appends}[args.what]
     with tempfile.TemporaryDirectory(prefix="h5swmrfs-bench.") as work:
-        results = (bench_read if args.what == "read" else bench_write)(args, daemon, work)
+        results = bench(args, daemon, work)
+    if args.what == "appends":
+        print_appends(args, results)
+        return
 
     print(f"{args.what + ' of ' + str(args.mib) + ' MiB':<22}{'seconds':>9}{'MiB/s':>9}{'vs plain':>10}{'vs h5py':>9}")
     for name, seconds in results.items():

@@ -4,15 +4,14 @@
 #include <sys/statvfs.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
-#include <filesystem>
 #include <limits>
 #include <fstream>
 #include <set>
 #include <vector>
 
 #include "fs/commit.h"
+#include "fs/holders.h"
 #include "fs/open_file.h"
 #include "fs/ops.h"
 #include "fs/stat.h"
@@ -119,6 +118,7 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         fuse_reply_err(req, EROFS);
         return;
     }
+    const pid_t opener = writing ? process_of(req) : 0;
     std::unique_ptr<lock::Hold> hold = acquire(req, lock::Mode::Shared, "open");
     if (!hold) return;
     auto handle = with_hold(req, *hold, "open", [&](View& view, const lock::Hold&) {
@@ -129,7 +129,10 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         file->generation = view.generation;
         file->reader = open_reader(view, file->node);
         file->node.seen = view.generation;  // found at its path and address just now
-        if (writing) start_writing(fs, view, *file, fi->flags);
+        if (writing) {
+            start_writing(fs, view, *file, fi->flags);
+            file->opener = opener;
+        }
         return file;
     });
     if (!handle) return;
@@ -159,6 +162,7 @@ void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
         fuse_reply_err(req, EPERM);
         return;
     }
+    const pid_t opener = process_of(req);
     auto created = under_lock(req, lock::Mode::Exclusive, "create", [&](View& view, const lock::Hold&) {
         Node dir = directory_node(fs, parent);
         h5::Id group = h5::open_object(view.file.id(), dir.path, dir.address);
@@ -174,6 +178,7 @@ void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
         file->writable = true;
         file->append = fi->flags & O_APPEND;
         file->created = true;
+        file->opener = opener;
         file->staging = std::make_unique<Staging>(0, true, spill_directory(fs));
         file->space = free_space(fs);
         fuse_entry_param entry = make_entry(fs, view, node);
@@ -317,33 +322,6 @@ bool has_uncommitted(OpenFile& file) {
     return file.staging && (file.staging->dirty() || file.staging->failed());
 }
 
-// The processes that still have `path` (inside the mount) open for writing. FUSE
-// does not say whether a close is the last one of an open file; a shell, for one,
-// duplicates and closes its descriptors around every command it runs.
-std::set<pid_t> open_for_writing(const std::string& path) {
-    namespace fsys = std::filesystem;
-    std::set<pid_t> found;
-    std::error_code ec;
-    const std::string self = std::to_string(::getpid());
-    for (const auto& process : fsys::directory_iterator("/proc", ec)) {
-        const std::string pid = process.path().filename();
-        if (pid.empty() || !std::isdigit(static_cast<unsigned char>(pid[0])) || pid == self) continue;
-        std::error_code fd_ec;
-        for (const auto& fd : fsys::directory_iterator(process.path() / "fd", fd_ec)) {
-            std::error_code link_ec;
-            if (fsys::read_symlink(fd.path(), link_ec) != path || link_ec) continue;
-            std::ifstream info(process.path() / "fdinfo" / fd.path().filename());
-            std::string line;
-            while (std::getline(info, line)) {
-                if (!line.starts_with("flags:")) continue;
-                const long flags = std::strtol(line.c_str() + 6, nullptr, 8);
-                if ((flags & O_ACCMODE) != O_RDONLY) found.insert(static_cast<pid_t>(std::stol(pid)));
-            }
-        }
-    }
-    return found;
-}
-
 // Whether what `file` staged could be committed as it stands; replies with the error if not.
 bool committable(fuse_req_t req, OpenFile& file) {
     auto fits = under_lock(req, lock::Mode::Shared, "close", [&](View& view, const lock::Hold&) {
@@ -370,22 +348,24 @@ bool committable(fuse_req_t req, OpenFile& file) {
 void flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
     Filesystem& fs = filesystem_of(req);
     OpenFile& file = *open_file(fi);
-    const pid_t closer = process_of(req);
     bool dirty, wrote;
     std::set<pid_t> writers;
     std::string path;
+    pid_t closer = 0, opener = 0;
     {
         std::lock_guard guard(file.mutex);
         dirty = file.staging && (file.staging->dirty() || file.staging->failed());
-        wrote = file.writers.count(closer) > 0;
         writers = file.writers;
         path = fs.config.mountpoint + file.node.path;
+        opener = file.opener;
     }
     if (!dirty) {
         fuse_reply_err(req, 0);
         return;
     }
-    const std::set<pid_t> holders = open_for_writing(path);
+    closer = process_of(req);
+    wrote = writers.count(closer) > 0;
+    const std::set<pid_t> holders = holders_for_writing(path, opener, writers);
     const auto other_writer = std::find_if(holders.begin(), holders.end(),
                                            [&](pid_t pid) { return pid != closer && writers.count(pid); });
     if (other_writer != holders.end()) {

@@ -32,6 +32,7 @@ struct OpenFile {
     bool writable = false;
     bool append = false;   // O_APPEND: every write lands at the end
     bool created = false;  // this open made the dataset: .npy content may type it
+    pid_t opener = 0;         // the process that opened it: it and its children share it
     std::set<pid_t> writers;  // processes that wrote through it: their close() commits
     pid_t last_thread = 0, last_writer = 0;  // the last write's thread and its process
     std::uint64_t space = 0;  // free bytes on the file's disk at open (see free_space)
