@@ -1,15 +1,15 @@
 #!/usr/bin/python3
 """A short stress run of tools/stress (docs/STRESS.md) as a test: two
-mounts, readers, writers and an h5py program for 45 s (or the --seconds
-given) with every fault of `--faults all`; passes when tools/stress exits 0
-(every invariant held).
+mounts, readers, writers, an h5py program and the crossing workers for 45 s
+(or the --seconds given) with every fault of `--faults all` (or the
+--faults given); passes when tools/stress exits 0 (every invariant held).
 
-Fails where mounts cannot be made (no /dev/fuse, fusermount3, redis-server
-or h5dump, or not root: the tool mounts a tmpfs for the disk-full fault and
-makes network namespaces for --netns): the test command installs all of it,
-so a skip would only hide a problem. The daemon and h5swmrfs-ctl come from
-$H5SWMRFS and $H5SWMRFS_CTL (set by tests/stress/meson.build). Extra
-arguments go to tools/stress (a later --seconds wins);
+Fails where mounts cannot be made (no /dev/fuse, fusermount3, redis-server,
+redis-cli or h5dump, or not root: the tool mounts a tmpfs for the disk-full
+fault and makes network namespaces for --netns): the test command installs
+all of it, so a skip would only hide a problem. The daemon and h5swmrfs-ctl
+come from $H5SWMRFS and $H5SWMRFS_CTL (set by tests/stress/meson.build).
+Extra arguments go to tools/stress (a later --seconds or --faults wins);
 H5SWMRFS_STRESS_SECONDS overrides the default length.
 """
 
@@ -26,7 +26,7 @@ TOOL = os.path.join(os.path.dirname(os.path.dirname(HERE)), 'tools',
 def skip_reason(netns):
     if not os.path.exists('/dev/fuse'):
         return '/dev/fuse is missing'
-    tools = ['fusermount3', 'redis-server', 'h5dump', 'setfattr']
+    tools = ['fusermount3', 'redis-server', 'redis-cli', 'h5dump', 'setfattr']
     if netns:
         tools.append('ip')
     for tool in tools:

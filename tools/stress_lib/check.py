@@ -25,6 +25,7 @@ import math
 import os
 
 from . import layout, records
+from .faults import REDIS_KINDS
 
 NEG = -math.inf
 
@@ -77,13 +78,19 @@ class Model:
             self.groups[layout.h5py_group(i)] = Seq('present', None)
         for (obj, _), value in init_attrs.items():
             self.attrs[obj] = Seq('attr', value)
+        cross = layout.crossing(config)
+        if cross:
+            self.groups[layout.CROSS] = Seq('present', None)
+            for path, state in cross.items():
+                self.data[path] = Seq('data', dict(state))
 
     def feed(self, e):
         kind = e['e']
         if kind == 'state':
             self.data[e['path']].add('data', dict(key=e['key'],
                                                   runs=e['runs'],
-                                                  len=e['len']),
+                                                  len=e['len'],
+                                                  fill=e.get('fill')),
                                      e['t0'], e['t1'])
         elif kind == 'ns':
             if e['kind'] == 'group':
@@ -122,6 +129,8 @@ class Checker:
         self.expected_errors = collections.Counter()
         self.unexpected_errors = collections.Counter()
         self.problems = collections.defaultdict(list)   # kind -> details
+        # 'torn'/'stale' -> {'PATH OP': count}: where the bad reads were
+        self.bad_reads = collections.defaultdict(collections.Counter)
         self.entries = []
         self.successes = collections.defaultdict(list)  # m -> [(t0, t1)]
         self.write_successes = []                       # (m, t0, t1)
@@ -227,6 +236,7 @@ class Checker:
                 if not e['ok']:
                     if e['err'] == 'CONTENT':
                         self.counts['torn_reads'] += 1
+                        self.bad_reads['torn'][layout.PROBE + ' probe'] += 1
                         self.problems['torn'].append(e)
                     else:
                         self.classify_error(dict(e, rc=1,
@@ -262,17 +272,21 @@ class Checker:
         # on its own). Its outcome is unknown, not a violation.
         lost_hold = e.get('op') == 'h5py-write' and (
             ('hold' in msg and ('lost' in msg or 'not confirmed' in msg))
-            or 'lease renewal failed' in msg or 'release failed' in msg)
+            or 'lease renewal failed' in msg or 'release failed' in msg
+            or 'restarted' in msg)
         if out == 'visible' and not died and not lost_hold:
             self.problems['failed_write_visible'].append(e)
         elif out == 'partial' and 'close' in msg:
             self.problems['failed_write_partial'].append(e)
-        elif out == 'other':
+        elif out == 'other' and not lost_hold:
             self.problems['failed_write_left_other_content'].append(e)
 
     def _state_matches(self, state, e):
         if state is None:
             return False
+        if state.get('fill') is not None:
+            return records.uniform_matches(state, e['off'], e['req'], e['n'],
+                                           e['dec'])
         data = records.state_bytes(state['key'], state['runs'],
                                    state['len'], e['off'], e['req'])
         return len(data) == e['n'] and records.digest(data) == e['sha']
@@ -296,6 +310,8 @@ class Checker:
             self.classify_error(e, 'read ' + e['op'])
             return
         self.counts['reads_ok'] += 1
+        if e.get('short'):
+            self.counts['short_reads'] += 1
         if seq is None:
             self.problems['read_of_unknown_path'].append(e)
             return
@@ -312,6 +328,7 @@ class Checker:
             if seq.items[k][0] == 'data' and \
                     self._state_matches(seq.items[k][1], e):
                 self.counts['stale_reads'] += 1
+                self.bad_reads['stale'][path + ' ' + e['op']] += 1
                 self.problems['stale'].append(dict(
                     e, saw_state=k, allowed=allowed,
                     newer_returned_at=seq.items[k + 1][3],
@@ -325,12 +342,15 @@ class Checker:
                                                     allowed=allowed))
                 return
         self.counts['torn_reads'] += 1
-        versions = {r[2] for r in e['dec']['runs']}
+        self.bad_reads['torn'][path + ' ' + e['op']] += 1
+        versions = {r[2] for r in e['dec'].get('runs', [])}
         failed = [v for v in versions
                   if v in self.model.failed_versions.get(path, {})]
         self.problems['torn'].append(dict(
             e, allowed=allowed,
-            allowed_states=[seq.items[k][:1] + seq.items[k][2:]
+            allowed_states=[seq.items[k][:1] + seq.items[k][2:] +
+                            ([seq.items[k][1]['fill']] if seq.items[k][0] ==
+                             'data' and seq.items[k][1].get('fill') else [])
                             for k in allowed],
             versions_of_failed_writes=failed))
 
@@ -453,7 +473,7 @@ class Checker:
                 out.append(dict(f, stall=None, per_mount={}, write_stall=None))
                 continue
             survivors = [m for m in range(mounts) if m != f.get('mount')
-                         or f['kind'] in ('redis-restart', 'disk-full')]
+                         or f['kind'] in REDIS_KINDS + ('disk-full',)]
             per = {}
             for m in survivors:
                 t = f['t']

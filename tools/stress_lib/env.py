@@ -190,52 +190,106 @@ def free_port():
 class Redis:
     """A private redis-server with a password; in a namespace when prefix is
     given. It persists every write (appendonly, fsync always), as a lock
-    server must: a redis that forgets its keys when it restarts forgets the
-    holds too, and two writers may then overlap for up to a lease
-    (docs/LOCKING.md). The redis-restart fault kills it with SIGKILL and
-    starts it again on the same files."""
+    server must (docs/LOCKING.md). The redis-restart faults SIGKILL it and
+    start it again on the same address in one of three ways (start's
+    `state`): on the same files ('keep': every key back), on an empty data
+    directory ('empty': every key lost, as a redis without persistence), or
+    from an RDB snapshot taken earlier ('snapshot': the keys as they were
+    then, as a redis that reloads an older dump.rdb). Each start that does not
+    keep the files gets a data directory of its own."""
 
     def __init__(self, workdir, password, cleanup, prefix=(), host=None):
-        self.dir = os.path.join(workdir, 'redis')
-        os.makedirs(self.dir, exist_ok=True)
+        self.base = os.path.join(workdir, 'redis')
+        os.makedirs(self.base, exist_ok=True)
+        self.dir = None
+        self.epoch = 0
         self.password = password
         self.prefix = list(prefix)
         self.host = host or '127.0.0.1'
         self.port = 6379 if prefix else free_port()
         self.proc = None
         self.starts = 0
+        self.served = False      # the daemons know the port from then on
         cleanup.push('redis', self.stop)
 
     def url(self):
         return 'redis://%s:%d/0' % (self.host, self.port)
 
-    def start(self, ready):
+    def start(self, ready, state='keep', snapshot=None):
         """Start the server; ready() -> bool says when it answers."""
+        if self.dir is None or state != 'keep':
+            self.epoch += 1
+            self.dir = os.path.join(self.base, 'data-%d' % self.epoch)
+            os.makedirs(self.dir)
+        if state == 'snapshot':
+            shutil.copyfile(snapshot, os.path.join(self.dir, 'snapshot.rdb'))
+            # redis loads an RDB only with the AOF off; it is switched on
+            # again below, once the snapshot is in
+            load = ['--appendonly', 'no', '--dbfilename', 'snapshot.rdb']
+        else:
+            load = ['--appendonly', 'yes']
         for attempt in range(5):
             self.starts += 1
-            log = os.path.join(self.dir, 'redis-%d.log' % self.starts)
+            log = os.path.join(self.base, 'redis-%d.log' % self.starts)
             self.proc = subprocess.Popen(
                 self.prefix + ['redis-server', '--port', str(self.port),
-                               '--bind', self.host, '--save', '',
-                               '--appendonly', 'yes', '--appendfsync', 'always',
-                               '--dir', self.dir,
-                               '--daemonize', 'no', '--requirepass',
-                               self.password, '--logfile', log],
+                               '--bind', self.host, '--save', ''] + load +
+                ['--appendfsync', 'always', '--dir', self.dir,
+                 # a snapshot (redis-cli --rdb) without the wait for more
+                 # replicas that diskless replication makes by default
+                 '--repl-diskless-sync-delay', '0',
+                 '--daemonize', 'no', '--requirepass', self.password,
+                 '--logfile', log],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 start_new_session=True)
             for _ in deadline_loop(10.0, 0.05):
                 if self.proc.poll() is not None:
                     break
                 if ready():
+                    self.served = True
+                    if state == 'snapshot':
+                        self._persist_again()
                     return self
             stop_pid(self.proc)
             self.proc = None
-            if not self.prefix:
+            if not self.prefix and not self.served:
                 self.port = free_port()
-        raise SetupError('redis-server did not start; see %s' % self.dir)
+        raise SetupError('redis-server did not start; see %s' % self.base)
+
+    def cli(self, args, timeout=20.0):
+        """redis-cli against the server (where it is reachable); the
+        CompletedProcess."""
+        return subprocess.run(
+            self.prefix + ['redis-cli', '-h', self.host, '-p', str(self.port)]
+            + list(args), capture_output=True, text=True, timeout=timeout,
+            env=dict(os.environ, REDISCLI_AUTH=self.password))
+
+    def snapshot(self, path):
+        """An RDB of the server's keys as they are now, written to path
+        (`redis-cli --rdb`: the server's own files are left alone)."""
+        r = self.cli(['--rdb', path])
+        if r.returncode != 0 or not os.path.exists(path):
+            raise SetupError('redis-cli --rdb: %s' % (r.stderr.strip() or
+                                                      r.stdout.strip()))
+
+    def _persist_again(self):
+        """Switch the AOF on after a start from a snapshot: redis writes the
+        keys it has as a new AOF, and from then on every write again."""
+        r = self.cli(['CONFIG', 'SET', 'appendonly', 'yes'])
+        if r.returncode != 0 or 'OK' not in r.stdout:
+            raise SetupError('CONFIG SET appendonly yes: %s %s'
+                             % (r.stdout.strip(), r.stderr.strip()))
+        for _ in deadline_loop(20.0, 0.05):
+            info = self.cli(['INFO', 'persistence']).stdout
+            if 'aof_enabled:1' in info and \
+                    'aof_rewrite_in_progress:0' in info and \
+                    'aof_rewrite_scheduled:0' in info:
+                return
+        raise SetupError('redis did not write its AOF after loading a '
+                         'snapshot; see %s' % self.base)
 
     def kill(self):
-        """SIGKILL the server (its keys are gone: no persistence)."""
+        """SIGKILL the server."""
         if self.proc is not None:
             self.proc.kill()
             self.proc.wait()

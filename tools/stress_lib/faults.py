@@ -10,6 +10,12 @@ stop            SIGSTOP a daemon (one holding a shared hold when there is
                 one) for longer than its lease, then SIGCONT
 redis-restart   SIGKILL redis and start it again on the same address and files
                 (appendonly, fsync always: the holds survive, as they must)
+redis-lose      ... and start it on an empty data directory: every key is
+                lost (a redis without persistence), so the generation
+                counter starts again from nothing
+redis-rollback  ... and start it from an RDB snapshot taken earlier (a redis
+                that reloads an older dump.rdb): holds, queue and generation
+                counter go back to what they were then
 disk-full       fill the tmpfs holding FILE.h5 with a filler file until
                 writes fail with ENOSPC, then delete it
 
@@ -30,8 +36,14 @@ import time
 from .env import SetupError
 
 KINDS = ('kill-exclusive', 'kill-shared', 'kill-waiting', 'stop',
-         'redis-restart', 'disk-full')
+         'redis-restart', 'redis-lose', 'redis-rollback', 'disk-full')
 EXTRA = ('stop-exclusive',)   # not in 'all': see docs/STRESS.md
+REDIS_KINDS = ('redis-restart', 'redis-lose', 'redis-rollback')
+# Restarts after which the lock server hands out again what it handed out
+# before: what they break shows in the load after them, and the more
+# history before them, the longer (every generation issued since the
+# snapshot, or since the start, is issued a second time).
+STATE_LOSING = ('redis-lose', 'redis-rollback')
 
 
 class Injector:
@@ -39,6 +51,7 @@ class Injector:
     def __init__(self, run):
         self.r = run
         self.records = []
+        self.snapshot = None        # (path, time taken) for redis-rollback
 
     def log(self, msg):
         self.r.say('  fault: ' + msg)
@@ -91,7 +104,7 @@ class Injector:
         self.wait_survivors(rec, exclude=d.index)
         d.start()
         rec['t_back'] = rec['t_end'] = time.monotonic()
-        self.r.set_up(d.index)
+        self.r.set_up(d.index, restarted=True)
         back = self.r.live.wait_progress([d.index], rec['t_back'], 30)
         rec['restarted_mount_progress'] = back[d.index]
 
@@ -225,19 +238,50 @@ class Injector:
     def do_stop_exclusive(self, rec):
         self._stop(rec, 'X')
 
+    def take_snapshot(self):
+        """The RDB that the next redis-rollback goes back to."""
+        path = os.path.join(self.r.redis.base, 'snapshot.rdb')
+        tmp = path + '.new'
+        self.r.redis.snapshot(tmp)
+        os.replace(tmp, path)
+        self.snapshot = (path, time.monotonic())
+
     def do_redis_restart(self, rec):
+        self._restart_redis(rec, 'keep')
+
+    def do_redis_lose(self, rec):
+        self._restart_redis(rec, 'empty')
+
+    def do_redis_rollback(self, rec):
+        if self.snapshot is None:
+            rec['skipped'] = 'no snapshot was taken'
+            return
+        self._restart_redis(rec, 'snapshot')
+
+    def _restart_redis(self, rec, state):
         st = self.r.ctl.status(self.r.key, timeout=5) or {}
         rec['holders_before'] = [(h.get('mode'), h.get('mount'))
                                  for h in st.get('holders', [])]
         rec['held'] = 'X' if any(h.get('mode') == 'X'
                                  for h in st.get('holders', [])) else None
+        rec['generation_before'] = st.get('generation')
+        snapshot = None
+        if state == 'snapshot':
+            snapshot, taken = self.snapshot
+            rec['snapshot_age'] = time.monotonic() - taken
         self.r.redis.kill()
         rec['t'] = time.monotonic()
-        self.r.redis.start(self.r.redis_ready)
+        self.r.redis.start(self.r.redis_ready, state, snapshot)
         rec['t_back'] = rec['t_end'] = time.monotonic()
         rec['redis_down'] = rec['t_back'] - rec['t']
+        rec['generation_after'] = (self.r.ctl.status(self.r.key, timeout=5)
+                                   or {}).get('generation')
         self.wait_survivors(rec, timeout=self.r.args.lock_timeout +
-                            self.r.args.lease + 10)
+                            2 * self.r.args.lease + 10)
+        if state != 'keep':
+            # the next rollback goes back to the lock's state after this
+            # one, not to one from before it
+            self.take_snapshot()
 
     def do_disk_full(self, rec):
         filler = os.path.join(self.r.disk, 'filler')

@@ -9,9 +9,16 @@ the workers (which start from it) and the checker.
     /h{i}                  h5py writer i's group (attribute stamp)
     /h{i}/data             fixed (n_h5py, 4) <u8 written by h5py under
                            `h5swmrfs-ctl run --exclusive`
+    /x                     the crossing workers' group (when big_bytes > 0)
+    /x/c                   contiguous (big_bytes,) |u1, one byte value
+                           repeated; replaced with cp through one mount,
+                           read through another
+    /x/a                   (n, 64) |u1, resizable: a row appended at a time
+                           through the mount that reads /x/c
 
-Every dataset holds records (records.py); a writer owns its group alone, so
-the order of its writes is the order of its commits.
+Every dataset but /x/c holds records (records.py); /x/c holds uniform
+content (records.fill_of). A writer owns its group alone, so the order of
+its writes is the order of its commits.
 """
 
 import numpy as np
@@ -49,6 +56,22 @@ def h5py_group(i):
 
 def h5py_data(i):
     return '/h%d/data' % i
+
+
+CROSS = '/x'
+BIG = '/x/c'
+SIDE = '/x/a'
+SIDE_ROW = 64                      # bytes of a row of /x/a: two records
+
+
+def crossing(config):
+    """{path: state} of the crossing workers' datasets at the start (empty
+    when the run has none)."""
+    if not config.get('big_bytes'):
+        return {}
+    return {BIG: dict(key=records.key_of(BIG), runs=[],
+                      len=config['big_bytes'], fill=records.fill_of(0)),
+            SIDE: dict(key=records.key_of(SIDE), runs=[], len=0)}
 
 
 def stamp(obj_key, version):
@@ -108,3 +131,12 @@ def make_file(path, config):
             f.create_group('/w%d/t' % w)
         for (obj, name), value in attrs.items():
             f[obj].attrs[name[len('user.'):]] = value
+        cross = crossing(config)
+        if cross:
+            big = cross[BIG]
+            # contiguous, as in the hand-made test that found torn reads
+            f.create_dataset(BIG, data=np.full(big['len'], big['fill'],
+                                               dtype=np.uint8))
+            f.create_dataset(SIDE, shape=(0, SIDE_ROW), dtype=np.uint8,
+                             maxshape=(None, SIDE_ROW),
+                             chunks=(64, SIDE_ROW))

@@ -128,5 +128,50 @@ def content_prefix_ok(state, got):
     """got is a proper prefix of the state's content (a write cut short)."""
     if len(got) >= state['len']:
         return False
-    return got == state_bytes(state['key'], state['runs'], state['len'], 0,
-                              len(got))
+    return got == content(state, 0, len(got))
+
+
+# -- uniform content ---------------------------------------------------------
+#
+# The big dataset of the crossing workers (layout.BIG) holds one byte value
+# repeated: what `cat | od | sort -u` of a hand-made test sees. A state of it
+# is {'key', 'runs': [], 'len', 'fill'}; two consecutive versions never share
+# a fill, so a read that mixes two versions has more than one byte value.
+
+def fill_of(version):
+    """The byte value of a uniform write at this version (1..255)."""
+    return 1 + version % 255
+
+
+def content(state, offset=0, count=None):
+    """Bytes [offset, offset+count) of a state, records or uniform."""
+    if state.get('fill') is None:
+        return state_bytes(state['key'], state['runs'], state['len'],
+                           offset, count)
+    end = state['len'] if count is None else min(state['len'],
+                                                 offset + count)
+    return bytes([state['fill']]) * max(0, end - offset)
+
+
+def fills(data, offset):
+    """The byte-value runs [[start, end, value], ...] of bytes read at
+    offset (at most 64 of them) and how many there are."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    if arr.size == 0:
+        return {'fills': [], 'nfills': 0}
+    cut = np.flatnonzero(arr[1:] != arr[:-1]) + 1
+    bounds = np.concatenate(([0], cut, [arr.size]))
+    runs = [[int(offset + a), int(offset + b), int(arr[a])]
+            for a, b in zip(bounds[:-1], bounds[1:])]
+    return {'fills': runs[:64], 'nfills': len(runs)}
+
+
+def uniform_matches(state, off, req, n, dec):
+    """A read of n bytes at off (req asked, None = to the end) whose byte
+    runs are dec equals the uniform state."""
+    end = state['len'] if req is None else min(state['len'], off + req)
+    want = max(0, end - off)
+    if n != want:
+        return False
+    return n == 0 or (dec.get('nfills') == 1 and
+                      dec['fills'][0][2] == state['fill'])

@@ -56,6 +56,7 @@ class Worker:
         self.rng = random.Random('%s-%s-%d' % (config['seed'], role, index))
         self.mounts = config['mounts']
         self.up = list(range(len(self.mounts)))
+        self.started = {}
         self.disk_full = False
         self._up_mtime = None
         self.log = open(os.path.join(config['logdir'], '%s%d.jsonl'
@@ -79,6 +80,8 @@ class Worker:
                 with open(self.c['up_file']) as f:
                     state = json.load(f)
                 self.up = state['up']
+                self.started = {int(m): t for m, t in
+                                state.get('started', {}).items()}
                 self.disk_full = state.get('disk_full', False)
                 self._up_mtime = st.st_mtime_ns
         except (OSError, ValueError):
@@ -331,7 +334,7 @@ class Worker:
         return self.version
 
     def content_bytes(self, d):
-        return records.state_bytes(d['key'], d['runs'], d['len'])
+        return records.content(d)
 
     def write_content(self, m, path, how, a, b, new=False):
         """One content write of records [a, b) at a new version: cp
@@ -341,7 +344,10 @@ class Worker:
         d = self.ds[path]
         v = self.next_version() if how != 'truncate' else None
         old_n = d['len'] // records.RECORD
-        if how == 'cp':
+        uniform = d.get('fill') is not None   # layout.BIG: cp only
+        if uniform:
+            runs, length = [], d['len']
+        elif how == 'cp':
             runs, length = [(0, b, v)], b * records.RECORD
         elif how == 'dd':
             runs = records.versions_to_runs(records.runs_to_versions(
@@ -355,7 +361,10 @@ class Worker:
             length = b * records.RECORD
         target = self.path(m, path)
         src = os.path.join(self.tmp, 'src.bin')
-        if how != 'truncate':
+        if uniform:
+            with open(src, 'wb') as f:
+                f.write(bytes([records.fill_of(v)]) * length)
+        elif how != 'truncate':
             with open(src, 'wb') as f:
                 f.write(records.make(d['key'], [v] * (b - a), a))
         if how == 'cp':
@@ -373,6 +382,8 @@ class Worker:
                   v=v, a=a, b=b, err=None if rc == 0 else errname(err, rc),
                   msg=None if rc == 0 else err[-300:])
         new_state = dict(d, runs=runs, len=length)
+        if uniform:
+            new_state['fill'] = records.fill_of(v)
         if rc == 0:
             self.commit_state(path, new_state, t0, t1, 'op')
             self.unknown.discard(path)
@@ -397,7 +408,7 @@ class Worker:
                   err=errname(err, rc), msg=err[-300:], v=v,
                   outcome=outcome, tr0=tr0, tr1=tr1,
                   n=None if got is None else len(got),
-                  dec=None if got is None else records.decode(got, 0))
+                  dec=None if got is None else self.describe(d, got, 0))
         if outcome == 'visible':
             self.commit_state(path, new_state, t0, tr1, 'resolved')
             self.unknown.discard(path)
@@ -415,10 +426,18 @@ class Worker:
                       t0=t0)
 
     @staticmethod
+    def describe(d, data, offset):
+        """What bytes of dataset state d read at offset say about
+        themselves (for the checker and the report)."""
+        if d.get('fill') is not None:
+            return records.fills(data, offset)
+        return records.decode(data, offset)
+
+    @staticmethod
     def is_partial(d, new_state, how, got):
         """got is the new content cut short at a record boundary (a write
         error part way: what POSIX leaves too)."""
-        if len(got) % records.RECORD:
+        if len(got) % records.RECORD or new_state.get('fill') is not None:
             return False
         if how == 'cp':
             return records.content_prefix_ok(new_state, got)
@@ -429,7 +448,8 @@ class Worker:
     def commit_state(self, path, state, t0, t1, why):
         self.ds[path] = state
         self.emit(e='state', path=path, key=state['key'], t0=t0, t1=t1,
-                  len=state['len'], runs=state['runs'], why=why)
+                  len=state['len'], runs=state['runs'],
+                  fill=state.get('fill'), why=why)
 
     def ask_back(self, path, argv, on_ok, answers, avoid=None, deadline=None,
                  log=True):
@@ -509,6 +529,143 @@ class Worker:
             lambda out: out.decode('utf-8', 'replace'), {'ENODATA': ''},
             avoid, log=False)
         return value, t1
+
+    # -- crossing workers: a cut reader meets another mount's commit -----------
+    #
+    # A reader of the big dataset on mount B while B's own writer appends to
+    # another dataset (cutting the reader's pin at once: a writer of the same
+    # mount does not wait for it) and mount A replaces the big dataset: the
+    # cut reader may go on only if nothing changed its dataset since its
+    # open, which B decides from its own record of generations. Every
+    # replace is a new byte value, so bytes of two versions in one read are
+    # two values.
+
+    READ2 = 1 << 20   # bytes asked of one read(2)
+
+    def crossing_mounts(self):
+        """(A, B): B is the mount whose daemon has been up longest (its
+        record of its own generations reaches furthest back), A another
+        one (B itself when it is the only one up); None when none is up."""
+        self.refresh_up()
+        if not self.up:
+            return None
+        b = min(self.up, key=lambda m: (self.started.get(m, 0), m))
+        others = [m for m in self.up if m != b]
+        return (others[0] if others else b), b
+
+    def loop_replacer(self):
+        """Replaces layout.BIG with cp of uniform content, through mount
+        A."""
+        self.version = 0
+        self.ds = {layout.BIG: dict(layout.crossing(self.c)[layout.BIG])}
+        self.unknown = set()
+        while not self.stopping():
+            mounts = self.crossing_mounts()
+            if mounts is None:
+                time.sleep(0.05)
+                continue
+            self.write_content(mounts[0], layout.BIG, 'cp', 0, 0)
+            self.pace()
+
+    def loop_appender(self):
+        """Appends a row at a time to layout.SIDE through mount B,
+        starting again with one row once it holds side_max records."""
+        self.version = 0
+        self.ds = {layout.SIDE: dict(layout.crossing(self.c)[layout.SIDE])}
+        self.unknown = set()
+        row = layout.SIDE_ROW // records.RECORD
+        while not self.stopping():
+            mounts = self.crossing_mounts()
+            if mounts is None:
+                time.sleep(0.05)
+                continue
+            m = mounts[1]
+            n = self.ds[layout.SIDE]['len'] // records.RECORD
+            if layout.SIDE in self.unknown or n >= self.c['side_max']:
+                self.write_content(m, layout.SIDE, 'cp', 0, row)
+            else:
+                self.write_content(m, layout.SIDE, 'append', n, n + row)
+            self.pace()
+
+    def loop_bigreader(self):
+        """Reads layout.BIG through mount B: whole with cat, or by
+        read(2) calls of 1 MiB on one open (each call judged alone, and
+        the open as a whole: one open sees one version)."""
+        while not self.stopping():
+            mounts = self.crossing_mounts()
+            if mounts is None:
+                time.sleep(0.05)
+                continue
+            m = mounts[1]
+            if self.rng.random() < 0.5:
+                self.big_cat(m)
+            else:
+                self.big_reads(m)
+            self.pace()
+
+    def big_cat(self, m):
+        rc, out, err, t0, t1 = self.run(['cat', self.path(m, layout.BIG)])
+        entry = dict(e='read', op='cat', path=layout.BIG, m=m, t0=t0, t1=t1,
+                     off=0, req=None, rc=rc)
+        if rc == 0:
+            entry.update(n=len(out), sha=records.digest(out),
+                         dec=records.fills(out, 0))
+        else:
+            entry.update(err=errname(err, rc), msg=err[-200:])
+        self.emit(**entry)
+
+    def big_reads(self, m):
+        path = self.path(m, layout.BIG)
+        t_open = time.monotonic()
+        got, off, failure = [], 0, None
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError as e:
+            failure = e
+            fd = None
+        while fd is not None:
+            t0 = time.monotonic()
+            try:
+                data = os.read(fd, self.READ2)
+            except OSError as e:
+                failure = e
+                t1 = time.monotonic()
+                self.emit(e='read', op='read2', path=layout.BIG, m=m, t0=t0,
+                          t1=t1, off=off, req=self.READ2, rc=1,
+                          err=errno.errorcode.get(e.errno, str(e.errno)),
+                          msg=str(e)[-200:])
+                break
+            t1 = time.monotonic()
+            # A call cut short before the end (the kernel returns what it
+            # has when a later piece of the call fails; the next call gets
+            # the error) is judged as the bytes it returned.
+            short = 0 < len(data) < self.READ2 and \
+                off + len(data) < self.c['big_bytes']
+            self.emit(e='read', op='read2', path=layout.BIG, m=m, t0=t0,
+                      t1=t1, off=off, req=len(data) if short else self.READ2,
+                      short=short, rc=0, n=len(data),
+                      sha=records.digest(data), dec=records.fills(data, off))
+            if not data:
+                break
+            got.append(data)
+            off += len(data)
+        t_end = time.monotonic()
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass   # a read-only close: nothing to commit, nothing to judge
+        entry = dict(e='read', op='open', path=layout.BIG, m=m, t0=t_open,
+                     t1=t_end, off=0, req=None)
+        if failure is None:
+            whole = b''.join(got)
+            entry.update(rc=0, n=len(whole), sha=records.digest(whole),
+                         dec=records.fills(whole, 0))
+        else:
+            entry.update(rc=1, err=errno.errorcode.get(failure.errno,
+                                                       str(failure.errno)),
+                         msg=str(failure)[-200:])
+        self.emit(**entry)
 
     # -- slots: groups and datasets that come and go ------------------------------------
 
@@ -698,6 +855,12 @@ class Worker:
                               msg=err[-300:], v=v, outcome=outcome, tr1=tr1)
                     if outcome == 'visible':
                         self.commit_state(path, new, t0, tr1, 'resolved')
+                    elif outcome in ('other', 'unresolved'):
+                        # stopped part way when its hold was lost (README:
+                        # ctl cannot undo what the program wrote): unknown
+                        # until the next write replaces all of it
+                        self.emit(e='unknown', path=path,
+                                  t=time.monotonic(), t0=t0)
                     # the stamp: whatever is there is read back next time
                     stamp_now, st1 = self.stamp_back(layout.h5py_group(i))
                     if stamp_now is not None:
