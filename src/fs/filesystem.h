@@ -120,8 +120,14 @@ auto run_with_hold(Filesystem& fs, const lock::Hold& hold, Work&& work) -> WorkR
         check_space(view->path, 0);
     }
     auto result = work(*view, hold);
-    if (hold.mode() == lock::Mode::Exclusive) view.finish_change();
-    hold.check_valid();  // the lease held for the whole operation, or its answer cannot be trusted
+    if (hold.mode() == lock::Mode::Exclusive) {
+        // Checks the hold before it publishes the change; once published, the change
+        // reaches the file (by this writer or the next holder) and succeeded, whatever
+        // becomes of the hold after.
+        view.finish_change();
+    } else {
+        hold.check_valid();  // the lease held for the whole read, or its answer cannot be trusted
+    }
     return result;
 }
 
