@@ -11,6 +11,7 @@
 #include "fs/stat.h"
 #include "h5/attribute.h"
 #include "h5/attribute_write.h"
+#include "h5/bounds.h"
 #include "h5/dataset.h"
 #include "h5/numpy.h"
 #include "h5/recreate.h"
@@ -98,6 +99,7 @@ std::vector<std::uint64_t> parse_shape(const std::string& text) {
         shape.push_back(value);
         at = comma + 1;
     }
+    h5::check_shape(shape, "user.h5.shape '" + text + "'");
     return shape;
 }
 

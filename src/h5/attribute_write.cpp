@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "h5/attribute.h"
+#include "h5/bounds.h"
 #include "h5/dtype.h"
 #include "h5/id.h"
 #include "util/text.h"
@@ -288,33 +289,55 @@ bool rewrite_numbers(hid_t attr, const std::string& name, std::string_view value
     return true;
 }
 
-// ---- text attributes ------------------------------------------------------------------------
+// ---- values that keep no numeric type ---------------------------------------------------------
 
-// What a text value is stored as: h5py's str (scalar variable-length UTF-8) when it can be;
-// variable-length ASCII (h5py's bytes) for text that is not UTF-8; a fixed-length string of
-// its bytes when it holds a NUL, which no C string can.
-struct Text {
+// How such a value is stored. Text (UTF-8 without NUL) becomes h5py's str, a scalar
+// variable-length UTF-8 string. Any other bytes become a scalar opaque of their length
+// (h5py's np.void): HDF5 hands those back byte for byte, where a C string ends at the first
+// NUL and a fixed-length NULLPAD string drops trailing ones.
+struct Stored {
     Id type;
-    std::string bytes;  // NUL-terminated by std::string for the variable-length case
-    bool variable = true;
+    std::string bytes;  // NUL-terminated by std::string for the string case
+    bool text = true;
 };
 
-Text text_of(std::string_view value) {
-    Text out;
+Stored stored_form(std::string_view value) {
+    Stored out;
     out.bytes = value;
-    bool utf8 = util::valid_utf8(value);
-    out.variable = value.find('\0') == std::string_view::npos;
+    out.text = value.find('\0') == std::string_view::npos && util::valid_utf8(value);
+    if (!out.text) {
+        // Never of size 0: the empty value is text.
+        out.type = checked(H5Tcreate(H5T_OPAQUE, value.size()), "create opaque type");
+        return out;
+    }
     out.type = checked(H5Tcopy(H5T_C_S1), "create string type");
-    check(H5Tset_size(out.type.get(), out.variable ? H5T_VARIABLE : value.size()), "create string type");
-    if (!out.variable) check(H5Tset_strpad(out.type.get(), H5T_STR_NULLPAD), "create string type");
-    check(H5Tset_cset(out.type.get(), utf8 ? H5T_CSET_UTF8 : H5T_CSET_ASCII), "create string type");
+    check(H5Tset_size(out.type.get(), H5T_VARIABLE), "create string type");
+    check(H5Tset_cset(out.type.get(), H5T_CSET_UTF8), "create string type");
     return out;
 }
 
-void write_text(hid_t attr, const Text& text, const std::string& name) {
-    const char* pointer = text.bytes.c_str();
-    const void* data = text.variable ? static_cast<const void*>(&pointer) : static_cast<const void*>(text.bytes.data());
-    check(H5Awrite(attr, text.type.get(), data), "write attribute " + name);
+void write_stored(hid_t attr, const Stored& stored, const std::string& name) {
+    const char* pointer = stored.bytes.c_str();
+    const void* data = stored.text ? static_cast<const void*>(&pointer) : static_cast<const void*>(stored.bytes.data());
+    check(H5Awrite(attr, stored.type.get(), data), "write attribute " + name);
+}
+
+// A version 1 object header keeps each attribute whole in one message of less than 64 KiB
+// (version 2 headers move a larger one to dense storage). Its size, by the HDF5 file format:
+// a header of 8 bytes (9 with a UTF-8 name), the name with its NUL padded to 8, the opaque
+// type and the scalar dataspace at most 8 each, then the value. What does not fit is the
+// user's error (EINVAL), where HDF5 would only fail with "object header message is too large".
+void check_fits(hid_t obj, std::size_t longest_name, const Stored& stored, const std::string& name) {
+    if (stored.text) return;  // the header holds only a reference to a string's bytes
+    H5O_info_t info;
+    check(H5Oget_info2(obj, &info, H5O_INFO_HDR), "read the object header of attribute " + name);
+    if (info.hdr.version != 1) return;
+    const std::size_t overhead = 9 + (longest_name + 1 + 7) / 8 * 8 + 8 + 8;
+    const std::size_t room = kLargestHeaderMessage - overhead;
+    if (stored.bytes.size() > room)
+        throw Error(EINVAL, "attribute " + name + ": a binary value of " + std::to_string(stored.bytes.size()) +
+                                " bytes does not fit in this object's HDF5 header, which holds at most " +
+                                std::to_string(room) + " (text values have no such limit)");
 }
 
 Id attribute_create_plist(const std::string& name) {
@@ -333,13 +356,13 @@ std::string unused_name(hid_t obj) {
     }
 }
 
-void create_text(hid_t obj, const std::string& name, const std::string& created_as, const Text& text) {
+void create_stored(hid_t obj, const std::string& name, const std::string& created_as, const Stored& stored) {
     Id space = checked(H5Screate(H5S_SCALAR), "create scalar dataspace");
     Id acpl = attribute_create_plist(name);
-    Id attr = checked(H5Acreate2(obj, created_as.c_str(), text.type.get(), space.get(), acpl.get(), H5P_DEFAULT),
+    Id attr = checked(H5Acreate2(obj, created_as.c_str(), stored.type.get(), space.get(), acpl.get(), H5P_DEFAULT),
                       "create attribute " + name);
     try {
-        write_text(attr.get(), text, name);
+        write_stored(attr.get(), stored, name);
     } catch (...) {
         attr.reset();
         H5Adelete(obj, created_as.c_str());
@@ -406,15 +429,17 @@ void set_attribute(hid_t obj, const std::string& name, std::string_view value) {
         Id attr = checked(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "open attribute " + name);
         if (rewrite_numbers(attr.get(), name, value)) return;
     }
-    Text text = text_of(value);
+    Stored stored = stored_form(value);
     if (!exists) {
-        create_text(obj, name, name, text);
+        check_fits(obj, name.size(), stored, name);
+        create_stored(obj, name, name, stored);
         return;
     }
     // HDF5 cannot change an attribute's type: write the new one beside it, then swap names
     // (h5py does the same), so a failed write leaves the old value.
     std::string staged = unused_name(obj);
-    create_text(obj, name, staged, text);
+    check_fits(obj, std::max(name.size(), staged.size()), stored, name);
+    create_stored(obj, name, staged, stored);
     if (H5Adelete(obj, name.c_str()) < 0) {
         H5Adelete(obj, staged.c_str());
         fail("delete attribute " + name);

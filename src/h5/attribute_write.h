@@ -11,9 +11,12 @@ namespace h5swmrfs::h5 {
 // Sets attribute `name` of `obj` from xattr text `value`, by SPEC §4's rule: an attribute
 // that exists with a numeric type (integer, float, bitfield, enum/bool) and whose value
 // parses as the same number of comma-separated numbers that fit that type keeps its type,
-// dataspace and shape; otherwise it becomes a scalar variable-length UTF-8 string (what
-// h5py writes for a Python str), replacing whatever was there. Nothing changes when it
-// throws.
+// dataspace and shape; otherwise it is replaced: text (UTF-8 without NUL) by a scalar
+// variable-length UTF-8 string (what h5py writes for a Python str), any other bytes by a
+// scalar opaque of their length (h5py's np.void), which reads back byte for byte.
+// Error(EINVAL) for an empty name or one with a NUL, and for a binary value too large for
+// the object's version 1 header (HDF5 keeps an attribute there in one message under 64 KiB).
+// Nothing changes when it throws.
 void set_attribute(hid_t obj, const std::string& name, std::string_view value);
 
 // Error(ENODATA) when `obj` has no attribute `name`.

@@ -1,4 +1,5 @@
 #include "h5/numpy.h"
+#include "h5/bounds.h"
 #include "util/text.h"
 
 #include <bit>
@@ -332,6 +333,14 @@ Id opaque_type(std::size_t size, const std::string& tag) {
 
 // ---- NumPy type strings -----------------------------------------------------------------------
 
+// A type string as error messages show it: a compound of thousands of fields only by its start,
+// so that the log line stays readable.
+std::string shown_type(const std::string& dtype) {
+    constexpr std::size_t kShown = 100;
+    if (dtype.size() <= kShown + 20) return "NumPy type '" + dtype + "'";
+    return "NumPy type '" + dtype.substr(0, kShown) + "...' (" + std::to_string(dtype.size()) + " bytes)";
+}
+
 class TypeParser {
 public:
     explicit TypeParser(std::string whole) : whole_(std::move(whole)) {}
@@ -354,10 +363,10 @@ public:
 
 private:
     [[noreturn]] void error(const std::string& what) const {
-        invalid("NumPy type '" + whole_ + "': " + what);
+        invalid(shown_type(whole_) + ": " + what);
     }
 
-    LiteralParser literal(std::string_view text) const { return LiteralParser(text, "NumPy type '" + whole_ + "'"); }
+    LiteralParser literal(std::string_view text) const { return LiteralParser(text, shown_type(whole_)); }
 
     Id from_literal(const Literal& value) {
         switch (value.kind) {
@@ -572,6 +581,10 @@ private:
         std::string_view inside(unit.data() + 1, unit.size() - 2);
         std::size_t digits = inside.find_first_not_of("0123456789");
         if (digits == std::string_view::npos) return false;
+        // numpy keeps the count in a C int; a longer one would not fit HDF5's 255-byte tag either.
+        int count = 0;
+        if (digits > 0 && std::from_chars(inside.data(), inside.data() + digits, count).ec != std::errc())
+            return false;
         inside.remove_prefix(digits);
         static constexpr std::string_view units[] = {"Y", "M", "W", "D", "h", "m", "s", "ms",
                                                      "us", "\xCE\xBCs", "ns", "ps", "fs", "as", "generic"};
@@ -660,6 +673,7 @@ std::optional<NpyHeader> parse_npy_header(std::span<const std::byte> start) {
                 elements *= extent.magnitude;
                 out.shape.push_back(extent.magnitude);
             }
+            check_shape(out.shape, ".npy header 'shape' " + std::string(value.source));
         } else {
             invalid(".npy header has an unknown key '" + key.text + "'");
         }

@@ -32,7 +32,8 @@ struct NpyHeader {
 
 // The header of .npy content (format versions 1.0, 2.0 and 3.0). `start` holds the first
 // bytes of the content (all of it, or at least 65 KiB). nullopt when it does not begin with
-// the .npy magic "\x93NUMPY"; Error(EINVAL) for a malformed or truncated header.
+// the .npy magic "\x93NUMPY"; Error(EINVAL) for a malformed or truncated header, and for a
+// shape HDF5 refuses (check_shape).
 std::optional<NpyHeader> parse_npy_header(std::span<const std::byte> start);
 
 }  // namespace h5swmrfs::h5

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "h5/attribute_write.h"
+#include "h5/bounds.h"
 #include "h5/tree.h"
 
 namespace h5swmrfs::h5 {
@@ -10,6 +11,8 @@ namespace h5swmrfs::h5 {
 Id recreate_dataset(hid_t group, const std::string& name, hid_t type, const std::vector<std::uint64_t>& shape,
                     const std::function<void(DatasetWriter&)>& fill) {
     constexpr std::uint64_t kChunkBytes = 1 << 20;
+    check_shape(shape, "dataset " + name);
+    check_type_fits_header(type, "dataset " + name);
     const std::string temporary = ".h5swmrfs-new-" + std::to_string(::getpid()) + "-" + name;
     if (find_link(group, temporary)) remove_link(group, temporary);  // left by a writer that died
 

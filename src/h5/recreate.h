@@ -16,6 +16,7 @@ namespace h5swmrfs::h5 {
 // copies the old one's attributes, then puts it in the old one's place in one step.
 // Until that last step the old dataset is untouched, so a failure changes nothing.
 // The new dataset is chunked and unlimited along axis 0 (contiguous for a scalar).
+// Error(EINVAL) before anything changes for a shape or type HDF5 refuses (h5/bounds.h).
 // Returns the new dataset.
 Id recreate_dataset(hid_t group, const std::string& name, hid_t type, const std::vector<std::uint64_t>& shape,
                     const std::function<void(DatasetWriter&)>& fill);

@@ -282,6 +282,72 @@ class Errors(wh.WriteTestCase):
         with self.h5() as f:
             self.assertEqual(f['g/fixed'][()].tolist(), FIXED.tolist())
 
+    def check_refused_with_warning(self, mount, call, reason):
+        """call() fails with EINVAL (not EIO) and the daemon logs a warning
+        naming the reason."""
+        self.assert_errno(call, errno.EINVAL)
+        warnings = wh.warning_lines(mount)
+        self.assertTrue(warnings and reason in warnings[-1],
+                        'last warning %r does not say %r' % (
+                            warnings[-1:], reason))
+
+    def test_what_hdf5_refuses_is_einval(self):
+        # Input HDF5 cannot store gets EINVAL and a warning, never the EIO
+        # (and error line) of a library call that failed; the mount is not
+        # started with errors=True, so an error line fails the test.
+        mount = self.mount()
+        empty = self.p('h', 'empty')
+        self.assert_ok(self.run_tool('touch', empty))
+        before = self.snapshot()
+        ones = ','.join(['1'] * 32)
+        many_fields = '[' + ', '.join("('f%d', '|u1')" % i
+                                      for i in range(3000)) + ']'
+        for path, name, value, reason in (
+                (self.p('g', 'fixed'), 'user.h5.shape', ones + ',12',
+                 '33 dimensions'),
+                (empty, 'user.h5.shape', '0,9223372036854775808',
+                 'extent 9223372036854775808'),
+                (empty, 'user.h5.shape', '18446744073709551614,0',
+                 'extent 18446744073709551614'),
+                (empty, 'user.h5.dtype', many_fields,
+                 'description of its type'),
+                (empty, 'user.h5.dtype', '<M8[' + '9' * 300 + 'ns]',
+                 'datetime unit')):
+            with self.subTest(name=name, value=value[:40]):
+                self.check_refused_with_warning(
+                    mount, lambda: os.setxattr(path, name, value.encode()),
+                    reason)
+        self.assert_unchanged(before)
+
+        def npy(descr, shape):
+            header = ("{'descr': %s, 'fortran_order': False, 'shape': %s, }"
+                      % (descr, shape)).encode('latin1')
+            header += b' ' * (-(10 + len(header) + 1) % 64) + b'\n'
+            return b'\x93NUMPY\x01\x00' + \
+                len(header).to_bytes(2, 'little') + header
+
+        def write_new(path, content):
+            err = self.write_fd(path, content,
+                                os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+            if err:
+                raise OSError(err, os.strerror(err), path)
+
+        for name, content, reason in (
+                ('rank33.npy', npy("'|u1'", '(' + '1, ' * 33 + ')') + b'\1',
+                 '33 dimensions'),
+                ('wide.npy', npy("'|u1'", '(0, 9223372036854775808)'),
+                 'extent 9223372036854775808'),
+                ('fields.npy', npy(many_fields, '(0,)'),
+                 'description of its type')):
+            with self.subTest(name=name):
+                path = self.p('h', name)
+                self.check_refused_with_warning(
+                    mount, lambda: write_new(path, content), reason)
+                with self.h5() as f:
+                    ds = f['h'].get(name)
+                    self.assertTrue(ds is None or ds.size == 0,
+                                    'half-made h/%s: %r' % (name, ds))
+
 
 if __name__ == '__main__':
     wh.main()

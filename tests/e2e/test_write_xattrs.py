@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 """Writing extended attributes (SPEC.md sections 4 and 5): setfattr of
 user.NAME writes the HDF5 attribute NAME (an existing numeric attribute
-keeps its type when the value parses to the same count, else a vlen UTF-8
-string), setfattr -x deletes it, other namespaces are refused; setfattr of
+keeps its type when the value parses to the same count, else text becomes
+a vlen UTF-8 string and other bytes an opaque that reads back byte for
+byte), setfattr -x deletes it, other namespaces are refused; setfattr of
 user.h5.dtype / user.h5.shape reinterprets the same bytes (sizes must
 agree, else EINVAL), and on an empty dataset sets the type of the data to
 come."""
 
 import errno
 import os
+import random
 
 import h5py
 import numpy as np
@@ -32,6 +34,48 @@ def build(f):
     d.create_dataset('r', data=np.arange(16, dtype='u1'), maxshape=(None,),
                      chunks=(8,))
     d['m'].attrs['units'] = 'm/s'
+
+
+def build_v2(f):
+    """A group whose version 2 object header (creation order tracked) keeps
+    large attributes in dense storage."""
+    f.create_group('v2', track_order=True)
+
+
+def is_text(value):
+    """What the mount stores as a string: UTF-8 without NUL."""
+    try:
+        value.decode('utf-8')
+    except UnicodeDecodeError:
+        return False
+    return b'\0' not in value
+
+
+def h5py_bytes(attrs, name):
+    """The bytes h5py reads of an attribute: a str's UTF-8, an opaque's
+    bytes."""
+    value = attrs[name]
+    if isinstance(value, str):
+        return value.encode('utf-8')
+    if isinstance(value, np.void) and value.dtype.names is None:
+        return value.tobytes()
+    raise AssertionError('attribute %s reads as %r' % (name, value))
+
+
+def binary_values():
+    """Values of 0 to 4096 bytes, many not text: NULs alone, inside and
+    trailing, invalid UTF-8, random bytes (the same on every run)."""
+    rng = random.Random(6)
+    values = [b'', b'\0', b'\0\0', b'\x01\0\0\0', b'abc\0', b'\0abc',
+              b'a\0b', b'\xff', b'\xff\xfe', b'caf\xc3', b'\xc3\xa9\0',
+              b'\xed\xa0\x80', b'text', b'\0' * 4096, b'\x01' + b'\0' * 4095]
+    for length in list(range(1, 9)) + [255, 256, 1023, 4095, 4096] + \
+            [rng.randrange(1, 4097) for _ in range(30)]:
+        data = bytes(rng.randrange(256) for _ in range(length))
+        values.append(data)
+        nuls = rng.randrange(1, min(length, 8) + 1)
+        values.append(data[:-nuls] + b'\0' * nuls)
+    return values
 
 
 def is_vlen_utf8(attrs, name):
@@ -115,6 +159,79 @@ class Xattrs(wh.WriteTestCase):
                 with self.subTest(name):
                     self.assertEqual(a[name], value)
                     self.assertTrue(is_vlen_utf8(a, name))
+
+    def test_binary_values_read_back_byte_for_byte(self):
+        # setfattr -v 0x01000000 once read back as 0x01: a value that is
+        # not text must come back whole, through the mount and in h5py.
+        self.mount()
+        targets = [(self.p('g'), 'g'), (self.p('d', 'm'), 'd/m')]
+        values = binary_values()
+        for i, value in enumerate(values):
+            path, _ = targets[i % 2]
+            os.setxattr(path, 'user.b%d' % i, value)
+            self.assertEqual(os.getxattr(path, 'user.b%d' % i), value,
+                             'value %d' % i)
+        # replacing: text by bytes, bytes by bytes, bytes by text
+        m = self.p('d', 'm')
+        for value in (b'\x01\0\0\0', b'\0', b'm/s\0', b'm/s'):
+            os.setxattr(m, 'user.units', value)
+            self.assertEqual(os.getxattr(m, 'user.units'), value)
+        self.assert_ok(self.setfattr(self.p('g'), 'user.blob', '0x01000000'))
+        got = self.run_tool('getfattr', '--absolute-names', '--only-values',
+                            '-n', 'user.blob', self.p('g'))
+        self.assert_ok(got)
+        self.assertEqual(got.stdout, b'\x01\0\0\0')
+        with self.h5() as f:
+            for i, value in enumerate(values):
+                attrs = f[targets[i % 2][1]].attrs
+                name = 'b%d' % i
+                with self.subTest(value=i):
+                    self.assertEqual(h5py_bytes(attrs, name), value)
+                    if is_text(value):
+                        self.assertTrue(is_vlen_utf8(attrs, name))
+                    else:
+                        self.assertEqual(attrs.get_id(name).dtype,
+                                         np.dtype('|V%d' % len(value)))
+                        self.assertEqual(attrs.get_id(name).shape, ())
+            self.assertEqual(f['d/m'].attrs['units'], 'm/s')
+            self.assertEqual(h5py_bytes(f['g'].attrs, 'blob'),
+                             b'\x01\0\0\0')
+
+    def test_binary_value_too_large_for_the_header(self):
+        # A version 1 object header (h5py's default) keeps an attribute in
+        # one message under 64 KiB: a larger binary value is EINVAL with a
+        # warning, not EIO, and changes nothing. Text of that size is
+        # fine, and so is binary in a version 2 header.
+        self.make_file(build_v2, path=os.path.join(self.tmp, 'v2.h5'))
+        mount = self.mount()
+        v2_mount = self.mount(name='v2mnt', h5path=os.path.join(self.tmp,
+                                                               'v2.h5'))
+        g = self.p('g')
+        big = b'\0' + bytes(random.Random(7).randrange(256)
+                            for _ in range(65535))
+        before = self.snapshot()
+        for name in ('user.big', 'user.count', 'user.fixedstr'):
+            with self.subTest(name=name):
+                self.assert_errno(lambda: os.setxattr(g, name, big),
+                                  errno.EINVAL)
+                self.assertIn('a binary value of 65536 bytes does not fit',
+                              wh.warning_lines(mount)[-1])
+        self.assert_unchanged(before)
+        fits = big[:60000]
+        os.setxattr(g, 'user.fits', fits)
+        self.assertEqual(os.getxattr(g, 'user.fits'), fits)
+        text = b'x' * 65536
+        os.setxattr(g, 'user.text', text)
+        self.assertEqual(os.getxattr(g, 'user.text'), text)
+        v2 = os.path.join(self.tmp, 'v2mnt', 'v2')
+        os.setxattr(v2, 'user.big', big)
+        self.assertEqual(os.getxattr(v2, 'user.big'), big)
+        with self.h5() as f:
+            self.assertEqual(h5py_bytes(f['g'].attrs, 'fits'), fits)
+            self.assertEqual(f['g'].attrs['text'], text.decode())
+        with self.h5(os.path.join(self.tmp, 'v2.h5')) as f:
+            self.assertEqual(h5py_bytes(f['v2'].attrs, 'big'), big)
+        self.assertEqual(wh.warning_lines(v2_mount), [])
 
     def test_remove(self):
         self.mount(errors=True)

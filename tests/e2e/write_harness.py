@@ -19,6 +19,7 @@ import errno
 import glob
 import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -53,6 +54,15 @@ MESSAGE = {
 # The daemon's own error lines ("h5swmrfs[PID] error: ..."); HDF5-DIAG
 # lines stay unexpected even in tests that provoke errors.
 DAEMON_ERROR_LINE = r'^h5swmrfs\[\d+\] error: '
+
+# Its warning lines: how it logs input it refused (EINVAL and the like).
+DAEMON_WARNING_LINE = r'^h5swmrfs\[\d+\] warning: '
+
+
+def warning_lines(mount):
+    """The daemon's warning lines so far, oldest first."""
+    return [line for line in mount.log_text().splitlines()
+            if re.match(DAEMON_WARNING_LINE, line)]
 
 
 def ctl_path():

@@ -2,6 +2,7 @@
 // back both with attribute_value() and with h5py.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <string>
@@ -10,9 +11,11 @@
 #include "h5/attribute.h"
 #include "h5/attribute_write.h"
 #include "support.h"
+#include "util/text.h"
 
 namespace {
 
+using namespace std::string_literals;
 using h5swmrfs::Error;
 using h5swmrfs::h5::attribute_value;
 using h5swmrfs::h5::check;
@@ -192,23 +195,117 @@ TEST_CASE("set_attribute: numbers that do not fit the type become h5py's str", "
     }
 }
 
-TEST_CASE("set_attribute: bytes that are not UTF-8 text", "[attribute][h5py]") {
+TEST_CASE("set_attribute: bytes that are not UTF-8 text read back byte for byte", "[attribute][h5py]") {
     Fixture fixture;
-    const std::string binary = "\xFF\xFE" "binary";
-    const std::string with_nul("a\0b", 3);
+    // Name → value: not UTF-8, NULs inside, leading and trailing, alone; then "vlen" (text
+    // until now) and "fixed" (|S3) replaced by bytes, and "i32" by bytes that are no number.
+    const std::map<std::string, std::string> values = {
+        {"binary", "\xFF\xFE" "binary"},
+        {"with_nul", "a\0b"s},
+        {"trailing", "abc\0"s},
+        {"leading", "\0abc"s},
+        {"lone", "\0"s},
+        {"nuls", "\0\0\0\0"s},
+        {"one_le", "\x01\0\0\0"s},
+        {"vlen", "\x80"},
+        {"fixed", "xy\0\0"s},
+        {"i32", "42\0"s},
+    };
     {
         Id file = h5test::open_file(fixture.path, true);
         Id d = open_object(file.get(), "d");
-        set_attribute(d.get(), "binary", binary);
-        set_attribute(d.get(), "with_nul", with_nul);
-        CHECK(attribute_value(d.get(), "binary") == binary);
-        CHECK(attribute_value(d.get(), "with_nul") == with_nul);
+        for (const auto& [name, value] : values) {
+            INFO(name);
+            set_attribute(d.get(), name, value);
+            CHECK(attribute_value(d.get(), name) == value);
+            Id attr = checked(H5Aopen(d.get(), name.c_str(), H5P_DEFAULT), "open");
+            Id type = checked(H5Aget_type(attr.get()), "type");
+            CHECK(H5Tget_class(type.get()) == H5T_OPAQUE);
+            CHECK(H5Tget_size(type.get()) == value.size());
+        }
+        // Back to text: h5py's str again.
+        set_attribute(d.get(), "lone", "");
+        CHECK(attribute_value(d.get(), "lone").empty());
     }
     auto seen = fixture.dump("d");
-    // A variable-length ASCII string (h5py decodes it with surrogateescape), and a fixed-length
-    // one for the NUL (h5py's numpy bytes).
-    CHECK(seen.at("binary") == std::vector<std::string>{"vlen-ascii", "()", "str:" + hex(binary)});
-    CHECK(seen.at("with_nul") == std::vector<std::string>{"|S3", "()", "bytes:" + hex(with_nul)});
+    for (const auto& [name, value] : values) {
+        if (name == "lone") continue;
+        INFO(name);
+        CHECK(seen.at(name) ==
+              std::vector<std::string>{"|V" + std::to_string(value.size()), "()", "bytes:" + hex(value)});
+    }
+    CHECK(seen.at("lone") == std::vector<std::string>{"vlen-utf8", "()", "str:"});
+}
+
+TEST_CASE("set_attribute: a binary value too large for a version 1 header is EINVAL", "[attribute]") {
+    Fixture fixture;
+    Id file = h5test::open_file(fixture.path, true);
+    Id d = open_object(file.get(), "d");  // written by h5py's defaults: a version 1 header
+    const std::string big(65536, '\0'), fits(65000, '\0');
+    CHECK(error_code([&] { set_attribute(d.get(), "big", big); }) == EINVAL);
+    CHECK_FALSE(has_attribute(d.get(), "big"));
+    CHECK(error_code([&] { set_attribute(d.get(), "vlen", big); }) == EINVAL);
+    CHECK(attribute_value(d.get(), "vlen") == "text");
+    set_attribute(d.get(), "fits", fits);
+    CHECK(attribute_value(d.get(), "fits") == fits);
+    const std::string text(65536, 'x');  // a string's bytes live outside the header
+    set_attribute(d.get(), "text", text);
+    CHECK(attribute_value(d.get(), "text") == text);
+
+    // A version 2 header (creation order tracked) moves a large attribute to dense storage.
+    Id gcpl = checked(H5Pcreate(H5P_GROUP_CREATE), "gcpl");
+    check(H5Pset_attr_creation_order(gcpl.get(), H5P_CRT_ORDER_TRACKED), "creation order");
+    Id v2 = checked(H5Gcreate2(file.get(), "v2", H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), "group");
+    set_attribute(v2.get(), "big", big);
+    CHECK(attribute_value(v2.get(), "big") == big);
+}
+
+namespace {
+
+// The largest opaque scalar HDF5 itself stores as attribute `name` of `obj`.
+std::size_t largest_hdf5_takes(hid_t obj, const std::string& name) {
+    std::size_t fits = 1, refused = 1 << 17;
+    Id space = checked(H5Screate(H5S_SCALAR), "space");
+    Id acpl = checked(H5Pcreate(H5P_ATTRIBUTE_CREATE), "acpl");
+    check(H5Pset_char_encoding(acpl.get(), h5swmrfs::util::valid_utf8(name) &&
+                                                   std::any_of(name.begin(), name.end(), [](char c) { return c & 0x80; })
+                                               ? H5T_CSET_UTF8 : H5T_CSET_ASCII),
+          "encoding");
+    while (refused - fits > 1) {
+        const std::size_t middle = (fits + refused) / 2;
+        Id type = checked(H5Tcreate(H5T_OPAQUE, middle), "opaque");
+        Id attr(H5Acreate2(obj, name.c_str(), type.get(), space.get(), acpl.get(), H5P_DEFAULT));
+        H5Eclear2(H5E_DEFAULT);
+        (attr ? fits : refused) = middle;
+        attr.reset();
+        if (H5Aexists(obj, name.c_str()) > 0) check(H5Adelete(obj, name.c_str()), "delete");
+    }
+    return fits;
+}
+
+}  // namespace
+
+TEST_CASE("set_attribute refuses a binary value only within 8 bytes of HDF5's own limit", "[attribute]") {
+    h5test::TempDir dir;
+    Id file = h5test::create_file(dir.path() / "limit.h5");
+    Id g = checked(H5Gcreate2(file.get(), "g", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "group");
+    for (const std::string& name : std::vector<std::string>{"a", "seven77", std::string(250, 'n'), "\xC3\xA9t\xC3\xA9"}) {
+        const std::size_t limit = largest_hdf5_takes(g.get(), name);
+        INFO(name << ": HDF5 takes up to " << limit << " bytes");
+        REQUIRE(limit > 60000);
+        for (std::size_t size = limit - 10; size <= limit + 2; ++size) {
+            INFO(size << " bytes");
+            const std::string value = "\0"s + std::string(size - 1, 'b');
+            const int err = error_code([&] { set_attribute(g.get(), name, value); });
+            if (size <= limit - 8) CHECK(err == 0);
+            if (size > limit) CHECK(err == EINVAL);
+            CHECK((err == 0 || err == EINVAL));
+            if (err == 0) {
+                CHECK(attribute_value(g.get(), name) == value);
+                delete_attribute(g.get(), name);
+            }
+        }
+    }
 }
 
 TEST_CASE("attribute names may hold any byte but NUL", "[attribute]") {

@@ -4,7 +4,7 @@ Run with /usr/bin/python3:
                                       /zoo (creation order tracked) one attribute of every kind
   attributes.py dump FILE PATH        NAME_HEX<TAB>TYPE<TAB>SHAPE<TAB>VALUE per attribute of PATH,
                                       TYPE 'vlen-utf8', 'vlen-ascii' or dtype.str / str(descr);
-                                      VALUE 'str:HEX', 'bytes:HEX', 'empty' or the numbers' str()
+                                      VALUE 'str:HEX', 'bytes:HEX' (bytes, opaque), 'empty' or the numbers' str()
   attributes.py compare FA PA FB PB [SKIP...]
                                       NAME<TAB>ok or what differs, for each attribute of FA:PA
                                       against FB:PB (same names in the same order, same HDF5
@@ -89,6 +89,8 @@ def text(value):
         return 'str:' + value.encode('utf-8', 'surrogateescape').hex()
     if isinstance(value, bytes):
         return 'bytes:' + value.hex()
+    if isinstance(value, np.void) and value.dtype.names is None:
+        return 'bytes:' + value.tobytes().hex()
     if isinstance(value, h5py.Empty):
         return 'empty'
     return ','.join(str(x) for x in np.ravel(value))

@@ -31,6 +31,12 @@ std::string npy(int major, const std::string& header, int minor = 0) {
     return out + header;
 }
 
+std::string repeated(const std::string& text, int times) {
+    std::string out;
+    for (int i = 0; i < times; ++i) out += text;
+    return out;
+}
+
 const std::string kGood = "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }";
 
 // The EINVAL message parsing `content` gives, or "" when it does not fail that way.
@@ -91,6 +97,15 @@ TEST_CASE("parse_npy_header: content without the magic is not .npy", "[npy][nump
                                        std::string("NUMPY\x01\x00") + kGood}) {
         CHECK_FALSE(parse(content));
     }
+}
+
+TEST_CASE("parse_npy_header: the largest shapes HDF5 takes", "[npy][numpy]") {
+    auto rank32 = parse(npy(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (" + repeated("1, ", 32) + "), }"));
+    REQUIRE(rank32);
+    CHECK(rank32->shape == std::vector<std::uint64_t>(32, 1));
+    auto widest = parse(npy(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (0, 9223372036854775807), }"));
+    REQUIRE(widest);
+    CHECK(widest->shape == std::vector<std::uint64_t>{0, 9223372036854775807u});
 }
 
 TEST_CASE("parse_npy_header: header forms numpy reads", "[npy][numpy]") {
@@ -164,6 +179,11 @@ TEST_CASE("parse_npy_header: malformed headers are EINVAL with a clear message",
         {npy(1, "{'descr': '<f8', 'fortran_order': Flase, 'shape': (3,)}"), "unexpected 'F'"},
         {npy(1, ""), "unexpected end"},
         {npy(3, "{'descr': [('caf\xE9', '<f4')], 'fortran_order': False, 'shape': (1,), }"), "not UTF-8"},
+        // Shapes HDF5 refuses: more than 32 dimensions, an extent from 2^63 on (beside a 0).
+        {npy(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (" + repeated("1, ", 33) + "), }"),
+         "33 dimensions"},
+        {npy(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (0, 9223372036854775808), }"), "extent"},
+        {npy(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (18446744073709551614, 0), }"), "'shape'"},
     };
     for (const Case& c : cases) {
         INFO(c.content);

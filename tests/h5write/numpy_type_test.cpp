@@ -319,6 +319,7 @@ TEST_CASE("numpy_type: h5py's bool, complex, strings, opaque and datetime", "[nu
     CHECK(H5Tget_class(datetime.get()) == H5T_OPAQUE);
     CHECK(tag_of(datetime.get()) == "NUMPY:<M8[ns]");
     CHECK(tag_of(numpy_type("m8[10s]").get()) == std::string("NUMPY:") + (host_is_little ? "<" : ">") + "m8[10s]");
+    CHECK(tag_of(numpy_type("<M8[2147483647ns]").get()) == "NUMPY:<M8[2147483647ns]");  // numpy's largest count
 }
 
 TEST_CASE("numpy_type: names and bare codes mean this host's byte order", "[numpy]") {
@@ -425,6 +426,10 @@ TEST_CASE("numpy_type: rejects what is not a fixed-size NumPy type, with EINVAL"
         "[('a', '<i4', (2,), 1)]", "[(1, '<i4')]", "[('a', 5)]", "[('a', '|O')]", "('<i4',)", "<M8[eons]",
         "<M4[ns]", "[('a\\x', '<i4')]", "[('a\\ud800', '<i4')]", "(4294967296,)<i8",
         "S99999999999", "[[('a', '<i4')]]", "{'a': '<i4'}",
+        "<M8[2147483648ns]",  // numpy's count is a C int; HDF5's tag holds 255 bytes
+        "<M8[999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999"
+        "999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999"
+        "99999999999999999999999999999999999999999999999999999999999999999999ns]",
     };
     for (const char* dtype : bad) {
         INFO(dtype);
