@@ -80,13 +80,13 @@ void mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t) {
         h5::create_group(group.get(), name);
         return entry_of(fs, view, group.get(), dir, name);
     });
-    if (entry) fuse_reply_entry(req, &*entry);
+    if (entry) reply::entry(req, &*entry);
 }
 
 void mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t) {
     Filesystem& fs = filesystem_of(req);
     if (!S_ISREG(mode)) {
-        fuse_reply_err(req, EPERM);  // no devices, fifos or sockets in an HDF5 file
+        reply::err(req, EPERM);  // no devices, fifos or sockets in an HDF5 file
         return;
     }
     auto entry = under_lock(req, lock::Mode::Exclusive, "mknod", [&](View& view, const lock::Hold&) {
@@ -96,7 +96,7 @@ void mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev
         create_empty_dataset(group.get(), name);
         return entry_of(fs, view, group.get(), dir, name);
     });
-    if (entry) fuse_reply_entry(req, &*entry);
+    if (entry) reply::entry(req, &*entry);
 }
 
 void unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -110,7 +110,7 @@ void unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
         h5::remove_link(group.get(), name);
         return true;
     });
-    if (done) fuse_reply_err(req, 0);
+    if (done) reply::err(req, 0);
 }
 
 void rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -125,14 +125,14 @@ void rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
         h5::remove_link(group.get(), name);
         return true;
     });
-    if (done) fuse_reply_err(req, 0);
+    if (done) reply::err(req, 0);
 }
 
 void rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent, const char* new_name,
             unsigned flags) {
     Filesystem& fs = filesystem_of(req);
     if (flags & RENAME_EXCHANGE) {
-        fuse_reply_err(req, EINVAL);
+        reply::err(req, EINVAL);
         return;
     }
     auto done = under_lock(req, lock::Mode::Exclusive, "rename", [&](View& view, const lock::Hold& hold) {
@@ -161,7 +161,7 @@ void rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_
         fs.inodes.move_paths(child_path(from_dir.path, name), target_path, hold.generation());
         return true;
     });
-    if (done) fuse_reply_err(req, 0);
+    if (done) reply::err(req, 0);
 }
 
 void symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
@@ -176,7 +176,7 @@ void symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* 
             h5::create_soft_link(group.get(), name, link.path);
         return entry_of(fs, view, group.get(), dir, name);
     });
-    if (entry) fuse_reply_entry(req, &*entry);
+    if (entry) reply::entry(req, &*entry);
 }
 
 void link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new_name) {
@@ -191,7 +191,7 @@ void link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new
         h5::create_hard_link(object.get(), group.get(), new_name);
         return entry_of(fs, view, group.get(), dir, new_name);
     });
-    if (entry) fuse_reply_entry(req, &*entry);
+    if (entry) reply::entry(req, &*entry);
 }
 
 void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
@@ -200,7 +200,7 @@ void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
     if (to_set & FUSE_SET_ATTR_SIZE) {
         const auto size = static_cast<std::uint64_t>(attr->st_size);
         if (fs.config.read_only) {
-            fuse_reply_err(req, EROFS);
+            reply::err(req, EROFS);
             return;
         }
         OpenFile* file = open_file_of(fs, ino, fi);

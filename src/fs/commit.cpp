@@ -107,6 +107,7 @@ void rebuild(View& view, const lock::Hold& hold, OpenFile& file, const Rebuild& 
                                                          static_cast<std::int64_t>(plan.data_offset));
                                           });
     file.node.address = h5::object_info(dataset.get()).address;
+    file.identity = h5::dataset_identity(dataset.get());
 }
 
 }  // namespace
@@ -126,8 +127,14 @@ Plan plan_commit(View& view, OpenFile& file) {
     if (staged.failed())
         throw Error(staged.failed(), file.node.path + ": a write through this open failed; nothing of it is committed");
     Plan plan;
+    const std::string known_path = file.node.path;
     plan.object = follow_node(view, file.node);
     if (H5Iget_type(plan.object.get()) != H5I_DATASET) throw Error(EINVAL, file.node.path + ": not a dataset");
+    // Found under another name: moved by another mount, or deleted and its header's place
+    // given to a new object. Taken for ours only if it looks as it did to this open.
+    if (file.node.path != known_path && h5::dataset_identity(plan.object.get()) != file.identity)
+        throw Error(ESTALE, known_path + ": deleted or replaced meanwhile (the dataset now at its place, " +
+                                file.node.path + ", is another)");
     if ((plan.rebuild = rebuild_for(file))) {
         check_space(view.path, staged.written_bytes());
         return plan;
@@ -184,6 +191,7 @@ void commit(View& view, const lock::Hold& hold, OpenFile& file) {
         }
         throw;
     }
+    file.identity = h5::dataset_identity(plan.object.get());  // (contiguous data is placed at the first write)
 }
 
 void create_empty_dataset(hid_t group, const std::string& name) {

@@ -88,6 +88,7 @@ void start_writing(Filesystem& fs, View& view, OpenFile& file, int flags) {
     file.append = flags & O_APPEND;
     if (!file.reader) throw Error(EINVAL, file.node.path + ": not a dataset");
     h5::Id object = open_node(view, file.node);
+    file.identity = h5::dataset_identity(object.get());
     h5::DatasetWriter writer(object.get());  // throws for what cannot be written (vlen strings, ...)
     file.staging = std::make_unique<Staging>(writer.size(), flags & O_TRUNC, spill_directory(fs));
     file.space = free_space(fs);
@@ -101,6 +102,7 @@ void refresh_path(Filesystem& fs, OpenFile& file) {
     try {
         Node known = fs.inodes.get(file.ino);
         if (known.address != file.node.address) return;  // the open file's object was rebuilt since
+        if (known.seen < file.node.seen) return;  // the open file found it somewhere newer (follow_node)
         file.node.path = known.path;
         file.node.directory = known.directory;
         file.node.seen = std::max(file.node.seen, known.seen);
@@ -115,7 +117,7 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     Filesystem& fs = filesystem_of(req);
     const bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
     if (writing && fs.config.read_only) {
-        fuse_reply_err(req, EROFS);
+        reply::err(req, EROFS);
         return;
     }
     const pid_t opener = writing ? process_of(req) : 0;
@@ -145,7 +147,7 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         fs.pins.add(file);
     }
     set_open_flags(fs, fi, std::move(*handle));
-    if (fuse_reply_open(req, fi) != 0) {  // the opener is gone (interrupted)
+    if (reply::open(req, fi) != 0) {  // the opener is gone (interrupted)
         std::shared_ptr<lock::Hold> pin;
         if (file->pinned_reader) {
             fs.pins.remove(file);
@@ -159,7 +161,7 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
     Filesystem& fs = filesystem_of(req);
     if (!S_ISREG(mode)) {
-        fuse_reply_err(req, EPERM);
+        reply::err(req, EPERM);
         return;
     }
     const pid_t opener = process_of(req);
@@ -173,6 +175,7 @@ void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
         Node node = node_of(*link, dir.address, dir.path);
         auto file = std::make_unique<OpenFile>();
         file->node = node;
+        file->identity = h5::dataset_identity(h5::open_object(view.file.id(), node.address).get());
         file->node.seen = view.generation;
         file->generation = view.generation;
         file->writable = true;
@@ -187,7 +190,7 @@ void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
     });
     if (!created) return;
     set_open_flags(fs, fi, std::move(created->second));
-    if (fuse_reply_create(req, &created->first, fi) != 0) {
+    if (reply::create(req, &created->first, fi) != 0) {
         std::shared_lock guard(fs.view_mutex);
         fs.handles.drop(fi->fh);
     }
@@ -237,7 +240,7 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
         return buffer;
     });
     hold.reset();
-    if (data) fuse_reply_buf(req, reinterpret_cast<const char*>(data->data()), data->size());
+    if (data) reply::buf(req, reinterpret_cast<const char*>(data->data()), data->size());
 }
 
 void write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offset, fuse_file_info* fi) {
@@ -251,7 +254,11 @@ void write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offs
         if (at + size > file.staging->base_size() + file.space || at + size < at)
             throw Error(EFBIG, file.node.path + ": a write to byte " + std::to_string(at + size) +
                                    " is past what the disk could hold");
-        if (at + size > file.max_size) {
+        // Appends to a resizable dataset land at its end as it is at commit time (another
+        // mount may have shrunk it since the open): what counts is how much this open appends.
+        const bool grows_later = file.append && !file.fixed_size;
+        const std::uint64_t end = grows_later ? at + size - file.staging->base_size() : at + size;
+        if (end > file.max_size) {
             // The close then reports what a commit of this content would: content of
             // another length than a fixed size is EINVAL (SPEC §5), rows past the
             // maximum of a resizable dataset EFBIG.
@@ -267,7 +274,7 @@ void write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offs
         }
         file.writers.insert(file.last_writer);
         file.staging->write(at, std::as_bytes(std::span(data, size)));
-        fuse_reply_write(req, size);
+        reply::write(req, size);
     } catch (const std::exception& e) {
         if (file.staging && !file.staging->failed()) file.staging->fail(errno_of(e));
         reply_error(req, "write", e);
@@ -276,28 +283,26 @@ void write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offs
 
 namespace {
 
-// Commits what `file` staged, under an exclusive hold; replies with the error and
-// returns false when it fails. Success or not, nothing is left staged — except, with
-// `keep_incomplete`, bytes that cannot be committed as they stand (EINVAL: a partial
-// row, too few bytes): those stay for a later close to complete. (The reply comes
-// last: once a close has its answer, the release may free `file`.)
-bool commit_staged(fuse_req_t req, OpenFile& file, const char* op, bool keep_incomplete = false) {
+// What a failed commit leaves staged.
+enum class Keep {
+    Nothing,     // the last close: its close() reports the failure, nothing is committed later
+    Incomplete,  // others still hold the open file: bytes that cannot be committed as they
+                 // stand (EINVAL: a partial row, too few bytes) stay for a later close
+    All,         // fsync: the file stays open, and its close commits or reports
+};
+
+// Commits what `file` staged, under an exclusive hold; replies with the error and returns
+// false when it fails. Success clears what was staged; a failure changed nothing in the
+// file (commits are all or nothing) and keeps what `keep` says. (The reply comes last:
+// once a close has its answer, the release may free `file`.)
+bool commit_staged(fuse_req_t req, OpenFile& file, const char* op, Keep keep) {
     Filesystem& fs = filesystem_of(req);
-    bool incomplete = false;
     int err = 0;
     try {
         std::unique_ptr<lock::Hold> hold = take_hold(fs, lock::Mode::Exclusive);
         run_with_hold(fs, *hold, [&](View& view, const lock::Hold& held) {
             std::lock_guard guard(file.mutex);
             refresh_path(fs, file);
-            if (keep_incomplete) {
-                try {
-                    check_commit(view, file);
-                } catch (const Error& e) {
-                    incomplete = e.code() == EINVAL;
-                    throw;
-                }
-            }
             fs.changes.touch(held.generation(), file.node.address);
             commit(view, held, file);
             log::debug(op, ": ", file.node.path, " committed in generation ", held.generation());
@@ -306,14 +311,12 @@ bool commit_staged(fuse_req_t req, OpenFile& file, const char* op, bool keep_inc
     } catch (const std::exception& e) {
         err = report_failure(op, e, true);
     }
-    // A commit that failed anywhere — the lock, opening the file, the change itself —
-    // leaves nothing behind for a later close or the release to commit after all:
-    // its close() reports the failure.
-    if (!(err && incomplete)) {
+    const bool kept = err && (keep == Keep::All || (keep == Keep::Incomplete && err == EINVAL));
+    if (!kept) {
         std::lock_guard guard(file.mutex);
         file.staging->clear();
     }
-    if (err) fuse_reply_err(req, err);
+    if (err) reply::err(req, err);
     return err == 0;
 }
 
@@ -360,7 +363,7 @@ void flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
         opener = file.opener;
     }
     if (!dirty) {
-        fuse_reply_err(req, 0);
+        reply::err(req, 0);
         return;
     }
     closer = process_of(req);
@@ -372,23 +375,23 @@ void flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
         log::debug("close of ", file.node.path, " by process ", closer, ": process ", *other_writer,
                    " wrote through it too and still has it open; it commits");
         if (wrote && !committable(req, file)) return;
-        fuse_reply_err(req, 0);
+        reply::err(req, 0);
         return;
     }
     // With other holders left, what cannot be committed as it stands stays staged for
     // whoever writes next through the same open file.
-    if (commit_staged(req, file, "commit", !holders.empty())) fuse_reply_err(req, 0);
+    if (commit_staged(req, file, "commit", holders.empty() ? Keep::Nothing : Keep::Incomplete)) reply::err(req, 0);
 }
 
 void fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
     OpenFile& file = *open_file(fi);
     if (!has_uncommitted(file)) {
-        fuse_reply_err(req, 0);
+        reply::err(req, 0);
         return;
     }
-    // The file stays open: what cannot be committed as it stands (a partial row) stays
-    // staged for later writes to complete, as at a close while others hold the file.
-    if (commit_staged(req, file, "fsync", true)) fuse_reply_err(req, 0);
+    // The file stays open: what could not be committed (a partial row that later writes
+    // complete, a lock that could not be had) stays staged for its close.
+    if (commit_staged(req, file, "fsync", Keep::All)) reply::err(req, 0);
 }
 
 void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
@@ -396,7 +399,7 @@ void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
     // After the last close: what no close committed is committed now. Its
     // error has no one to go to but the log.
     bool replied = false;
-    if (has_uncommitted(*open_file(fi))) replied = !commit_staged(req, *open_file(fi), "commit at release");
+    if (has_uncommitted(*open_file(fi))) replied = !commit_staged(req, *open_file(fi), "commit at release", Keep::Nothing);
     {
         OpenFile* file = open_file(fi);
         if (file->pinned_reader) {
@@ -409,7 +412,7 @@ void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
         h5::silence_library_errors();
         fs.handles.drop(fi->fh);
     }
-    if (!replied) fuse_reply_err(req, 0);
+    if (!replied) reply::err(req, 0);
 }
 
 }  // namespace ops

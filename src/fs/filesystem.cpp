@@ -66,7 +66,7 @@ std::unique_ptr<lock::Hold> acquire(fuse_req_t req, lock::Mode mode, const char*
     try {
         return take_hold(filesystem_of(req), mode);
     } catch (const std::exception& e) {
-        fuse_reply_err(req, report_failure(op, e));
+        reply::err(req, report_failure(op, e));
         return nullptr;
     }
 }
@@ -137,7 +137,7 @@ void ViewAccess::finish_change() {
 }
 
 void reply_error(fuse_req_t req, const char* op, const std::exception& e) {
-    fuse_reply_err(req, report_failure(op, e));
+    reply::err(req, report_failure(op, e));
 }
 
 }  // namespace h5swmrfs::fs

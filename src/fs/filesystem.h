@@ -8,8 +8,7 @@
 // HDF5 serialises its own calls internally; no redis wait ever happens under 2–4.
 #pragma once
 
-#define FUSE_USE_VERSION 35
-#include <fuse_lowlevel.h>
+#include "fs/fuse.h"
 #include <sys/stat.h>
 
 #include <chrono>
@@ -25,6 +24,7 @@
 #include "fs/handles.h"
 #include "fs/inodes.h"
 #include "fs/pins.h"
+#include "fs/reply.h"
 #include "h5/file.h"
 #include "lock/lock.h"
 #include "util/error.h"
@@ -137,7 +137,7 @@ auto with_hold(fuse_req_t req, const lock::Hold& hold, const char* op, Work&& wo
     try {
         return run_with_hold(filesystem_of(req), hold, std::forward<Work>(work));
     } catch (const std::exception& e) {
-        fuse_reply_err(req, report_failure(op, e));
+        reply::err(req, report_failure(op, e));
         return std::nullopt;
     }
 }

@@ -7,8 +7,7 @@
 // them without a table; a collision is resolved by probing when remembered.
 #pragma once
 
-#define FUSE_USE_VERSION 35
-#include <fuse_lowlevel.h>
+#include "fs/fuse.h"
 
 #include <cstdint>
 #include <mutex>

@@ -32,6 +32,10 @@ struct OpenFile {
     bool writable = false;
     bool append = false;   // O_APPEND: every write lands at the end
     bool created = false;  // this open made the dataset: .npy content may type it
+    // h5::dataset_identity when this open last saw its dataset: an object found at its
+    // address under another name is taken for it (moved by another mount) only if this
+    // is unchanged, not for a new object at the address of a deleted one.
+    std::string identity;
     pid_t opener = 0;         // the process that opened it: it and its children share it
     std::set<pid_t> writers;  // processes that wrote through it: their close() commits
     pid_t last_thread = 0, last_writer = 0;  // the last write's thread and its process

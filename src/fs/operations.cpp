@@ -1,8 +1,34 @@
-// The operation table: which function serves which FUSE request.
+// The operation table: which function serves which FUSE request. Every one runs inside
+// reply::guarded, so no exception ever reaches libfuse.
+#include <algorithm>
+#include <cstddef>
+#include <string_view>
+
 #include "fs/ops.h"
 
 namespace h5swmrfs::fs {
 namespace {
+
+template <std::size_t N>
+struct Name {
+    char text[N];
+    constexpr Name(const char (&s)[N]) { std::copy_n(s, N, text); }  // NOLINT: implicit on purpose
+};
+
+template <Name name, auto Op>
+struct Guarded;
+
+template <Name name, class... Args, void (*Op)(fuse_req_t, Args...)>
+struct Guarded<name, Op> {
+    static void call(fuse_req_t req, Args... args) {
+        // forget answers with no reply at all, whatever happens.
+        constexpr bool answered_by_none = std::string_view(name.text).starts_with("forget");
+        reply::guarded(name.text, req, answered_by_none, [&] { Op(req, args...); });
+    }
+};
+
+template <Name name, auto Op>
+constexpr auto guarded = &Guarded<name, Op>::call;
 
 void init(void*, fuse_conn_info* conn) {
     // Large requests: one read(2) of 1 MiB reaches the daemon as one request.
@@ -24,36 +50,36 @@ void init(void*, fuse_conn_info* conn) {
 fuse_lowlevel_ops make_operations() {
     fuse_lowlevel_ops table{};
     table.init = init;
-    table.lookup = ops::lookup;
-    table.forget = ops::forget;
-    table.forget_multi = ops::forget_multi;
-    table.getattr = ops::getattr;
-    table.readlink = ops::readlink;
-    table.opendir = ops::opendir;
-    table.readdir = ops::readdir;
-    table.readdirplus = ops::readdirplus;
-    table.releasedir = ops::releasedir;
-    table.statfs = ops::statfs;
-    table.open = ops::open;
-    table.read = ops::read;
-    table.release = ops::release;
-    table.getxattr = ops::getxattr;
-    table.listxattr = ops::listxattr;
+    table.lookup = guarded<"lookup", ops::lookup>;
+    table.forget = guarded<"forget", ops::forget>;
+    table.forget_multi = guarded<"forget_multi", ops::forget_multi>;
+    table.getattr = guarded<"getattr", ops::getattr>;
+    table.readlink = guarded<"readlink", ops::readlink>;
+    table.opendir = guarded<"opendir", ops::opendir>;
+    table.readdir = guarded<"readdir", ops::readdir>;
+    table.readdirplus = guarded<"readdirplus", ops::readdirplus>;
+    table.releasedir = guarded<"releasedir", ops::releasedir>;
+    table.statfs = guarded<"statfs", ops::statfs>;
+    table.open = guarded<"open", ops::open>;
+    table.read = guarded<"read", ops::read>;
+    table.release = guarded<"release", ops::release>;
+    table.getxattr = guarded<"getxattr", ops::getxattr>;
+    table.listxattr = guarded<"listxattr", ops::listxattr>;
 
-    table.create = ops::create;
-    table.write = ops::write;
-    table.flush = ops::flush;
-    table.fsync = ops::fsync;
-    table.setattr = ops::setattr;
-    table.mkdir = ops::mkdir;
-    table.mknod = ops::mknod;
-    table.unlink = ops::unlink;
-    table.rmdir = ops::rmdir;
-    table.rename = ops::rename;
-    table.symlink = ops::symlink;
-    table.link = ops::link;
-    table.setxattr = ops::setxattr;
-    table.removexattr = ops::removexattr;
+    table.create = guarded<"create", ops::create>;
+    table.write = guarded<"write", ops::write>;
+    table.flush = guarded<"flush", ops::flush>;
+    table.fsync = guarded<"fsync", ops::fsync>;
+    table.setattr = guarded<"setattr", ops::setattr>;
+    table.mkdir = guarded<"mkdir", ops::mkdir>;
+    table.mknod = guarded<"mknod", ops::mknod>;
+    table.unlink = guarded<"unlink", ops::unlink>;
+    table.rmdir = guarded<"rmdir", ops::rmdir>;
+    table.rename = guarded<"rename", ops::rename>;
+    table.symlink = guarded<"symlink", ops::symlink>;
+    table.link = guarded<"link", ops::link>;
+    table.setxattr = guarded<"setxattr", ops::setxattr>;
+    table.removexattr = guarded<"removexattr", ops::removexattr>;
     return table;
 }
 

@@ -39,6 +39,7 @@ h5::Id follow_node(View& view, Node& node) {
     if (found->path != node.path) log::info(node.path, ": moved meanwhile; following it to ", found->path);
     node.path = found->path;
     node.directory = found->parent;
+    node.seen = view.generation;
     return h5::open_object(view.file.id(), node.path, node.address);
 }
 
@@ -119,7 +120,7 @@ void reply_attributes(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, const 
         return out;
     });
     hold.reset();
-    if (st) fuse_reply_attr(req, &*st, 0);
+    if (st) reply::attr(req, &*st, 0);
 }
 
 fuse_entry_param make_entry(Filesystem& fs, View& view, const Node& found) {

@@ -53,18 +53,18 @@ void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
         if (!link) throw Error(ENOENT, child_path(dir.path, name) + ": no such name");
         return make_entry(fs, view, node_of(*link, dir.address, dir.path));
     });
-    if (entry) fuse_reply_entry(req, &*entry);
+    if (entry) reply::entry(req, &*entry);
 }
 
 void forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
     filesystem_of(req).inodes.forget(ino, nlookup);
-    fuse_reply_none(req);
+    reply::none(req);
 }
 
 void forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
     Filesystem& fs = filesystem_of(req);
     for (size_t i = 0; i < count; ++i) fs.inodes.forget(forgets[i].ino, forgets[i].nlookup);
-    fuse_reply_none(req);
+    reply::none(req);
 }
 
 void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) { reply_attributes(req, ino, fi, "getattr"); }
@@ -78,7 +78,7 @@ void readlink(fuse_req_t req, fuse_ino_t ino) {
         h5::Id group = open_parent(view, node);
         return h5::link_target(group.get(), base_name(node.path), depth_of(parent_path(node.path)));
     });
-    if (target) fuse_reply_readlink(req, target->c_str());
+    if (target) reply::readlink(req, target->c_str());
 }
 
 void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -94,7 +94,7 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     if (!handle) return;
     fi->fh = fs.handles.keep(std::move(*handle));
     fi->cache_readdir = 0;
-    if (fuse_reply_open(req, fi) != 0) fs.handles.drop(fi->fh);
+    if (reply::open(req, fi) != 0) fs.handles.drop(fi->fh);
 }
 
 void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
@@ -115,7 +115,7 @@ void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_fil
         }
         return fuse_add_direntry(req, at, room, name, &st, next);
     });
-    fuse_reply_buf(req, buffer.data(), buffer.size());
+    reply::buf(req, buffer.data(), buffer.size());
 }
 
 void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
@@ -138,12 +138,12 @@ void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse
             return fuse_add_direntry_plus(req, at, room, name, &entry, next);
         });
     });
-    if (buffer) fuse_reply_buf(req, buffer->data(), buffer->size());
+    if (buffer) reply::buf(req, buffer->data(), buffer->size());
 }
 
 void releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
     filesystem_of(req).handles.drop(fi->fh);
-    fuse_reply_err(req, 0);
+    reply::err(req, 0);
 }
 
 void statfs(fuse_req_t req, fuse_ino_t) {
@@ -151,11 +151,11 @@ void statfs(fuse_req_t req, fuse_ino_t) {
     std::string directory = fs.config.file.substr(0, fs.config.file.rfind('/'));
     struct statvfs st {};
     if (::statvfs(directory.empty() ? "/" : directory.c_str(), &st) != 0) {
-        fuse_reply_err(req, errno);
+        reply::err(req, errno);
         return;
     }
     st.f_namemax = 255;
-    fuse_reply_statfs(req, &st);
+    reply::statfs(req, &st);
 }
 
 }  // namespace h5swmrfs::fs::ops

@@ -25,11 +25,11 @@ constexpr std::string_view kMetadataPrefix = "user.h5.";
 // Replies to getxattr/listxattr: the size when asked for it, ERANGE when it does not fit.
 void reply_xattr(fuse_req_t req, const std::string& value, size_t size) {
     if (size == 0)
-        fuse_reply_xattr(req, value.size());
+        reply::xattr(req, value.size());
     else if (value.size() > size)
-        fuse_reply_err(req, ERANGE);
+        reply::err(req, ERANGE);
     else
-        fuse_reply_buf(req, value.data(), value.size());
+        reply::buf(req, value.data(), value.size());
 }
 
 }  // namespace
@@ -165,7 +165,7 @@ void setxattr(fuse_req_t req, fuse_ino_t ino, const char* name_c, const char* va
     Filesystem& fs = filesystem_of(req);
     const std::string name = name_c, value(value_c, size);
     if (!name.starts_with(kUserPrefix)) {
-        fuse_reply_err(req, EOPNOTSUPP);
+        reply::err(req, EOPNOTSUPP);
         return;
     }
     auto done = under_lock(req, lock::Mode::Exclusive, "setxattr", [&](View& view, const lock::Hold& hold) {
@@ -188,14 +188,14 @@ void setxattr(fuse_req_t req, fuse_ino_t ino, const char* name_c, const char* va
         h5::set_attribute(object.get(), attribute, value);
         return true;
     });
-    if (done) fuse_reply_err(req, 0);
+    if (done) reply::err(req, 0);
 }
 
 void removexattr(fuse_req_t req, fuse_ino_t ino, const char* name_c) {
     Filesystem& fs = filesystem_of(req);
     const std::string name = name_c;
     if (!name.starts_with(kUserPrefix)) {
-        fuse_reply_err(req, ENODATA);
+        reply::err(req, ENODATA);
         return;
     }
     auto done = under_lock(req, lock::Mode::Exclusive, "removexattr", [&](View& view, const lock::Hold&) {
@@ -207,7 +207,7 @@ void removexattr(fuse_req_t req, fuse_ino_t ino, const char* name_c) {
         h5::delete_attribute(object.get(), name.substr(kUserPrefix.size()));
         return true;
     });
-    if (done) fuse_reply_err(req, 0);
+    if (done) reply::err(req, 0);
 }
 
 }  // namespace h5swmrfs::fs::ops

@@ -155,6 +155,16 @@ std::size_t DatasetReader::read(std::uint64_t offset, std::span<std::byte> out) 
     return span.length;
 }
 
+std::string dataset_identity(hid_t dataset) {
+    std::string identity;
+    for (const auto& [name, value] : dataset_metadata(dataset))
+        if (name != "user.h5.shape") identity += value + "\n";
+    const haddr_t data = H5Dget_offset(dataset);  // HADDR_UNDEF unless contiguous and allocated
+    H5Eclear2(H5E_DEFAULT);
+    if (data != HADDR_UNDEF) identity += std::to_string(data);
+    return identity;
+}
+
 std::vector<std::pair<std::string, std::string>> dataset_metadata(hid_t dataset) {
     Id dcpl = checked(H5Dget_create_plist(dataset), "read the dataset's creation properties");
     Id type = checked(H5Dget_type(dataset), "read the datatype");

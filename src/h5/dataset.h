@@ -17,6 +17,12 @@ namespace h5swmrfs::h5 {
 // The user.h5.* extended attributes of a dataset (SPEC §4), in listing order.
 std::vector<std::pair<std::string, std::string>> dataset_metadata(hid_t dataset);
 
+// What tells this dataset from another one made later at the same header address (HDF5
+// gives a deleted object's address to the next object it makes): its type, maximum shape,
+// layout, chunks, filters and, when contiguous, where its data lies. What appends and
+// writes change (the shape, the bytes) is not part of it.
+std::string dataset_identity(hid_t dataset);
+
 class DatasetReader {
 public:
     // Takes ownership of an open dataset. A type that has no byte form is not an

@@ -21,6 +21,8 @@ import numpy as np
 
 import write_harness as wh
 
+import h5py
+
 BIG = 256 << 20
 PIECE = 16 << 20
 ROUNDS = 3  # cats wanted before cp starts and after it returned
@@ -315,6 +317,37 @@ class RenamedUnderAWriter(wh.WriteTestCase):
         self.assertRegex(self.m2.log_text(),
                          r'(?m)^h5swmrfs\[\d+\] (warning|error): .*/q1\b',
                          'no warning in the writer\'s mount log')
+
+    def test_deleted_dataset_whose_place_is_taken_fails_the_close(self):
+        # HDF5 gives the header address of a deleted object at the end of
+        # the file to the next object it makes: `rm x; touch y` on m3 puts
+        # y where x was. m2's writer of x must not write into y.
+        self.write_new(self.on(self.m3, 'x'), b'')
+        os.setxattr(self.on(self.m3, 'x'), 'user.h5.dtype', b'<f4')
+        x_at = self.h5_address('x')
+
+        def replace():
+            os.unlink(self.on(self.m3, 'x'))
+            self.write_new(self.on(self.m3, 'y'), b'')
+            self.assertEqual(self.h5_address('y'), x_at, 'y did not take x\'s '
+                             'place: the case this test is about did not happen')
+        fd = os.open(self.on(self.m2, 'x'), os.O_WRONLY)
+        try:
+            self.assertEqual(os.write(fd, b'secret!!'), 8)
+            replace()
+        except BaseException:
+            os.close(fd)
+            raise
+        with self.assertRaises(OSError) as raised:
+            os.close(fd)
+        self.assertEqual(raised.exception.errno, errno.ESTALE)
+        self.assert_holds('/y', b'', ['x'])
+        self.assertRegex(self.m2.log_text(),
+                         r'(?m)^h5swmrfs\[\d+\] (warning|error): .*/x\b')
+
+    def h5_address(self, name):
+        with self.h5() as f:
+            return h5py.h5o.get_info(f[name].id).addr
 
     def test_new_dataset_rebuilt_where_it_moved(self):
         # .npy content makes the dataset this open created be rebuilt at

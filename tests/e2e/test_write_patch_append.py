@@ -213,6 +213,28 @@ class PatchAppend(wh.WriteTestCase):
                     os.close(fd)  # raises if the commit fails
                 self.check('/g/' + name, want)
 
+    def test_fsync_without_the_lock_keeps_what_is_staged(self):
+        # An fsync that cannot get the lock (EBUSY after --lock-timeout)
+        # changed nothing and keeps every staged byte: the writes after it
+        # and the close commit the whole, not zeros in place of the first
+        # part — for a patch and for an O_TRUNC replacement alike.
+        self.mount(['--lock-timeout', '1'], errors=True)
+        fixed_want = np.frombuffer(b'B' * 24 + b'C' * 24, '<i4').reshape(4, 3)
+        rows_want = np.frombuffer(b'B' * 32 + b'C' * 32, '<i4').reshape(2, 8)
+        for h5path, flags, half, want in (
+                ('/g/rows8', os.O_WRONLY, 32, rows_want),
+                ('/g/fixed', os.O_WRONLY | os.O_TRUNC, 24, fixed_want)):
+            with self.subTest(h5path):
+                fd = os.open(self.p(h5path.lstrip('/')), flags)
+                try:
+                    self.assertEqual(os.pwrite(fd, b'B' * half, 0), half)
+                    with self.exclusive_hold():
+                        self.assert_errno(lambda: os.fsync(fd), errno.EBUSY)
+                    self.assertEqual(os.pwrite(fd, b'C' * half, half), half)
+                finally:
+                    os.close(fd)  # raises if the commit fails
+                self.check(h5path, want)
+
     # -- dd conv=notrunc ----------------------------------------------------
 
     def dd(self, src, dst, *operands):

@@ -250,6 +250,13 @@ class WriteTestCase(unittest.TestCase):
     # -- looking at the file ----------------------------------------------
 
     @contextlib.contextmanager
+    def exclusive_hold(self, h5path=None):
+        """Hold the file's lock exclusively (h5swmrfs-ctl run --exclusive)
+        while the body runs."""
+        with self._ctl_hold('--exclusive', h5path or self.h5path):
+            yield
+
+    @contextlib.contextmanager
     def shared_hold(self, h5path=None):
         """Hold the file's lock shared (h5swmrfs-ctl run --shared) while
         the body runs; a no-op when nothing is mounted."""
@@ -257,9 +264,14 @@ class WriteTestCase(unittest.TestCase):
         if not any(m.proc is not None for m in self.mounts):
             yield
             return
+        with self._ctl_hold('--shared', h5path):
+            yield
+
+    @contextlib.contextmanager
+    def _ctl_hold(self, mode, h5path):
         proc = subprocess.Popen(
             [self.ctl, '--redis', self.redis.url(), '--lock-timeout',
-             str(LOCK_TIMEOUT), 'run', '--shared', h5path, '--',
+             str(LOCK_TIMEOUT), 'run', mode, h5path, '--',
              '/bin/sh', '-c', 'echo held; read line'],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE)
@@ -269,8 +281,8 @@ class WriteTestCase(unittest.TestCase):
             if line != b'held\n':
                 proc.wait(10)
                 raise harness.HarnessError(
-                    'h5swmrfs-ctl run --shared: no hold (status %s): %s' % (
-                        proc.returncode, proc.stderr.read().decode()))
+                    'h5swmrfs-ctl run %s: no hold (status %s): %s' % (
+                        mode, proc.returncode, proc.stderr.read().decode()))
             yield
         finally:
             try:

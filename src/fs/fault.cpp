@@ -1,0 +1,40 @@
+// Test builds only: a test makes an operation fail by writing its name to the file named by
+// $H5SWMRFS_FAULT_FILE; the next call of that operation throws (once), as any unforeseen
+// failure would. Release builds compile none of it.
+#include "fs/reply.h"
+
+#ifdef H5SWMRFS_FAULT_HOOKS
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#endif
+
+namespace h5swmrfs::fs::reply {
+
+#ifdef H5SWMRFS_FAULT_HOOKS
+void fault_point(const char* name) {
+    static const char* const path = std::getenv("H5SWMRFS_FAULT_FILE");
+    if (!path) return;
+    static std::mutex mutex;
+    std::lock_guard guard(mutex);
+    const int fd = ::open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) return;
+    char text[64] = {};
+    const ssize_t n = ::pread(fd, text, sizeof text - 1, 0);
+    std::string wanted(text, n > 0 ? static_cast<std::size_t>(n) : 0);
+    while (!wanted.empty() && (wanted.back() == '\n' || wanted.back() == ' ')) wanted.pop_back();
+    if (wanted == name && ::ftruncate(fd, 0) == 0) {
+        ::close(fd);
+        throw std::runtime_error(std::string("fault hook: ") + name + " made to fail");
+    }
+    ::close(fd);
+}
+#else
+void fault_point(const char*) {}
+#endif
+
+}  // namespace h5swmrfs::fs::reply

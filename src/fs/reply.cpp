@@ -1,0 +1,52 @@
+#include "fs/reply.h"
+
+#include "fs/filesystem.h"
+#include "util/log.h"
+
+namespace h5swmrfs::fs::reply {
+namespace {
+
+thread_local fuse_req_t serving = nullptr;  // the request this thread serves, until answered
+
+// Notes that `req` has its answer (before it is sent: sending frees the request).
+fuse_req_t answering(fuse_req_t req) {
+    if (serving == req) serving = nullptr;
+    return req;
+}
+
+}  // namespace
+
+int err(fuse_req_t req, int error) { return fuse_reply_err(answering(req), error); }
+void none(fuse_req_t req) { fuse_reply_none(answering(req)); }
+int entry(fuse_req_t req, const fuse_entry_param* e) { return fuse_reply_entry(answering(req), e); }
+int create(fuse_req_t req, const fuse_entry_param* e, const fuse_file_info* fi) {
+    return fuse_reply_create(answering(req), e, fi);
+}
+int attr(fuse_req_t req, const struct stat* st, double timeout) { return fuse_reply_attr(answering(req), st, timeout); }
+int readlink(fuse_req_t req, const char* link) { return fuse_reply_readlink(answering(req), link); }
+int open(fuse_req_t req, const fuse_file_info* fi) { return fuse_reply_open(answering(req), fi); }
+int write(fuse_req_t req, size_t count) { return fuse_reply_write(answering(req), count); }
+int buf(fuse_req_t req, const char* data, size_t size) { return fuse_reply_buf(answering(req), data, size); }
+int statfs(fuse_req_t req, const struct statvfs* st) { return fuse_reply_statfs(answering(req), st); }
+int xattr(fuse_req_t req, size_t count) { return fuse_reply_xattr(answering(req), count); }
+
+namespace detail {
+
+Serving::Serving(fuse_req_t req) { serving = req; }
+Serving::~Serving() { serving = nullptr; }
+bool Serving::answered() const { return serving == nullptr; }
+
+void fail(const char* name, fuse_req_t req, bool answered_by_none, const std::exception* e) noexcept {
+    const bool answered = serving != req;
+    if (answered) {
+        log::error(name, ": failed after its answer was sent: ", e ? e->what() : "unknown exception");
+        return;
+    }
+    const int error = e ? report_failure(name, *e) : EIO;
+    if (!e) log::error(name, ": unknown exception");
+    if (answered_by_none) none(req);
+    else err(req, error);
+}
+
+}  // namespace detail
+}  // namespace h5swmrfs::fs::reply

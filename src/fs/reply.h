@@ -1,0 +1,61 @@
+// The answers to FUSE requests. Every request gets exactly one; operations give it through
+// these functions, which note that the request this thread serves has been answered, so
+// that the wrapper every operation runs in (operations.cpp) answers with an errno exactly
+// when an operation threw before answering — no exception ever reaches libfuse.
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <exception>
+
+#include "fs/fuse.h"
+
+namespace h5swmrfs::fs::reply {
+
+int err(fuse_req_t req, int error);
+void none(fuse_req_t req);
+int entry(fuse_req_t req, const fuse_entry_param* entry);
+int create(fuse_req_t req, const fuse_entry_param* entry, const fuse_file_info* fi);
+int attr(fuse_req_t req, const struct stat* attr, double timeout);
+int readlink(fuse_req_t req, const char* link);
+int open(fuse_req_t req, const fuse_file_info* fi);
+int write(fuse_req_t req, size_t count);
+int buf(fuse_req_t req, const char* data, size_t size);
+int statfs(fuse_req_t req, const struct statvfs* st);
+int xattr(fuse_req_t req, size_t count);
+
+// Runs one operation: answers its request with the errno of whatever it throws before
+// answering (EIO when that carries none; nothing for a request answered by reply::none),
+// logs what it throws after answering, and never lets an exception out.
+template <class Operation>
+void guarded(const char* name, fuse_req_t req, bool answered_by_none, Operation&& operation) noexcept;
+
+// Test builds: throws when a test asked operation `name` to fail (fault.cpp).
+void fault_point(const char* name);
+
+namespace detail {
+// The request this thread is serving, until it is answered.
+struct Serving {
+    explicit Serving(fuse_req_t req);
+    ~Serving();
+    bool answered() const;
+};
+void fail(const char* name, fuse_req_t req, bool answered_by_none, const std::exception* e) noexcept;
+}  // namespace detail
+
+template <class Operation>
+void guarded(const char* name, fuse_req_t req, bool answered_by_none, Operation&& operation) noexcept {
+    detail::Serving serving(req);
+    try {
+        fault_point(name);
+        operation();
+        return;
+    } catch (const std::exception& e) {
+        detail::fail(name, req, answered_by_none, &e);
+    } catch (...) {
+        detail::fail(name, req, answered_by_none, nullptr);
+    }
+}
+
+}  // namespace h5swmrfs::fs::reply
