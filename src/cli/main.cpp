@@ -7,13 +7,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 
 #include "cli/options.h"
 #include "config.h"
 #include "fs/filesystem.h"
 #include "h5/file.h"
+#include "lock/password_file.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -63,15 +63,6 @@ void check_file(const cli::Options& options, bool will_create) {
     h5::check_is_hdf5(options.file);
 }
 
-std::string read_password(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw Error(errno, "--redis-password-file " + path + ": " + std::strerror(errno));
-    std::string password;
-    std::getline(in, password);
-    while (!password.empty() && (password.back() == '\r' || password.back() == ' ')) password.pop_back();
-    return password;
-}
-
 // "-o" value safe for FUSE's option parser: commas and backslashes escaped.
 std::string escaped(const std::string& text) {
     std::string out;
@@ -117,7 +108,7 @@ int run(cli::Options options) {
     if (will_create && options.read_only) throw Error(EROFS, "--create needs a writable mount (drop -o ro)");
     config.file = lock::default_key(options.file);
     if (options.lock.key.empty()) options.lock.key = config.file;
-    if (!options.redis_password_file.empty()) options.lock.redis_password = read_password(options.redis_password_file);
+    if (!options.redis_password_file.empty()) options.lock.redis_password = lock::read_password_file(options.redis_password_file);
     config.mountpoint = canonical(options.mountpoint);
     options.lock.holder_label = config.mountpoint;
     options.lock.local_lock_file = lock::sidecar_path(config.file);

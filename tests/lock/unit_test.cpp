@@ -4,6 +4,7 @@
 
 #include "lock/admin.h"
 #include "lock/lock.h"
+#include "lock/password_file.h"
 #include "lock/redis_scripts.h"
 #include "lock/redis_url.h"
 #include "util/error.h"
@@ -225,4 +226,18 @@ TEST_CASE("local: EBUSY after the timeout; an idle kept hold yields to a writer"
     const auto start = std::chrono::steady_clock::now();
     auto hold = patient->acquire(lock::Mode::Exclusive);
     CHECK(std::chrono::steady_clock::now() - start < 1s);
+}
+
+TEST_CASE("the password file: its first line, without line end or trailing blanks, for both programs") {
+    TempDir dir;
+    auto write = [&](const std::string& name, const std::string& content) {
+        std::ofstream(dir.path / name, std::ios::binary) << content;
+        return (dir.path / name).string();
+    };
+    CHECK(lock::read_password_file(write("lf", "s3cret\n")) == "s3cret");
+    CHECK(lock::read_password_file(write("crlf", "s3cret\r\n")) == "s3cret");
+    CHECK(lock::read_password_file(write("blanks", "s3cret \t \r\nsecond line\n")) == "s3cret");
+    CHECK(lock::read_password_file(write("bare", "s3 cret")) == "s3 cret");  // inner blanks are the password's
+    CHECK(error_code_of([&] { lock::read_password_file(write("empty", "\n")); }) == EINVAL);
+    CHECK(error_code_of([&] { lock::read_password_file((dir.path / "missing").string()); }) == ENOENT);
 }

@@ -3,6 +3,7 @@
 #include "format.h"
 #include "lock/admin.h"
 #include "lock/lock.h"
+#include "lock/password_file.h"
 #include "run.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -13,7 +14,6 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -68,16 +68,6 @@ std::chrono::milliseconds seconds_option(const std::string& name, const std::str
     }
     if (used != text.size() || !std::isfinite(s) || s < 0) throw Error(EINVAL, name + ": not a number of seconds: '" + text + "'");
     return std::chrono::milliseconds(static_cast<long long>(s * 1000));
-}
-
-std::string read_password_file(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw Error(ENOENT, "cannot read redis password file " + path);
-    std::stringstream content;
-    content << in.rdbuf();
-    std::string password = content.str();
-    while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
-    return password;
 }
 
 // KEY|FILE -> the lock it names, for the chosen backend.
@@ -145,7 +135,7 @@ int main(int argc, char** argv) {
         if (target.empty()) return usage(command + " needs KEY or FILE");
         if (options.backend != "redis" && options.backend != "local")
             return usage("--lock " + options.backend + " is not supported here (redis or local)");
-        if (!password_file.empty()) options.redis_password = read_password_file(password_file);
+        if (!password_file.empty()) options.redis_password = lock::read_password_file(password_file);
         const std::string file = resolve_target(options, target);
 
         if (command == "status") {
