@@ -266,18 +266,7 @@ class RenamedUnderAWriter(wh.WriteTestCase):
     def patch_while(self, path, change):
         """b'AB' written at 0 through an O_RDWR open of path, then change()
         run before the close; the errno of close() (0 if it worked)."""
-        fd = os.open(path, os.O_RDWR)
-        try:
-            self.assertEqual(os.pwrite(fd, b'AB', 0), 2)
-            change()
-        except BaseException:
-            os.close(fd)
-            raise
-        try:
-            os.close(fd)
-        except OSError as e:
-            return e.errno
-        return 0
+        return self.write_fd(path, b'AB', os.O_RDWR, before_close=change)
 
     def assert_holds(self, h5path, data, gone):
         with self.h5() as f:

@@ -401,9 +401,10 @@ class WriteTestCase(unittest.TestCase):
         return os.getxattr(path, name).decode('utf-8')
 
     def write_fd(self, path, data, flags=os.O_WRONLY | os.O_TRUNC,
-                 pieces=1, offset=None):
-        """open/write/close with raw syscalls; returns the errno of
-        close() (0 if it worked). Writes must not fail."""
+                 pieces=1, offset=None, before_close=None):
+        """open/write/close with raw syscalls, before_close() run just
+        before the close; returns the errno of close() (0 if it worked).
+        Writes must not fail."""
         fd = os.open(path, flags, 0o644)
         try:
             if offset is not None:
@@ -412,6 +413,8 @@ class WriteTestCase(unittest.TestCase):
             for i in range(0, len(data), step):
                 chunk = data[i:i + step]
                 self.assertEqual(os.write(fd, chunk), len(chunk))
+            if before_close is not None:
+                before_close()
         except BaseException:
             os.close(fd)
             raise
