@@ -1,3 +1,4 @@
+#include "h5/half.h"
 #include "h5/attribute_write.h"
 
 #include <unistd.h>
@@ -22,19 +23,8 @@
 namespace h5swmrfs::h5 {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+using util::trim;
 
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-    while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-    return text;
-}
-
-std::size_t size_of(hid_t type) {
-    std::size_t size = H5Tget_size(type);
-    if (size == 0) fail("get HDF5 datatype size");
-    return size;
-}
 
 // ---- text → numbers ---------------------------------------------------------------------------
 
@@ -114,22 +104,6 @@ std::optional<T> parse_float(std::string_view field) {
     }
     if (ec != std::errc()) return std::nullopt;
     return value;
-}
-
-// IEEE binary16 nearest to `value`, ties to even (numpy rounds a parsed double this way).
-std::uint16_t half_bits(double value) {
-    std::uint16_t sign = std::signbit(value) ? 0x8000 : 0;
-    if (std::isnan(value)) return sign | 0x7E00;
-    double magnitude = std::fabs(value);
-    if (magnitude >= 65520.0) return sign | 0x7C00;  // at or past halfway above 65504
-    if (magnitude < 0x1p-14) return sign | static_cast<std::uint16_t>(std::nearbyint(magnitude * 0x1p24));
-    int exponent = 0;
-    double mantissa = std::nearbyint(std::ldexp(std::frexp(magnitude, &exponent), 11));  // [1024, 2048]
-    if (mantissa == 2048) {
-        mantissa = 1024;
-        ++exponent;
-    }
-    return sign | static_cast<std::uint16_t>(((exponent + 14) << 10) | (static_cast<int>(mantissa) - 1024));
 }
 
 std::optional<bool> parse_bool(std::string_view field) {
@@ -231,7 +205,7 @@ bool parse_number(const Numbers& numbers, std::string_view field, unsigned char*
             switch (numbers.size) {
                 case 2: {
                     auto value = parse_float<double>(field);
-                    if (value) store(out, half_bits(*value));
+                    if (value) store(out, half_from_double(*value));
                     return value.has_value();
                 }
                 case 4: {
@@ -408,7 +382,7 @@ void copy_attribute(hid_t from, hid_t to, const std::string& name) {
     if (!target) fail("create attribute " + name);
     try {
         if (elements > 0) {
-            std::vector<std::byte> buffer(static_cast<std::size_t>(elements) * size_of(type.get()));
+            std::vector<std::byte> buffer(static_cast<std::size_t>(elements) * type_size(type.get()));
             check(H5Aread(source.get(), type.get(), buffer.data()), "read attribute " + name);
             VlenReclaim reclaim(type.get(), space.get(), buffer.data());
             check(H5Awrite(target.get(), type.get(), buffer.data()), "write attribute " + name);

@@ -1,5 +1,7 @@
 #include "h5/dtype.h"
 
+#include "util/text.h"
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -46,13 +48,7 @@ struct Form {
     Numpy numpy;
 };
 
-Id copy_type(hid_t type) { return checked(H5Tcopy(type), "copy HDF5 datatype"); }
 
-std::size_t size_of(hid_t type) {
-    std::size_t size = H5Tget_size(type);
-    if (size == 0) fail("get HDF5 datatype size");
-    return size;
-}
 
 // numpy writes '|' for types where byte order does not apply.
 std::string numpy_str(char kind, std::size_t size) {
@@ -78,23 +74,6 @@ bool printable(char32_t c) {
                         [c](const auto& r) { return c >= r.first && c <= r.second; });
 }
 
-// Decodes one UTF-8 sequence at s[i]; returns its length, 0 when the bytes are not UTF-8.
-std::size_t decode_utf8(std::string_view s, std::size_t i, char32_t& out) {
-    auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-    unsigned char b = byte(0);
-    std::size_t len = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 0;
-    if (len == 0 || i + len > s.size()) return 0;
-    char32_t c = len == 1 ? b : b & (0x7F >> len);
-    for (std::size_t k = 1; k < len; ++k) {
-        if ((byte(k) & 0xC0) != 0x80) return 0;
-        c = (c << 6) | (byte(k) & 0x3F);
-    }
-    static constexpr char32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (c < min_for_len[len] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
-    out = c;
-    return len;
-}
-
 std::string escape(const char* format, unsigned value) {
     char buf[16];
     int n = std::snprintf(buf, sizeof buf, format, value);
@@ -110,7 +89,7 @@ std::string python_repr(std::string_view text) {
     std::string out(1, quote);
     for (std::size_t i = 0; i < text.size();) {
         char32_t c = 0;
-        std::size_t len = decode_utf8(text, i, c);
+        std::size_t len = util::decode_utf8(text, i, c);
         if (len == 0) {
             out += escape("\\x%02x", static_cast<unsigned char>(text[i]));
             ++i;
@@ -192,7 +171,7 @@ std::string type_string(const Numpy& type) {
 Form form_of(hid_t type);
 
 Form integer_form(hid_t type) {
-    std::size_t size = size_of(type);
+    std::size_t size = type_size(type);
     H5T_sign_t sign = H5Tget_sign(type);
     if (sign == H5T_SGN_ERROR) fail("get integer sign");
     bool is_signed = sign == H5T_SGN_2;
@@ -234,7 +213,7 @@ NumpyFloat long_double_info() {
 }
 
 Form float_form(hid_t type) {
-    std::size_t size = size_of(type);
+    std::size_t size = type_size(type);
     std::size_t spos, epos, esize, mpos, msize;
     check(H5Tget_fields(type, &spos, &epos, &esize, &mpos, &msize), "get float fields");
     long ebias = static_cast<long>(H5Tget_ebias(type));
@@ -256,7 +235,7 @@ Form float_form(hid_t type) {
 }
 
 Form bitfield_form(hid_t type) {
-    std::size_t size = size_of(type);
+    std::size_t size = type_size(type);
     hid_t native;
     switch (size) {
         case 1: native = H5T_NATIVE_B8; break;
@@ -280,7 +259,7 @@ std::string member_name(hid_t type, unsigned index) {
 // h5py reads an enum whose members are exactly FALSE=0 and TRUE=1 as numpy bool.
 bool is_h5py_bool(hid_t type, hid_t base) {
     std::array<unsigned char, 64> value{};
-    if (H5Tget_nmembers(type) != 2 || size_of(base) > value.size()) return false;
+    if (H5Tget_nmembers(type) != 2 || type_size(base) > value.size()) return false;
     bool seen_false = false, seen_true = false;
     for (unsigned i = 0; i < 2; ++i) {
         value.fill(0);
@@ -312,7 +291,7 @@ Form string_form(hid_t type) {
     htri_t variable = H5Tis_variable_str(type);
     check(variable, "inspect string type");
     if (variable) unsupported("variable-length string inside a compound or array");
-    std::size_t size = size_of(type);
+    std::size_t size = type_size(type);
     // h5py's memory type: same size and character set, NULLPAD.
     Id memory = copy_type(type);
     check(H5Tset_strpad(memory.get(), H5T_STR_NULLPAD), "set string padding");
@@ -320,7 +299,7 @@ Form string_form(hid_t type) {
 }
 
 Form opaque_form(hid_t type) {
-    std::size_t size = size_of(type);
+    std::size_t size = type_size(type);
     std::string str = "|V" + std::to_string(size);
     if (char* tag = H5Tget_tag(type)) {
         // h5py stores some numpy types (datetime64) as opaque tagged "NUMPY:<dtype.str>".
@@ -343,7 +322,7 @@ Form array_form(hid_t type) {
                         "create array type");
     Numpy numpy;
     numpy.kind = Numpy::Kind::Subarray;
-    numpy.itemsize = size_of(memory.get());
+    numpy.itemsize = type_size(memory.get());
     numpy.shape = dims;
     if (element.numpy.kind == Numpy::Kind::Subarray) {
         numpy.shape.insert(numpy.shape.end(), element.numpy.shape.begin(), element.numpy.shape.end());
@@ -381,7 +360,7 @@ Form complex_form(std::vector<Member>& members) {
 }
 
 Form compound_form(hid_t type) {
-    std::size_t size = size_of(type);
+    std::size_t size = type_size(type);
     int count = H5Tget_nmembers(type);
     check(count, "get compound members");
     std::vector<Member> members;
@@ -445,13 +424,13 @@ ByteForm byte_form(hid_t file_type) {
         out.memory_type = copy_type(H5T_C_S1);
         check(H5Tset_size(out.memory_type.get(), H5T_VARIABLE), "create variable-length string type");
         check(H5Tset_cset(out.memory_type.get(), cset), "create variable-length string type");
-        out.element_size = size_of(out.memory_type.get());
+        out.element_size = type_size(out.memory_type.get());
         out.numpy = "|O";
         out.vlen_string = true;
         return out;
     }
     Form form = form_of(file_type);
-    out.element_size = size_of(form.memory.get());
+    out.element_size = type_size(form.memory.get());
     out.numpy = type_string(form.numpy);
     out.memory_type = std::move(form.memory);
     return out;

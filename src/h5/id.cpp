@@ -51,4 +51,12 @@ void Id::reset() noexcept {
     }
 }
 
+Id copy_type(hid_t type) { return checked(H5Tcopy(type), "copy HDF5 datatype"); }
+
+std::size_t type_size(hid_t type) {
+    const std::size_t size = H5Tget_size(type);
+    if (size == 0) fail("get HDF5 datatype size");
+    return size;
+}
+
 }  // namespace h5swmrfs::h5

@@ -59,4 +59,10 @@ inline Id checked(hid_t id, const std::string& what, int err = EIO) {
     return Id(id);
 }
 
+// H5Tcopy, checked.
+Id copy_type(hid_t type);
+
+// H5Tget_size, checked: the size in bytes of an element of `type`.
+std::size_t type_size(hid_t type);
+
 }  // namespace h5swmrfs::h5

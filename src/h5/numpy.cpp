@@ -23,13 +23,9 @@ constexpr std::uint64_t kMaxTypeSize = std::numeric_limits<std::uint32_t>::max()
 
 [[noreturn]] void invalid(const std::string& message) { throw Error(EINVAL, message); }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+using util::trim;
 
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-    while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-    return text;
-}
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
 void append_utf8(std::string& out, char32_t c) {
     if (c < 0x80) {
@@ -259,13 +255,7 @@ private:
 
 enum class Order { Little, Big };
 
-Id copy_type(hid_t type) { return checked(H5Tcopy(type), "copy HDF5 datatype"); }
 
-std::size_t size_of(hid_t type) {
-    std::size_t size = H5Tget_size(type);
-    if (size == 0) fail("get HDF5 datatype size");
-    return size;
-}
 
 Id integer_type(bool is_signed, std::size_t size, Order order) {
     bool le = order == Order::Little;
@@ -394,7 +384,7 @@ private:
     Id array(Id element, std::vector<hsize_t> dims) const {
         if (dims.empty()) return element;
         if (dims.size() > H5S_MAX_RANK) error("arrays have at most " + std::to_string(H5S_MAX_RANK) + " dimensions");
-        std::uint64_t size = size_of(element.get());
+        std::uint64_t size = type_size(element.get());
         for (hsize_t d : dims) {
             if (d == 0) error("zero-size array");
             if (size > kMaxTypeSize / d) error("element larger than HDF5 allows");
@@ -442,7 +432,7 @@ private:
             if (name->kind != Literal::Kind::String) error("field name " + std::string(name->source) + " is not a string");
             Id type = entry.items.size() == 3 ? array(from_literal(entry.items[1]), dims_of(entry.items[2]))
                                               : from_literal(entry.items[1]);
-            std::uint64_t size = size_of(type.get());
+            std::uint64_t size = type_size(type.get());
             if (offset + size > kMaxTypeSize) error("compound larger than HDF5 allows");
             if (entry.items.size() == 2 && is_padding(*name, entry.items[1])) {
                 offset += size;
