@@ -30,8 +30,12 @@ using std::chrono::milliseconds;
 
 // The longest a waiter sleeps without news; a lost notification costs at most this.
 constexpr milliseconds max_quiet_wait = 2000ms;
-// How long an acquire that timed out waits on redis to leave the queue.
-constexpr milliseconds give_up_release = 250ms;
+// How long a release waits on redis. One that does not arrive costs the others the rest
+// of its lease, which nobody renews; one that waited longer would hold up the operation
+// that gives the hold back (a kept shared hold goes right before the next acquire).
+constexpr milliseconds release_wait = 500ms;
+// The shortest time a request to redis is given, even near a deadline.
+constexpr milliseconds min_request = 50ms;
 
 std::string seconds_text(Clock::duration d) {
     auto ms = std::chrono::duration_cast<milliseconds>(d).count();
@@ -87,9 +91,8 @@ public:
     void stop() noexcept;
 
     std::unique_ptr<BackendHold> acquire(Mode mode, Clock::time_point deadline);
-    // Gives the entry back; waits for redis no longer than `deadline`. An entry whose
-    // release did not arrive ends with its lease, which nobody renews any more.
-    void release(const std::shared_ptr<Entry>& entry, Clock::time_point deadline = Clock::time_point::max()) noexcept;
+    // Gives the entry back, waiting for redis at most `wait`.
+    void release(const std::shared_ptr<Entry>& entry, milliseconds wait = release_wait) noexcept;
     void check_valid(Entry& entry) const;
     void check_reachable();
     std::uint64_t current_generation();
@@ -122,6 +125,7 @@ private:
     // +1 whenever the subscriber's connection fails: redis may have restarted and forgotten
     // our entries, so every hold must be confirmed again before it is trusted.
     std::atomic<std::uint64_t> epoch_{1};
+    std::atomic<bool> warned_blind_{false};
 
     std::mutex tracked_mutex_;
     std::condition_variable tracked_changed_;
@@ -181,9 +185,10 @@ void Core::stop() noexcept {
 
 ReplyPtr Core::run(const redis::Script& script, const std::vector<std::string>& args, Clock::time_point deadline) {
     for (int attempt = 0;; ++attempt) {
+        // At least min_request: a request cut shorter than a round trip could not succeed.
         const auto left = deadline == Clock::time_point::max()
                               ? milliseconds::max()
-                              : std::chrono::ceil<milliseconds>(deadline - Clock::now());
+                              : std::max(min_request, std::chrono::ceil<milliseconds>(deadline - Clock::now()));
         try {
             return pool_.with([&](Connection& c) { return script.run(c, keys_, args); }, left);
         } catch (const RedisError& e) {
@@ -209,8 +214,12 @@ std::unique_ptr<BackendHold> Core::acquire(Mode mode, Clock::time_point deadline
         Clock::time_point retry_at;
         try {
             ReplyPtr reply = run(redis::acquire_script(), args, deadline);
-            if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 5)
+            if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 6)
                 throw RedisError(Failure::Reply, "unexpected reply to the acquire script");
+            if (redis::integer_of(reply->element[5]) == 1 && !warned_blind_.exchange(true))
+                log::warning("lock '", options_.key, "': the redis user may not run INFO (give it +info): a redis "
+                             "restart that reloads an older snapshot cannot be recognised, and the generation may "
+                             "then repeat");
             const long long restarted = redis::integer_of(reply->element[4]);
             if (restarted == 2)
                 log::info("lock '", options_.key, "': first use of the lock on this redis (or redis lost its data)");
@@ -247,23 +256,23 @@ std::unique_ptr<BackendHold> Core::acquire(Mode mode, Clock::time_point deadline
             retry_at = Clock::now() + backoff;
             backoff = std::min<milliseconds>(backoff * 2, 1000ms);
         }
+        if (Clock::now() < deadline) events_.wait(seen, std::min(retry_at, deadline));
         if (Clock::now() >= deadline) {
-            // Leave the writers' queue so readers behind us go on; briefly, since the caller's
-            // time is up.
-            release(entry, Clock::now() + give_up_release);
+            // A waiting writer leaves the queue, so readers behind it go on (a redis that does
+            // not answer is not waited for: the entry's lease ends without renewals).
+            if (enqueued) release(entry, unreachable.empty() ? release_wait : min_request);
             if (!unreachable.empty())
                 throw Error(EIO, "lock '" + options_.key + "': " + unreachable + " for " + seconds_text(Clock::now() - started));
             throw Error(EBUSY, "lock '" + options_.key + "' still taken after " + seconds_text(Clock::now() - started) +
                                    " (h5swmrfs-ctl status shows the holders)");
         }
-        events_.wait(seen, std::min(retry_at, deadline));
     }
 }
 
-void Core::release(const std::shared_ptr<Entry>& entry, Clock::time_point deadline) noexcept {
+void Core::release(const std::shared_ptr<Entry>& entry, milliseconds wait) noexcept {
     untrack(entry->token);
     try {
-        ReplyPtr reply = run(redis::release_script(), {entry->token}, deadline);
+        ReplyPtr reply = run(redis::release_script(), {entry->token}, Clock::now() + wait);
         if (redis::integer_of(reply.get()) == 0 && !entry->waiting && !entry->lost)
             log::warning("lock '", options_.key, "': hold had already expired when released");
     } catch (const std::exception& e) {

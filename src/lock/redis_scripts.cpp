@@ -11,7 +11,7 @@ namespace {
 // Time is redis TIME only; no client clock ever enters the lock state.
 constexpr std::string_view prelude = R"lua(
 local holders, owners, leases, writers = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local generation, fence, ticket, server = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local generation, fence, ticket, server, broken = KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local channel = ARGV[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -22,16 +22,18 @@ local function purge()
     redis.call('HDEL', owners, tok)
     redis.call('ZREM', writers, tok)
     redis.call('ZREM', leases, tok)
+    redis.call('SREM', broken, tok)
   end
   if #dead > 0 then redis.call('PUBLISH', channel, 'released') end
 end
 local function counter(key)
   return tonumber(redis.call('GET', key) or '0')
 end
--- A holder whose hold was broken (h5swmrfs-ctl break) stays in `holders` as 'B' .. mode
--- until its lease runs out: it can no longer renew, but may still be writing until then.
-local function broken(mode)
-  return mode ~= nil and mode ~= false and string.sub(mode, 1, 1) == 'B'
+-- A holder whose hold was broken (h5swmrfs-ctl break) is also in `broken`: it can no
+-- longer renew, but keeps its place in `holders` until its lease runs out, since it may
+-- still be writing until then.
+local function is_broken(tok)
+  return redis.call('SISMEMBER', broken, tok) == 1
 end
 )lua";
 
@@ -49,17 +51,20 @@ local function run_id()
 end
 -- 1: another redis process served this key before (restart, failover, older snapshot);
 -- 2: none did (the key's first use, or redis lost every key).
+-- Without INFO (a redis user refused @dangerous) only a loss of every key is seen.
 local restarted = 0
 local id = run_id()
 local last_id = redis.call('HGET', server, 'run_id')
-if id and last_id ~= id then
+if (id and last_id ~= id) or (not id and not last_id) then
   restarted = 2
   if last_id then restarted = 1 end
   local micros = tonumber(t[1]) * 1000000 + tonumber(t[2])
   redis.call('SET', generation, string.format('%.0f', math.max(counter(generation) + 1, micros)))
   redis.call('SET', fence, string.format('%.0f', math.max(counter(fence) + 1, micros)))
-  redis.call('HSET', server, 'run_id', id, 'since', now)
+  redis.call('HSET', server, 'run_id', id or 'unknown', 'since', now)
 end
+local blind = 0
+if not id then blind = 1 end
 local function owner(state)
   local o = cjson.decode(ARGV[5])
   o.mode = mode
@@ -79,29 +84,30 @@ local function grant(g, f)
   redis.call('HSET', holders, token, mode)
   redis.call('HSET', owners, token, owner('holding'))
   redis.call('ZADD', leases, now + lease, token)
-  return {1, g, f, 0, restarted}
+  return {1, g, f, 0, restarted, blind}
 end
 local held = redis.call('HGET', holders, token)
-if broken(held) then
+if held and is_broken(token) then
   -- Granted, broken before the grant's reply arrived: its requester never used it.
   redis.call('HDEL', holders, token)
   redis.call('HDEL', owners, token)
   redis.call('ZREM', leases, token)
+  redis.call('SREM', broken, token)
 elseif held then
   -- A retry after the reply to a grant was lost: still ours.
   redis.call('ZADD', leases, now + lease, token)
-  return {1, counter(generation), counter(fence), 0, restarted}
+  return {1, counter(generation), counter(fence), 0, restarted, blind}
 end
 local nholders = redis.call('HLEN', holders)
 if mode == 'S' then
   local exclusive = false
   for _, m in ipairs(redis.call('HVALS', holders)) do
-    if m == 'X' or m == 'BX' then exclusive = true end
+    if m == 'X' then exclusive = true end
   end
   if not exclusive and redis.call('ZCARD', writers) == 0 then
     return grant(counter(generation), counter(fence))
   end
-  return {0, 0, 0, retry_after(), restarted}
+  return {0, 0, 0, retry_after(), restarted, blind}
 end
 local head = redis.call('ZRANGE', writers, 0, 0)
 if nholders == 0 and (#head == 0 or head[1] == token) then
@@ -116,12 +122,15 @@ if not redis.call('ZSCORE', writers, token) then
 end
 redis.call('ZADD', leases, now + lease, token)
 redis.call('PUBLISH', channel, 'writer')
-return {0, 0, 0, retry_after(), restarted}
+return {0, 0, 0, retry_after(), restarted, blind}
 )lua";
 
 constexpr std::string_view release_body = R"lua(
 purge()
 local token = ARGV[2]
+-- A broken hold stays until its lease ends: its holder gave up, but what it started (a
+-- program under `h5swmrfs-ctl run`) may not have stopped.
+if is_broken(token) then return 0 end
 local mode = redis.call('HGET', holders, token)
 local waited = redis.call('ZREM', writers, token)
 redis.call('HDEL', holders, token)
@@ -139,7 +148,7 @@ purge()
 local lease = tonumber(ARGV[2])
 local result = {}
 for i = 3, #ARGV do
-  if redis.call('ZSCORE', leases, ARGV[i]) and not broken(redis.call('HGET', holders, ARGV[i])) then
+  if redis.call('ZSCORE', leases, ARGV[i]) and not is_broken(ARGV[i]) then
     redis.call('ZADD', leases, now + lease, ARGV[i])
     result[#result + 1] = 1
   else
@@ -159,9 +168,8 @@ for i = 1, #all, 2 do
   local ok, o = pcall(cjson.decode, redis.call('HGET', owners, tok) or '{}')
   if not ok or type(o) ~= 'table' then o = {} end
   local state = 'unknown'
-  if broken(mode) then
+  if mode and is_broken(tok) then
     state = 'broken'
-    mode = string.sub(mode, 2)
   elseif mode then
     state = 'holding'
   elseif tkt then
@@ -181,13 +189,9 @@ constexpr std::string_view break_body = R"lua(
 -- the last broken lease ends}.
 purge()
 local broke, last_end = 0, now
-local all = redis.call('HGETALL', holders)
-for i = 1, #all, 2 do
-  if not broken(all[i + 1]) then
-    redis.call('HSET', holders, all[i], 'B' .. all[i + 1])
-    broke = broke + 1
-  end
-  last_end = math.max(last_end, tonumber(redis.call('ZSCORE', leases, all[i]) or now))
+for _, tok in ipairs(redis.call('HKEYS', holders)) do
+  if redis.call('SADD', broken, tok) == 1 then broke = broke + 1 end
+  last_end = math.max(last_end, tonumber(redis.call('ZSCORE', leases, tok) or now))
 end
 local waiting = redis.call('ZRANGE', writers, 0, -1)
 for _, tok in ipairs(waiting) do
@@ -219,11 +223,12 @@ KeyNames::KeyNames(std::string_view key) : prefix("h5swmr:{" + std::string(key) 
     fence = prefix + "fence";
     ticket = prefix + "ticket";
     server = prefix + "server";
+    broken = prefix + "broken";
     channel = prefix + "events";
 }
 
 std::vector<std::string> KeyNames::script_keys() const {
-    return {holders, owners, leases, writers, generation, fence, ticket, server};
+    return {holders, owners, leases, writers, generation, fence, ticket, server, broken};
 }
 
 Script::Script(std::string_view name, std::string text) : name_(name), text_(std::move(text)), sha1_(sha1_hex(text_)) {}

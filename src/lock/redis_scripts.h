@@ -14,7 +14,7 @@ namespace h5swmrfs::lock::redis {
 struct KeyNames {
     explicit KeyNames(std::string_view key);
     std::string prefix;      // h5swmr:{KEY}:
-    std::string holders;     // hash  token -> "S" | "X" (granted holds); "BS" | "BX" once broken
+    std::string holders;     // hash  token -> "S" | "X"             (granted holds)
     std::string owners;      // hash  token -> JSON {host,pid,label,mode,state,since}
     std::string leases;      // zset  token -> lease end, ms of redis TIME (holders and waiting writers)
     std::string writers;     // zset  token -> ticket                 (waiting writers, FIFO)
@@ -23,6 +23,7 @@ struct KeyNames {
     std::string fence;       // string counter: +1 per exclusive grant (moved likewise)
     std::string ticket;      // string counter: ticket source for `writers`
     std::string server;      // hash  run_id, since: the redis process that last granted here
+    std::string broken;      // set   tokens of broken holds: no renewal, kept until their lease ends
     std::string channel;     // pub/sub channel: "released" | "writer"
     // The KEYS every script takes, in this order.
     std::vector<std::string> script_keys() const;
@@ -47,7 +48,7 @@ private:
 // ARGV: channel, mode "S"|"X", token, lease ms, owner JSON {host,pid,label}
 // -> {granted 0|1, generation, fence, retry-after ms, 1 if another redis process
 //    served the key before (restarted, failed over, older snapshot), 2 if none did (first use or
-//    every key lost), else 0}
+//    every key lost), else 0; 1 if the script may not run INFO (then a rollback goes unseen)}
 const Script& acquire_script();
 // ARGV: channel, token -> 1 if it was a holder, else 0
 const Script& release_script();

@@ -16,6 +16,7 @@ and their limits"), through two mounts of one file:
   --lock-timeout, not later.
 """
 
+import errno
 import json
 import os
 import signal
@@ -238,6 +239,19 @@ class LockStateTest(WriteTestCase):
         self.assertGreaterEqual(took, 1.8)
         self.assertLess(took, 3.0, 'waited far past --lock-timeout 2')
         self.assertEqual(len(self.cat(path)), 800)
+        # Right after a read the mount still keeps its shared hold; a change must give it
+        # back first, and that too waits for a silent redis no longer than it may.
+        os.kill(self.redis.proc.pid, signal.SIGSTOP)
+        try:
+            began = time.monotonic()
+            with self.assertRaises(OSError) as raised:
+                os.mkdir(os.path.join(mnt, 'new'))
+            took = time.monotonic() - began
+        finally:
+            os.kill(self.redis.proc.pid, signal.SIGCONT)
+        print('  mkdir with redis stopped: %s after %.2f s' % (raised.exception, took))
+        self.assertEqual(raised.exception.errno, errno.EIO)
+        self.assertLess(took, 3.0, 'waited far past --lock-timeout 2')
 
 
 if __name__ == '__main__':

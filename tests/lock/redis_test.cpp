@@ -265,6 +265,23 @@ TEST_CASE("generations never repeat when redis loses or rolls back the lock's st
     CHECK(next == shared + 1);
 }
 
+TEST_CASE("a redis user refused INFO still gets new generations after redis lost its keys") {
+    auto c = admin();
+    c.command({"ACL", "SETUSER", "locker", "on", ">pw", "~*", "&*", "+@all", "-@dangerous"});
+    auto options = options_for("no-info");
+    options.keep_idle = 0ms;
+    const std::string url = redis_url();
+    options.redis_url = "redis://locker:pw@" + url.substr(url.find("://") + 3);
+    auto lock = lock::make_lock(options);
+    const lock::redis::KeyNames keys(options.key);
+    std::vector<std::uint64_t> handed_out;
+    for (int i = 0; i < 3; ++i) handed_out.push_back(lock->acquire(lock::Mode::Exclusive)->generation());
+    for (const auto& key : keys.script_keys()) c.command({"DEL", key});
+    const auto next = lock->acquire(lock::Mode::Exclusive)->generation();
+    for (auto g : handed_out) CHECK(next > g);
+    c.command({"ACL", "DELUSER", "locker"});
+}
+
 TEST_CASE("an acquire waits no longer than the lock timeout when redis stops answering") {
     auto options = options_for("stopped");
     options.lease = 15000ms;  // commands time out after lease/4 = 3.75 s on their own

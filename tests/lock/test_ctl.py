@@ -2,10 +2,12 @@
 FILE arguments for redis and local."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 from lockfixture import CTL, RedisServer, check, wait_until
 
@@ -57,29 +59,45 @@ def redis_cases(server, tmp):
     check(status(server, key)["generation"] == gen_before + 1, "generation did not move for the second writer")
 
     # lock timeout: exit 75
-    holder = start_run(server, "run", "--shared", key, "--", PY, "-c", "import sys; sys.stdin.read()")
+    holder = start_run(server, "--lease", "2", "run", "--shared", key, "--", PY, "-c", "import sys; sys.stdin.read()")
     wait_until(lambda: len(status(server, key)["holders"]) == 1, 10, "holder")
     out = ctl(server, "--lock-timeout", "0.3", "run", "--exclusive", key, "--", "true")
     check(out.returncode == 75 and "still taken" in out.stderr, "timeout: %d %s" % (out.returncode, out.stderr))
 
-    # break: the hold is broken (it stays listed, keeping writers out until its lease ends),
-    # generation bumped, the broken holder notices and stops its command
+    # break: the hold is broken — it stays listed and keeps writers out until its lease ends,
+    # even after its holder let go — the generation moves on
     gen_before = status(server, key)["generation"]
     out = ctl(server, "break", key)
+    broken_at = time.monotonic()
     check(out.returncode == 0 and "1 hold broken" in out.stdout, "break: %s %s" % (out.stdout, out.stderr))
+    free_in = float(re.search(r"free for others in ([0-9.]+) s", out.stdout).group(1))
     st = status(server, key)
     check([h["state"] for h in st["holders"]] == ["broken"] and st["generation"] == gen_before + 1,
           "after break: %s" % st)
     holder.stdin.close()
     holder.wait(10)
+    out = ctl(server, "run", "--exclusive", key, "--", "true")
+    waited = time.monotonic() - broken_at
+    check(out.returncode == 0 and waited >= free_in - 0.15,
+          "a writer got in %.2f s after break, before the broken lease ended (%.1f s): %s" % (waited, free_in, out.stderr))
 
-    # broken while running: the command is stopped
-    holder = start_run(server, "--lease", "1", "run", "--exclusive", key, "--", "sleep", "30", stdin=subprocess.DEVNULL)
-    wait_until(lambda: len(status(server, key)["holders"]) == 1, 10, "holder")
-    ctl(server, "break", key)
+    # broken while running: the command and everything it started are stopped, and nobody
+    # gets the lock before the broken lease ends
+    pidfile = os.path.join(tmp, "background.pid")
+    holder = start_run(server, "--lease", "1", "run", "--exclusive", key, "--", "bash", "-c",
+                       "sleep 30 & echo $! > %s; wait" % pidfile, stdin=subprocess.DEVNULL)
+    wait_until(lambda: os.path.exists(pidfile) and open(pidfile).read().strip(), 10, "holder")
+    background = int(open(pidfile).read())
+    out = ctl(server, "break", key)
+    broken_at = time.monotonic()
     code = holder.wait(10)
     err = holder.stderr.read()
     check(code == 128 + signal.SIGTERM and "stopping the command" in err, "broken run: %d %s" % (code, err))
+    check(not os.path.exists("/proc/%d" % background) or "Z" in open("/proc/%d/stat" % background).read().split(")")[1][:3],
+          "the command's background process survived the broken hold")
+    free_in = float(re.search(r"free for others in ([0-9.]+) s", out.stdout).group(1))
+    out = ctl(server, "run", "--exclusive", key, "--", "true")
+    check(out.returncode == 0 and time.monotonic() - broken_at >= free_in - 0.15, "writer in before the broken lease ended")
 
     # signals sent to ctl reach the command
     script = "import signal,sys,time; signal.signal(signal.SIGTERM, lambda *a: sys.exit(42)); print('up', flush=True); time.sleep(30)"

@@ -27,6 +27,7 @@ void text_lines(std::ostringstream& out, const std::vector<lock::Participant>& l
             << " pid=" << p.pid << " mount=" << (p.label.empty() ? "-" : p.label) << " age=" << seconds(p.age_seconds);
         if (p.lease_left_seconds >= 0 || p.state == "expired")
             out << " lease-left=" << (p.state == "expired" ? "expired" : seconds(p.lease_left_seconds));
+        if (p.state == "broken") out << " BROKEN (kept until its lease ends)";
         out << "\n";
     }
 }

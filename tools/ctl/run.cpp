@@ -4,14 +4,20 @@
 #include "util/error.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <exception>
-#include <thread>
+#include <chrono>
 #include <cstring>
+#include <exception>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <map>
+#include <thread>
+#include <vector>
 
 namespace h5swmrfs::ctl {
 namespace {
@@ -67,6 +73,37 @@ std::unique_ptr<lock::Hold> acquire_interruptibly(lock::Lock& lock, lock::Mode m
     return hold;
 }
 
+// Every process below this one (the command, what it started, and — this process being a
+// subreaper — what they left behind when they exited).
+std::vector<pid_t> descendants() {
+    std::multimap<pid_t, pid_t> children;
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename();
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream stat(it->path() / "stat");
+        std::string line;
+        if (!std::getline(stat, line)) continue;
+        const auto close = line.rfind(')');  // the command name may hold spaces and parentheses
+        if (close == std::string::npos) continue;
+        char state = 0;
+        pid_t parent = 0;
+        if (std::sscanf(line.c_str() + close + 1, " %c %d", &state, &parent) == 2)
+            children.emplace(parent, static_cast<pid_t>(std::stol(name)));
+    }
+    std::vector<pid_t> found{::getpid()};
+    for (std::size_t i = 0; i < found.size(); ++i) {
+        auto [first, last] = children.equal_range(found[i]);
+        for (auto it = first; it != last; ++it) found.push_back(it->second);
+    }
+    found.erase(found.begin());
+    return found;
+}
+
+void signal_descendants(int sig) {
+    for (pid_t pid : descendants()) ::kill(pid, sig);
+}
+
 }  // namespace
 
 void block_forwarded_signals() {
@@ -78,6 +115,9 @@ int run_locked(const lock::Options& options, lock::Mode mode, const std::vector<
                const std::string& file) {
     auto lock = lock::make_lock(options);
     auto hold = acquire_interruptibly(*lock, mode, file);
+    // What the command starts stays below this process even when its parent exits, so a
+    // lost hold stops all of it.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
 
     sigset_t waited = waited_signals();
     sigset_t original;
@@ -100,14 +140,25 @@ int run_locked(const lock::Options& options, lock::Mode mode, const std::vector<
         _exit(err == ENOENT ? 127 : 126);
     }
 
-    // Wake at least every lease/4 to see that the hold is still ours.
-    const auto check_every = std::max<std::chrono::milliseconds>(options.lease / 4, std::chrono::milliseconds(50));
+    // Wake at least every lease/10 to see that the hold is still ours: a hold is trusted
+    // for 4/5 of its lease, so the command is stopped before the server's fifth runs out.
+    const auto check_every = std::max<std::chrono::milliseconds>(options.lease / 10, std::chrono::milliseconds(20));
     timespec period{static_cast<time_t>(check_every.count() / 1000), static_cast<long>(check_every.count() % 1000) * 1000000};
-    bool lost = false;
+    bool lost = false, killed = false;
+    std::chrono::steady_clock::time_point lost_at;
+    // A broken or expired hold is trusted no longer, but the server keeps it for at least
+    // a fifth of the lease: everything below is stopped well within that.
+    const auto grace = std::max<std::chrono::milliseconds>(options.lease / 20, std::chrono::milliseconds(20));
     int status = 0;
-    for (;;) {
-        pid_t done = waitpid(child, &status, WNOHANG);
-        if (done == child) break;
+    for (bool done = false; !done;) {
+        int st = 0;
+        for (pid_t pid; (pid = waitpid(-1, &st, WNOHANG)) > 0;)
+            if (pid == child) status = st, done = true;
+        if (lost && !killed && std::chrono::steady_clock::now() - lost_at >= grace) {
+            signal_descendants(SIGKILL);
+            killed = true;
+        }
+        if (done) break;
         siginfo_t info{};
         int s = sigtimedwait(&waited, &info, &period);
         if (s > 0 && s != SIGCHLD && info.si_code <= 0) {
@@ -120,10 +171,16 @@ int run_locked(const lock::Options& options, lock::Mode mode, const std::vector<
                 hold->check_valid();
             } catch (const std::exception& e) {
                 lost = true;
-                std::cerr << "h5swmrfs-ctl: " << e.what() << "; stopping the command\n";
-                kill(child, SIGTERM);
+                lost_at = std::chrono::steady_clock::now();
+                std::cerr << "h5swmrfs-ctl: " << e.what() << "; stopping the command and all it started\n";
+                signal_descendants(SIGTERM);
+                const auto step = std::chrono::duration_cast<std::chrono::nanoseconds>(grace);
+                period = timespec{static_cast<time_t>(step.count() / 1000000000), static_cast<long>(step.count() % 1000000000)};
             }
         }
+    }
+    if (lost && !killed) signal_descendants(SIGKILL);  // what the command left running
+    while (waitpid(-1, nullptr, WNOHANG) > 0) {
     }
     hold.reset();
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
