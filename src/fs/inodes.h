@@ -44,7 +44,7 @@ public:
     // Records that the kernel now knows `node` once more (a lookup, a readdirplus entry).
     fuse_ino_t remember(const Node& node);
     void forget(fuse_ino_t ino, std::uint64_t count);
-    // What `ino` stands for; ENOENT (thrown) if this mount never gave it out.
+    // What `ino` stands for; ESTALE (thrown) if this mount never gave it out or forgot it.
     Node get(fuse_ino_t ino) const;
     // A change of this mount moved `from` (and everything below it) to `to`, in `generation`.
     void move_paths(const std::string& from, const std::string& to, std::uint64_t generation);

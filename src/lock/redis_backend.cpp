@@ -2,8 +2,9 @@
 // renewer thread, waits woken by a subscriber thread. docs/LOCKING.md is the protocol.
 //
 // Threads: callers of acquire/release; the renewer (extends every tracked lease each
-// lease/3); the subscriber (pub/sub on the key's channel). Lock order: tracked_mutex_ and
-// subscriber_mutex_ are leaves; no redis call is made while holding either.
+// lease/3); the subscriber (pub/sub on the key's channel). Lock order: tracked_mutex_
+// before subscriber_mutex_ (the renewer looks at stopping_ under both); no redis call is
+// made while holding either.
 #include "lock/backend.h"
 #include "lock/identity.h"
 #include "lock/redis_scripts.h"
@@ -135,7 +136,9 @@ private:
 
     std::mutex subscriber_mutex_;
     std::condition_variable stop_requested_;
-    Connection* subscriber_ = nullptr;
+    // The subscriber thread's connection; only that thread replaces or drops it, and stop()
+    // shuts it down (under subscriber_mutex_) to wake that thread.
+    std::unique_ptr<Connection> subscriber_;
     bool stopping_ = false;  // guarded by subscriber_mutex_ and tracked_mutex_ (both set it)
     std::thread renewer_;
     std::thread subscriber_thread_;
@@ -391,7 +394,7 @@ bool Core::subscribe_once(milliseconds& backoff) {
     {
         std::lock_guard lock(subscriber_mutex_);
         if (stopping_) return false;
-        subscriber_ = connection.release();
+        subscriber_ = std::move(connection);
     }
     backoff = 50ms;
     events_.bump();  // notices may have been missed while we were not subscribed
@@ -406,7 +409,7 @@ void Core::subscriber_loop() {
         {
             std::lock_guard lock(subscriber_mutex_);
             if (stopping_) break;
-            connection = subscriber_;
+            connection = subscriber_.get();
         }
         try {
             if (!connection) {
@@ -427,8 +430,7 @@ void Core::subscriber_loop() {
         } catch (const std::exception& e) {
             {
                 std::lock_guard lock(subscriber_mutex_);
-                if (subscriber_ == connection) subscriber_ = nullptr;
-                delete connection;
+                subscriber_.reset();  // `connection`: the one this thread read from
                 if (stopping_) break;
             }
             connection_lost();
@@ -440,8 +442,7 @@ void Core::subscriber_loop() {
         }
     }
     std::lock_guard lock(subscriber_mutex_);
-    delete subscriber_;
-    subscriber_ = nullptr;
+    subscriber_.reset();
 }
 
 class RedisBackend : public Backend {
