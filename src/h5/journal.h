@@ -23,19 +23,9 @@
 #include <hdf5.h>
 
 #include "h5/overlay.h"
+#include "h5/redo.h"
 
 namespace h5swmrfs::h5 {
-
-// Where the redo file of `file` is.
-std::string redo_path(const std::string& file);
-
-// Whether a commit of `file` was published and not finished (its writer died).
-bool recovery_pending(const std::string& file);
-
-// Replays the unfinished commit of `file`, if there is one, and removes it. Needs
-// the exclusive lock. True if it replayed one. Throws Error (EIO) for a redo file
-// that is not whole: that is never replayed, nor removed.
-bool recover(const std::string& file);
 
 class Journal {
 public:

@@ -1,6 +1,6 @@
 #include "run.h"
 
-#include "h5/journal.h"
+#include "h5/redo.h"
 #include "util/error.h"
 
 #include <signal.h>
