@@ -553,18 +553,24 @@ class Worker:
         others = [m for m in self.up if m != b]
         return (others[0] if others else b), b
 
+    def crossing_turns(self):
+        """(A, B) for each turn of a crossing worker until it stops,
+        waiting while no mount is up."""
+        while not self.stopping():
+            mounts = self.crossing_mounts()
+            if mounts is None:
+                time.sleep(0.05)
+                continue
+            yield mounts
+
     def loop_replacer(self):
         """Replaces layout.BIG with cp of uniform content, through mount
         A."""
         self.version = 0
         self.ds = {layout.BIG: dict(layout.crossing(self.c)[layout.BIG])}
         self.unknown = set()
-        while not self.stopping():
-            mounts = self.crossing_mounts()
-            if mounts is None:
-                time.sleep(0.05)
-                continue
-            self.write_content(mounts[0], layout.BIG, 'cp', 0, 0)
+        for a, _ in self.crossing_turns():
+            self.write_content(a, layout.BIG, 'cp', 0, 0)
             self.pace()
 
     def loop_appender(self):
@@ -574,12 +580,7 @@ class Worker:
         self.ds = {layout.SIDE: dict(layout.crossing(self.c)[layout.SIDE])}
         self.unknown = set()
         row = layout.SIDE_ROW // records.RECORD
-        while not self.stopping():
-            mounts = self.crossing_mounts()
-            if mounts is None:
-                time.sleep(0.05)
-                continue
-            m = mounts[1]
+        for _, m in self.crossing_turns():
             n = self.ds[layout.SIDE]['len'] // records.RECORD
             if layout.SIDE in self.unknown or n >= self.c['side_max']:
                 self.write_content(m, layout.SIDE, 'cp', 0, row)
@@ -591,12 +592,7 @@ class Worker:
         """Reads layout.BIG through mount B: whole with cat, or by
         read(2) calls of 1 MiB on one open (each call judged alone, and
         the open as a whole: one open sees one version)."""
-        while not self.stopping():
-            mounts = self.crossing_mounts()
-            if mounts is None:
-                time.sleep(0.05)
-                continue
-            m = mounts[1]
+        for _, m in self.crossing_turns():
             if self.rng.random() < 0.5:
                 self.big_cat(m)
             else:
