@@ -309,7 +309,7 @@ bool commit_staged(fuse_req_t req, OpenFile& file, const char* op, Keep keep) {
             return true;
         });
     } catch (const std::exception& e) {
-        err = report_failure(op, e, true);
+        err = reply::report_failure(op, e, true);
     }
     const bool kept = err && (keep == Keep::All || (keep == Keep::Incomplete && err == EINVAL));
     if (!kept) {
