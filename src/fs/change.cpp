@@ -7,6 +7,7 @@
 #include "fs/open_file.h"
 #include "fs/ops.h"
 #include "fs/stat.h"
+#include "util/error.h"
 
 namespace h5swmrfs::fs::ops {
 namespace {
@@ -74,48 +75,44 @@ LinkTarget link_target_of(const std::string& target, const std::string& director
 
 void mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t) {
     Filesystem& fs = filesystem_of(req);
-    auto entry = under_lock(req, lock::Mode::Exclusive, "mkdir", [&](View& view, const lock::Hold&) {
+    auto entry = locked(fs, Access::exclusive(), [&](View& view, const lock::Hold&) {
         Node dir = directory_node(fs, parent);
         h5::Id group = h5::open_object(view.file.id(), dir.path, dir.address);
         h5::create_group(group.get(), name);
         return entry_of(fs, view, group.get(), dir, name);
     });
-    if (entry) reply::entry(req, &*entry);
+    reply::entry(req, &entry);
 }
 
 void mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t) {
     Filesystem& fs = filesystem_of(req);
-    if (!S_ISREG(mode)) {
-        reply::err(req, EPERM);  // no devices, fifos or sockets in an HDF5 file
-        return;
-    }
-    auto entry = under_lock(req, lock::Mode::Exclusive, "mknod", [&](View& view, const lock::Hold&) {
+    if (!S_ISREG(mode)) throw Error(EPERM, std::string(name) + ": no devices, fifos or sockets in an HDF5 file");
+    auto entry = locked(fs, Access::exclusive(), [&](View& view, const lock::Hold&) {
         Node dir = directory_node(fs, parent);
         h5::Id group = h5::open_object(view.file.id(), dir.path, dir.address);
         if (h5::find_link(group.get(), name)) throw Error(EEXIST, child_path(dir.path, name) + ": exists");
         create_empty_dataset(group.get(), name);
         return entry_of(fs, view, group.get(), dir, name);
     });
-    if (entry) reply::entry(req, &*entry);
+    reply::entry(req, &entry);
 }
 
 void unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
     Filesystem& fs = filesystem_of(req);
-    auto done = under_lock(req, lock::Mode::Exclusive, "unlink", [&](View& view, const lock::Hold& hold) {
+    locked(fs, Access::exclusive(), [&](View& view, const lock::Hold& hold) {
         Node dir = directory_node(fs, parent);
         h5::Id group = h5::open_object(view.file.id(), dir.path, dir.address);
         h5::Link link = existing_link(group.get(), dir.path, name);
         if (link.kind == h5::Kind::Group) throw Error(EISDIR, child_path(dir.path, name) + ": is a group");
         fs.changes.touch(hold.generation(), link.address);  // its readers may lose the object
         h5::remove_link(group.get(), name);
-        return true;
     });
-    if (done) reply::err(req, 0);
+    reply::err(req, 0);
 }
 
 void rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
     Filesystem& fs = filesystem_of(req);
-    auto done = under_lock(req, lock::Mode::Exclusive, "rmdir", [&](View& view, const lock::Hold&) {
+    locked(fs, Access::exclusive(), [&](View& view, const lock::Hold&) {
         Node dir = directory_node(fs, parent);
         h5::Id group = h5::open_object(view.file.id(), dir.path, dir.address);
         h5::Link link = existing_link(group.get(), dir.path, name);
@@ -123,19 +120,15 @@ void rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
         h5::Id child = h5::open_object(view.file.id(), link.address);
         if (!h5::group_is_empty(child.get())) throw Error(ENOTEMPTY, child_path(dir.path, name) + ": not empty");
         h5::remove_link(group.get(), name);
-        return true;
     });
-    if (done) reply::err(req, 0);
+    reply::err(req, 0);
 }
 
 void rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent, const char* new_name,
             unsigned flags) {
     Filesystem& fs = filesystem_of(req);
-    if (flags & RENAME_EXCHANGE) {
-        reply::err(req, EINVAL);
-        return;
-    }
-    auto done = under_lock(req, lock::Mode::Exclusive, "rename", [&](View& view, const lock::Hold& hold) {
+    if (flags & RENAME_EXCHANGE) throw Error(EINVAL, std::string(name) + ": renames that exchange are not supported");
+    locked(fs, Access::exclusive(), [&](View& view, const lock::Hold& hold) {
         Node from_dir = directory_node(fs, parent), to_dir = directory_node(fs, new_parent);
         h5::Id from = h5::open_object(view.file.id(), from_dir.path, from_dir.address);
         h5::Id to = h5::open_object(view.file.id(), to_dir.path, to_dir.address);
@@ -147,7 +140,7 @@ void rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_
             if (flags & RENAME_NOREPLACE) throw Error(EEXIST, target_path + ": exists");
             if (existing->address == moving.address && moving.kind != h5::Kind::SoftLink &&
                 moving.kind != h5::Kind::ExternalLink)
-                return true;  // both names are links to one object: POSIX does nothing
+                return;  // both names are links to one object: POSIX does nothing
             const bool target_is_group = existing->kind == h5::Kind::Group;
             if (moving.kind == h5::Kind::Group && !target_is_group) throw Error(ENOTDIR, target_path + ": not a group");
             if (moving.kind != h5::Kind::Group && target_is_group) throw Error(EISDIR, target_path + ": is a group");
@@ -159,14 +152,13 @@ void rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_
         }
         h5::move_link(from.get(), name, to.get(), new_name);
         fs.inodes.move_paths(child_path(from_dir.path, name), target_path, hold.generation());
-        return true;
     });
-    if (done) reply::err(req, 0);
+    reply::err(req, 0);
 }
 
 void symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
     Filesystem& fs = filesystem_of(req);
-    auto entry = under_lock(req, lock::Mode::Exclusive, "symlink", [&](View& view, const lock::Hold&) {
+    auto entry = locked(fs, Access::exclusive(), [&](View& view, const lock::Hold&) {
         Node dir = directory_node(fs, parent);
         h5::Id group = h5::open_object(view.file.id(), dir.path, dir.address);
         LinkTarget link = link_target_of(target, dir.path == "/" ? "" : dir.path, fs.config.mountpoint);
@@ -176,12 +168,12 @@ void symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* 
             h5::create_soft_link(group.get(), name, link.path);
         return entry_of(fs, view, group.get(), dir, name);
     });
-    if (entry) reply::entry(req, &*entry);
+    reply::entry(req, &entry);
 }
 
 void link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new_name) {
     Filesystem& fs = filesystem_of(req);
-    auto entry = under_lock(req, lock::Mode::Exclusive, "link", [&](View& view, const lock::Hold&) {
+    auto entry = locked(fs, Access::exclusive(), [&](View& view, const lock::Hold&) {
         Node node = fs.inodes.get(ino);
         if (node.kind == h5::Kind::Group) throw Error(EPERM, node.path + ": hard links to groups are not made");
         if (is_symlink(node.kind)) throw Error(EPERM, node.path + ": a symbolic link has no object to link to");
@@ -191,7 +183,7 @@ void link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new
         h5::create_hard_link(object.get(), group.get(), new_name);
         return entry_of(fs, view, group.get(), dir, new_name);
     });
-    if (entry) reply::entry(req, &*entry);
+    reply::entry(req, &entry);
 }
 
 void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
@@ -199,31 +191,22 @@ void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
     // chmod, chown and utimes are accepted and ignored, so `cp -a` and rsync work.
     if (to_set & FUSE_SET_ATTR_SIZE) {
         const auto size = static_cast<std::uint64_t>(attr->st_size);
-        if (fs.config.read_only) {
-            reply::err(req, EROFS);
-            return;
-        }
+        if (fs.config.read_only) throw Error(EROFS, "read-only mount");
         OpenFile* file = open_file_of(fs, ino, fi);
         if (file && file->staging) {
             // ftruncate on a file open for writing: part of what close() commits.
-            try {
-                std::lock_guard guard(file->mutex);
-                file->staging->truncate(size);
-            } catch (const std::exception& e) {
-                reply_error(req, "setattr", e);
-                return;
-            }
+            std::lock_guard guard(file->mutex);
+            file->staging->truncate(size);
         } else {
-            auto done = under_lock(req, lock::Mode::Exclusive, "truncate", [&](View& view, const lock::Hold& hold) {
+            locked(fs, Access::exclusive(), [&](View& view, const lock::Hold& hold) {
                 Node node = fs.inodes.get(ino);
                 fs.changes.touch(hold.generation(), node.address);
                 resize_dataset(view, node, size);
-                return true;
             });
-            if (!done) return;
         }
     }
-    reply_attributes(req, ino, fi, "setattr");
+    struct stat st = attributes_of(fs, ino, fi);
+    reply::attr(req, &st, 0);
 }
 
 }  // namespace h5swmrfs::fs::ops

@@ -1,4 +1,5 @@
 #include "fs/commit.h"
+#include "fs/space.h"
 #include "fs/stat.h"
 
 #include <sys/statvfs.h>
@@ -10,6 +11,8 @@
 #include "h5/dataset_writer.h"
 #include "h5/numpy.h"
 #include "h5/recreate.h"
+#include "util/error.h"
+#include "util/log.h"
 
 namespace h5swmrfs::fs {
 namespace {

@@ -16,6 +16,8 @@
 #include "fs/ops.h"
 #include "fs/stat.h"
 #include "h5/dataset_writer.h"
+#include "util/error.h"
+#include "util/log.h"
 
 namespace h5swmrfs::fs {
 
@@ -26,15 +28,6 @@ pid_t process_of(fuse_req_t req) {
     while (std::getline(status, line))
         if (line.starts_with("Tgid:")) return static_cast<pid_t>(std::atoi(line.c_str() + 5));
     return 0;
-}
-
-std::shared_ptr<lock::Hold> shared_hold(fuse_req_t req, fuse_ino_t ino, OpenFile* file, const char* op) {
-    if (file && file->pinned_reader) {
-        std::lock_guard guard(file->mutex);
-        if (file->pin) return file->pin;
-    }
-    if (auto pin = filesystem_of(req).pins.borrow(ino)) return pin;
-    return acquire(req, lock::Mode::Shared, op);
 }
 
 OpenFile* open_file_of(Filesystem& fs, fuse_ino_t ino, fuse_file_info* fi) {
@@ -116,14 +109,10 @@ void refresh_path(Filesystem& fs, OpenFile& file) {
 void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     Filesystem& fs = filesystem_of(req);
     const bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
-    if (writing && fs.config.read_only) {
-        reply::err(req, EROFS);
-        return;
-    }
+    if (writing && fs.config.read_only) throw Error(EROFS, "read-only mount");
     const pid_t opener = writing ? process_of(req) : 0;
-    std::unique_ptr<lock::Hold> hold = acquire(req, lock::Mode::Shared, "open");
-    if (!hold) return;
-    auto handle = with_hold(req, *hold, "open", [&](View& view, const lock::Hold&) {
+    std::shared_ptr<lock::Hold> hold;
+    auto opened = locked(fs, Access::shared().handing_to(hold), [&](View& view, const lock::Hold&) {
         auto file = std::make_unique<OpenFile>();
         file->ino = ino;
         file->node = fs.inodes.get(ino);
@@ -137,8 +126,8 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         }
         return file;
     });
-    if (!handle) return;
-    OpenFile* file = handle->get();
+    OpenFile* file = opened.get();
+    set_open_flags(fs, fi, std::move(opened));
     if (!writing && file->reader) {
         // The reader keeps this hold until it closes (or a writer cuts it): one version throughout.
         file->pinned_reader = true;
@@ -146,7 +135,7 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         file->pinned_at = std::chrono::steady_clock::now();
         fs.pins.add(file);
     }
-    set_open_flags(fs, fi, std::move(*handle));
+    hold.reset();
     if (reply::open(req, fi) != 0) {  // the opener is gone (interrupted)
         std::shared_ptr<lock::Hold> pin;
         if (file->pinned_reader) {
@@ -160,12 +149,9 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
     Filesystem& fs = filesystem_of(req);
-    if (!S_ISREG(mode)) {
-        reply::err(req, EPERM);
-        return;
-    }
+    if (!S_ISREG(mode)) throw Error(EPERM, std::string(name) + ": only regular files can be created");
     const pid_t opener = process_of(req);
-    auto created = under_lock(req, lock::Mode::Exclusive, "create", [&](View& view, const lock::Hold&) {
+    auto created = locked(fs, Access::exclusive(), [&](View& view, const lock::Hold&) {
         Node dir = directory_node(fs, parent);
         h5::Id group = h5::open_object(view.file.id(), dir.path, dir.address);
         // The kernel asks only after its lookup found nothing; another mount may have been quicker.
@@ -188,9 +174,8 @@ void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
         file->ino = entry.ino;
         return std::make_pair(entry, std::move(file));
     });
-    if (!created) return;
-    set_open_flags(fs, fi, std::move(created->second));
-    if (reply::create(req, &created->first, fi) != 0) {
+    set_open_flags(fs, fi, std::move(created.second));
+    if (reply::create(req, &created.first, fi) != 0) {
         std::shared_lock guard(fs.view_mutex);
         fs.handles.drop(fi->fh);
     }
@@ -204,9 +189,8 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
         std::lock_guard guard(file.mutex);
         repin = file.pinned_reader && !file.pin;
     }
-    std::shared_ptr<lock::Hold> hold = shared_hold(req, file.ino, &file, "read");
-    if (!hold) return;
-    auto data = with_hold(req, *hold, "read", [&](View& view, const lock::Hold&) {
+    std::shared_ptr<lock::Hold> hold;
+    auto data = locked(fs, Access::pin_of(file.ino, &file).handing_to(hold), [&](View& view, const lock::Hold&) {
         std::lock_guard guard(file.mutex);
         if (file.generation != view.generation) {
             // A pinned reader that was cut goes on only if its bytes cannot have changed.
@@ -240,7 +224,7 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
         return buffer;
     });
     hold.reset();
-    if (data) reply::buf(req, reinterpret_cast<const char*>(data->data()), data->size());
+    reply::buf(req, reinterpret_cast<const char*>(data.data()), data.size());
 }
 
 void write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offset, fuse_file_info* fi) {
@@ -276,8 +260,9 @@ void write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offs
         file.staging->write(at, std::as_bytes(std::span(data, size)));
         reply::write(req, size);
     } catch (const std::exception& e) {
+        // The close then fails too: a program that ignores a failed write(2) learns it there.
         if (file.staging && !file.staging->failed()) file.staging->fail(errno_of(e));
-        reply_error(req, "write", e);
+        throw;
     }
 }
 
@@ -299,17 +284,15 @@ bool commit_staged(fuse_req_t req, OpenFile& file, const char* op, Keep keep) {
     Filesystem& fs = filesystem_of(req);
     int err = 0;
     try {
-        std::unique_ptr<lock::Hold> hold = take_hold(fs, lock::Mode::Exclusive);
-        run_with_hold(fs, *hold, [&](View& view, const lock::Hold& held) {
+        locked(fs, Access::exclusive(), [&](View& view, const lock::Hold& hold) {
             std::lock_guard guard(file.mutex);
             refresh_path(fs, file);
-            fs.changes.touch(held.generation(), file.node.address);
-            commit(view, held, file);
-            log::debug(op, ": ", file.node.path, " committed in generation ", held.generation());
-            return true;
+            fs.changes.touch(hold.generation(), file.node.address);
+            commit(view, hold, file);
+            log::debug(op, ": ", file.node.path, " committed in generation ", hold.generation());
         });
     } catch (const std::exception& e) {
-        err = report_failure(op, e, true);
+        err = reply::report_failure(op, e, true);
     }
     const bool kept = err && (keep == Keep::All || (keep == Keep::Incomplete && err == EINVAL));
     if (!kept) {
@@ -325,14 +308,12 @@ bool has_uncommitted(OpenFile& file) {
     return file.staging && (file.staging->dirty() || file.staging->failed());
 }
 
-// Whether what `file` staged could be committed as it stands; replies with the error if not.
-bool committable(fuse_req_t req, OpenFile& file) {
-    auto fits = under_lock(req, lock::Mode::Shared, "close", [&](View& view, const lock::Hold&) {
+// Throws what a commit of what `file` staged would fail with, as it stands.
+void check_committable(Filesystem& fs, OpenFile& file) {
+    locked(fs, Access::shared(), [&](View& view, const lock::Hold&) {
         std::lock_guard guard(file.mutex);
         check_commit(view, file);
-        return true;
     });
-    return fits.has_value();
 }
 
 }  // namespace
@@ -374,7 +355,7 @@ void flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
     if (other_writer != holders.end()) {
         log::debug("close of ", file.node.path, " by process ", closer, ": process ", *other_writer,
                    " wrote through it too and still has it open; it commits");
-        if (wrote && !committable(req, file)) return;
+        if (wrote) check_committable(fs, file);
         reply::err(req, 0);
         return;
     }

@@ -52,12 +52,6 @@ inline OpenFile* open_file(fuse_file_info* fi) { return Handles::get<OpenFile>(f
 // The process (thread group) a request comes from; 0 when it is gone.
 pid_t process_of(fuse_req_t req);
 
-// The shared hold for an operation on inode `ino` (through `file`, which may be null):
-// the pin of an open file of it while there is one — asking the lock again could wait
-// for a writer that waits for this very pin — else a new hold. nullptr after replying
-// with the error.
-std::shared_ptr<lock::Hold> shared_hold(fuse_req_t req, fuse_ino_t ino, OpenFile* file, const char* op);
-
 // The open file behind `fi` for `ino`, or null (no fi, or a directory's handle).
 OpenFile* open_file_of(Filesystem& fs, fuse_ino_t ino, fuse_file_info* fi);
 

@@ -1,8 +1,11 @@
 // The FUSE low-level operations, one function each, wired in operations.cpp.
-// Every one of them ends in exactly one fuse_reply_* (forget: fuse_reply_none).
+// Every one of them ends in exactly one reply (reply.h; forget: reply::none), or throws
+// before replying and reply::guarded answers with the errno.
 #pragma once
 
 #include "fs/filesystem.h"
+#include "fs/locked.h"
+#include "fs/reply.h"
 
 namespace h5swmrfs::fs::ops {
 

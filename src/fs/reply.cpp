@@ -1,6 +1,6 @@
 #include "fs/reply.h"
 
-#include "fs/filesystem.h"
+#include "util/error.h"
 #include "util/log.h"
 
 namespace h5swmrfs::fs::reply {
@@ -29,6 +29,27 @@ int write(fuse_req_t req, size_t count) { return fuse_reply_write(answering(req)
 int buf(fuse_req_t req, const char* data, size_t size) { return fuse_reply_buf(answering(req), data, size); }
 int statfs(fuse_req_t req, const struct statvfs* st) { return fuse_reply_statfs(answering(req), st); }
 int xattr(fuse_req_t req, size_t count) { return fuse_reply_xattr(answering(req), count); }
+
+int report_failure(const char* op, const std::exception& e, bool commit) noexcept {
+    const int err = errno_of(e);
+    // What a user asked for and cannot have is their error, not the mount's.
+    switch (err) {
+        case ENOENT: case ENODATA: case ERANGE: case EROFS: case EEXIST:
+        case ESTALE:  // another mount moved or replaced the object: the kernel looks it up again
+            if (commit)
+                log::warning(op, ": ", e.what());
+            else
+                log::debug(op, ": ", e.what());
+            break;
+        case EINVAL: case ENOTEMPTY: case EISDIR: case ENOTDIR: case EFBIG: case EPERM:
+        case EOPNOTSUPP: case ENOSPC: case EBUSY:
+            log::warning(op, ": ", e.what());
+            break;
+        default:
+            log::error(op, ": ", e.what());
+    }
+    return err;
+}
 
 namespace detail {
 

@@ -25,6 +25,11 @@ int buf(fuse_req_t req, const char* data, size_t size);
 int statfs(fuse_req_t req, const struct statvfs* st);
 int xattr(fuse_req_t req, size_t count);
 
+// Logs a failed operation at the level it deserves and gives the errno to reply with.
+// A failed commit (`commit`) is logged at warning level at least, whatever its errno:
+// bytes a program wrote did not land, and the log is where a user looks for why.
+int report_failure(const char* op, const std::exception& e, bool commit = false) noexcept;
+
 // Runs one operation: answers its request with the errno of whatever it throws before
 // answering (EIO when that carries none; nothing for a request answered by reply::none),
 // logs what it throws after answering, and never lets an exception out.

@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include "fs/locked.h"
 #include "fs/open_file.h"
 #include "h5/dataset.h"
+#include "util/error.h"
+#include "util/log.h"
 
 namespace h5swmrfs::fs {
 namespace {
@@ -109,18 +112,13 @@ Node node_of(const h5::Link& link, haddr_t directory, const std::string& directo
     return Node{link.kind, link.address, directory, child_path(directory_path, link.name)};
 }
 
-void reply_attributes(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, const char* op) {
-    Filesystem& fs = filesystem_of(req);
+struct stat attributes_of(Filesystem& fs, fuse_ino_t ino, fuse_file_info* fi) {
     OpenFile* file = open_file_of(fs, ino, fi);  // fstat(2) of an open file, ftruncate(2)
-    std::shared_ptr<lock::Hold> hold = shared_hold(req, ino, file, op);
-    if (!hold) return;
-    auto st = with_hold(req, *hold, op, [&](View& view, const lock::Hold&) {
+    return locked(fs, Access::pin_of(ino, file), [&](View& view, const lock::Hold&) {
         struct stat out = stat_of(view, fs.config, ino, fs.inodes.get(ino));
         apply_staged_size(file, out);
         return out;
     });
-    hold.reset();
-    if (st) reply::attr(req, &*st, 0);
 }
 
 fuse_entry_param make_entry(Filesystem& fs, View& view, const Node& found) {

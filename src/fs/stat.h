@@ -25,9 +25,9 @@ h5::Id follow_node(View& view, Node& node);
 // The group that holds `node` (a symlink's directory), found the same way.
 h5::Id open_parent(View& view, const Node& node);
 
-// Replies to getattr/setattr with the attributes of `ino` (through the open file
+// What getattr/setattr answer for `ino`, under a shared hold (through the open file
 // behind `fi` when there is one: its pin, its staged size).
-void reply_attributes(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, const char* op);
+struct stat attributes_of(Filesystem& fs, fuse_ino_t ino, fuse_file_info* fi);
 
 // Fills the entry reply for a name just looked up and records it in the inode table.
 fuse_entry_param make_entry(Filesystem& fs, View& view, const Node& node);

@@ -7,6 +7,7 @@
 #include "fs/open_file.h"
 #include "fs/ops.h"
 #include "fs/stat.h"
+#include "util/error.h"
 
 namespace h5swmrfs::fs::ops {
 namespace {
@@ -46,14 +47,14 @@ std::vector<char> fill_directory(const DirHandle& dir, size_t size, off_t offset
 
 void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     Filesystem& fs = filesystem_of(req);
-    auto entry = under_lock(req, lock::Mode::Shared, "lookup", [&](View& view, const lock::Hold&) {
+    auto entry = locked(fs, Access::shared(), [&](View& view, const lock::Hold&) {
         Node dir = directory_node(fs, parent);
         h5::Id group = open_node(view, dir);
         auto link = h5::find_link(group.get(), name);
         if (!link) throw Error(ENOENT, child_path(dir.path, name) + ": no such name");
         return make_entry(fs, view, node_of(*link, dir.address, dir.path));
     });
-    if (entry) reply::entry(req, &*entry);
+    reply::entry(req, &entry);
 }
 
 void forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
@@ -67,23 +68,26 @@ void forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
     reply::none(req);
 }
 
-void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) { reply_attributes(req, ino, fi, "getattr"); }
+void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    struct stat st = attributes_of(filesystem_of(req), ino, fi);
+    reply::attr(req, &st, 0);
+}
 
 void readlink(fuse_req_t req, fuse_ino_t ino) {
     Filesystem& fs = filesystem_of(req);
-    auto target = under_lock(req, lock::Mode::Shared, "readlink", [&](View& view, const lock::Hold&) {
+    auto target = locked(fs, Access::shared(), [&](View& view, const lock::Hold&) {
         Node node = fs.inodes.get(ino);
         if (!is_symlink(node.kind))
             throw Error(EINVAL, node.path + ": not a symbolic link");
         h5::Id group = open_parent(view, node);
         return h5::link_target(group.get(), base_name(node.path), depth_of(parent_path(node.path)));
     });
-    if (target) reply::readlink(req, target->c_str());
+    reply::readlink(req, target.c_str());
 }
 
 void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     Filesystem& fs = filesystem_of(req);
-    auto handle = under_lock(req, lock::Mode::Shared, "opendir", [&](View& view, const lock::Hold&) {
+    auto handle = locked(fs, Access::shared(), [&](View& view, const lock::Hold&) {
         auto dir = std::make_unique<DirHandle>();
         dir->directory = directory_node(fs, ino);
         h5::Id group = open_node(view, dir->directory);
@@ -91,8 +95,7 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
             dir->entries.push_back(node_of(link, dir->directory.address, dir->directory.path));
         return dir;
     });
-    if (!handle) return;
-    fi->fh = fs.handles.keep(std::move(*handle));
+    fi->fh = fs.handles.keep(std::move(handle));
     fi->cache_readdir = 0;
     if (reply::open(req, fi) != 0) fs.handles.drop(fi->fh);
 }
@@ -121,7 +124,7 @@ void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_fil
 void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
     const DirHandle& dir = *dir_handle(fi);
     Filesystem& fs = filesystem_of(req);
-    auto buffer = under_lock(req, lock::Mode::Shared, "readdirplus", [&](View& view, const lock::Hold&) {
+    auto buffer = locked(fs, Access::shared(), [&](View& view, const lock::Hold&) {
         return fill_directory(dir, size, offset, [&](char* at, size_t room, off_t index, off_t next) -> size_t {
             if (index < 2) {
                 // The kernel makes no dentry for "." and "..": no lookup count.
@@ -138,7 +141,7 @@ void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse
             return fuse_add_direntry_plus(req, at, room, name, &entry, next);
         });
     });
-    if (buffer) reply::buf(req, buffer->data(), buffer->size());
+    reply::buf(req, buffer.data(), buffer.size());
 }
 
 void releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
@@ -151,8 +154,8 @@ void statfs(fuse_req_t req, fuse_ino_t) {
     std::string directory = fs.config.file.substr(0, fs.config.file.rfind('/'));
     struct statvfs st {};
     if (::statvfs(directory.empty() ? "/" : directory.c_str(), &st) != 0) {
-        reply::err(req, errno);
-        return;
+        const int err = errno;
+        throw Error(err, fs.config.file + ": cannot statvfs its directory");
     }
     st.f_namemax = 255;
     reply::statfs(req, &st);

@@ -15,6 +15,7 @@
 #include "h5/dataset.h"
 #include "h5/numpy.h"
 #include "h5/recreate.h"
+#include "util/error.h"
 
 namespace h5swmrfs::fs::ops {
 namespace {
@@ -37,7 +38,7 @@ void reply_xattr(fuse_req_t req, const std::string& value, size_t size) {
 void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name_c, size_t size) {
     Filesystem& fs = filesystem_of(req);
     const std::string name = name_c;
-    auto value = under_lock(req, lock::Mode::Shared, "getxattr", [&](View& view, const lock::Hold&) {
+    auto value = locked(fs, Access::shared(), [&](View& view, const lock::Hold&) {
         Node node = fs.inodes.get(ino);
         if (is_symlink(node.kind) || !name.starts_with(kUserPrefix))
             throw Error(ENODATA, node.path + ": no attribute " + name);
@@ -49,12 +50,12 @@ void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name_c, size_t size) {
         }
         return h5::attribute_value(object.get(), name.substr(kUserPrefix.size()));
     });
-    if (value) reply_xattr(req, *value, size);
+    reply_xattr(req, value, size);
 }
 
 void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
     Filesystem& fs = filesystem_of(req);
-    auto names = under_lock(req, lock::Mode::Shared, "listxattr", [&](View& view, const lock::Hold&) {
+    auto names = locked(fs, Access::shared(), [&](View& view, const lock::Hold&) {
         std::string out;
         Node node = fs.inodes.get(ino);
         if (is_symlink(node.kind)) return out;
@@ -72,7 +73,7 @@ void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
         }
         return out;
     });
-    if (names) reply_xattr(req, *names, size);
+    reply_xattr(req, names, size);
 }
 
 }  // namespace h5swmrfs::fs::ops
@@ -165,10 +166,12 @@ void setxattr(fuse_req_t req, fuse_ino_t ino, const char* name_c, const char* va
     Filesystem& fs = filesystem_of(req);
     const std::string name = name_c, value(value_c, size);
     if (!name.starts_with(kUserPrefix)) {
+        // An answer, not a failure worth a log line: `cp -a` and `rsync -X` offer
+        // security.* and system.* attributes to every file they copy.
         reply::err(req, EOPNOTSUPP);
         return;
     }
-    auto done = under_lock(req, lock::Mode::Exclusive, "setxattr", [&](View& view, const lock::Hold& hold) {
+    locked(fs, Access::exclusive(), [&](View& view, const lock::Hold& hold) {
         Node node = fs.inodes.get(ino);
         if (is_symlink(node.kind)) throw Error(EPERM, node.path + ": links have no attributes");
         h5::Id object = open_node(view, node);
@@ -179,35 +182,30 @@ void setxattr(fuse_req_t req, fuse_ino_t ino, const char* name_c, const char* va
             object.reset();
             fs.changes.touch(hold.generation(), node.address);
             reinterpret(view, hold, node, name, value);
-            return true;
+            return;
         }
         const std::string attribute = name.substr(kUserPrefix.size());
         const bool exists = h5::has_attribute(object.get(), attribute);
         if ((flags & XATTR_CREATE) && exists) throw Error(EEXIST, node.path + ": attribute " + attribute + " exists");
         if ((flags & XATTR_REPLACE) && !exists) throw Error(ENODATA, node.path + ": no attribute " + attribute);
         h5::set_attribute(object.get(), attribute, value);
-        return true;
     });
-    if (done) reply::err(req, 0);
+    reply::err(req, 0);
 }
 
 void removexattr(fuse_req_t req, fuse_ino_t ino, const char* name_c) {
     Filesystem& fs = filesystem_of(req);
     const std::string name = name_c;
-    if (!name.starts_with(kUserPrefix)) {
-        reply::err(req, ENODATA);
-        return;
-    }
-    auto done = under_lock(req, lock::Mode::Exclusive, "removexattr", [&](View& view, const lock::Hold&) {
+    if (!name.starts_with(kUserPrefix)) throw Error(ENODATA, name + ": no such attribute");
+    locked(fs, Access::exclusive(), [&](View& view, const lock::Hold&) {
         Node node = fs.inodes.get(ino);
         if (is_symlink(node.kind)) throw Error(ENODATA, node.path + ": links have no attributes");
         h5::Id object = open_node(view, node);
         if (name.starts_with(kMetadataPrefix) && H5Iget_type(object.get()) == H5I_DATASET)
             throw Error(EPERM, node.path + ": " + name + " cannot be removed");
         h5::delete_attribute(object.get(), name.substr(kUserPrefix.size()));
-        return true;
     });
-    if (done) reply::err(req, 0);
+    reply::err(req, 0);
 }
 
 }  // namespace h5swmrfs::fs::ops
