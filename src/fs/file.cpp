@@ -110,7 +110,6 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     Filesystem& fs = filesystem_of(req);
     const bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
     if (writing && fs.config.read_only) throw Error(EROFS, "read-only mount");
-    const pid_t opener = writing ? process_of(req) : 0;
     std::shared_ptr<lock::Hold> hold;
     auto opened = locked(fs, Access::shared().handing_to(hold), [&](View& view, const lock::Hold&) {
         auto file = std::make_unique<OpenFile>();
@@ -120,10 +119,7 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         file->generation = view.generation;
         file->reader = open_reader(view, file->node);
         file->node.seen = view.generation;  // found at its path and address just now
-        if (writing) {
-            start_writing(fs, view, *file, fi->flags);
-            file->opener = opener;
-        }
+        if (writing) start_writing(fs, view, *file, fi->flags);
         return file;
     });
     OpenFile* file = opened.get();
@@ -150,7 +146,6 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
     Filesystem& fs = filesystem_of(req);
     if (!S_ISREG(mode)) throw Error(EPERM, std::string(name) + ": only regular files can be created");
-    const pid_t opener = process_of(req);
     auto created = locked(fs, Access::exclusive(), [&](View& view, const lock::Hold&) {
         Node dir = directory_node(fs, parent);
         h5::Id group = h5::open_object(view.file.id(), dir.path, dir.address);
@@ -167,7 +162,6 @@ void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
         file->writable = true;
         file->append = fi->flags & O_APPEND;
         file->created = true;
-        file->opener = opener;
         file->staging = std::make_unique<Staging>(0, true, spill_directory(fs));
         file->space = free_space(fs);
         fuse_entry_param entry = make_entry(fs, view, node);
@@ -270,9 +264,9 @@ namespace {
 
 // What a failed commit leaves staged.
 enum class Keep {
-    Nothing,     // the last close: its close() reports the failure, nothing is committed later
-    Incomplete,  // others still hold the open file: bytes that cannot be committed as they
-                 // stand (EINVAL: a partial row, too few bytes) stay for a later close
+    Nothing,     // the release (no descriptor left): nothing can complete it any more
+    Incomplete,  // a close: bytes that cannot be committed as they stand (EINVAL: a partial
+                 // row, too few bytes) stay for a later close, or the release, to complete
     All,         // fsync: the file stays open, and its close commits or reports
 };
 
@@ -335,13 +329,12 @@ void flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
     bool dirty, wrote;
     std::set<pid_t> writers;
     std::string path;
-    pid_t closer = 0, opener = 0;
+    pid_t closer = 0;
     {
         std::lock_guard guard(file.mutex);
         dirty = file.staging && (file.staging->dirty() || file.staging->failed());
         writers = file.writers;
         path = fs.config.mountpoint + file.node.path;
-        opener = file.opener;
     }
     if (!dirty) {
         reply::err(req, 0);
@@ -349,7 +342,7 @@ void flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
     }
     closer = process_of(req);
     wrote = writers.count(closer) > 0;
-    const std::set<pid_t> holders = holders_for_writing(path, opener, writers);
+    const std::set<pid_t> holders = holders_for_writing(path, writers);
     const auto other_writer = std::find_if(holders.begin(), holders.end(),
                                            [&](pid_t pid) { return pid != closer && writers.count(pid); });
     if (other_writer != holders.end()) {
@@ -359,9 +352,10 @@ void flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
         reply::err(req, 0);
         return;
     }
-    // With other holders left, what cannot be committed as it stands stays staged for
-    // whoever writes next through the same open file.
-    if (commit_staged(req, file, "commit", holders.empty() ? Keep::Nothing : Keep::Incomplete)) reply::err(req, 0);
+    // What cannot be committed as it stands stays staged: a process that holds the open
+    // file without having written yet (one that inherited it) may complete it. The last
+    // close of all, the release, commits it or drops it.
+    if (commit_staged(req, file, "commit", Keep::Incomplete)) reply::err(req, 0);
 }
 
 void fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {

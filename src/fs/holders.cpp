@@ -44,11 +44,10 @@ bool has_open_for_writing(pid_t pid, const std::string& path) {
 
 }  // namespace
 
-std::set<pid_t> holders_for_writing(const std::string& path, pid_t opener, const std::set<pid_t>& writers) noexcept {
+std::set<pid_t> holders_for_writing(const std::string& path, const std::set<pid_t>& writers) noexcept {
     std::set<pid_t> found;
     try {
         std::set<pid_t> candidates(writers.begin(), writers.end());
-        candidates.insert(opener);
         candidates.erase(::getpid());
         candidates.erase(0);
         for (pid_t pid : candidates)

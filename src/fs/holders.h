@@ -2,11 +2,9 @@
 //
 // FUSE says when a descriptor is closed (flush), not whether it was the last one of its
 // open file: a shell duplicates and closes its descriptors around every command it runs.
-// Only the process that opened the file and those that wrote through it are looked at —
-// never every process of the host, so a close costs the same on a busy host as on an idle
-// one. (A process that holds the open file without having opened it or written through
-// it — a child that inherited it and only waits, a descriptor passed over a unix socket —
-// does not hold a commit back: what it writes later commits at its own close.)
+// A close defers its commit to another process that wrote through the same open file and
+// still has it; only those processes are looked at — never every process of the host, so
+// a close costs the same on a busy host as on an idle one.
 #pragma once
 
 #include <sys/types.h>
@@ -16,8 +14,8 @@
 
 namespace h5swmrfs::fs {
 
-// The processes among `opener` and `writers` (this daemon left out) that
+// The processes among `writers` (this daemon left out) that
 // have `path` open for writing. Never throws: a process that exits meanwhile is skipped.
-std::set<pid_t> holders_for_writing(const std::string& path, pid_t opener, const std::set<pid_t>& writers) noexcept;
+std::set<pid_t> holders_for_writing(const std::string& path, const std::set<pid_t>& writers) noexcept;
 
 }  // namespace h5swmrfs::fs

@@ -36,7 +36,6 @@ struct OpenFile {
     // address under another name is taken for it (moved by another mount) only if this
     // is unchanged, not for a new object at the address of a deleted one.
     std::string identity;
-    pid_t opener = 0;         // the process that opened it: it and its children share it
     std::set<pid_t> writers;  // processes that wrote through it: their close() commits
     pid_t last_thread = 0, last_writer = 0;  // the last write's thread and its process
     std::uint64_t space = 0;  // free bytes on the file's disk at open (see free_space)

@@ -10,9 +10,11 @@ fixed one."""
 
 import errno
 import os
+import subprocess
 
 import numpy as np
 
+import harness
 import write_harness as wh
 
 RNG = np.random.default_rng(17)
@@ -212,6 +214,35 @@ class PatchAppend(wh.WriteTestCase):
                 finally:
                     os.close(fd)  # raises if the commit fails
                 self.check('/g/' + name, want)
+
+    def test_children_that_inherited_the_file_complete_a_row(self):
+        # A parent opens the dataset for appending, starts two children
+        # that inherit the descriptor, and closes its own copy. The first
+        # child writes a row and a half: its close fails (EINVAL) and keeps
+        # the half row staged; the second child's half row completes it, and
+        # its close commits both rows.
+        self.mount(errors=True)
+        path = self.p('g', 'rows8')
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        children = []
+        try:
+            for data in (b'B' * 48, b'C' * 16):
+                children.append(subprocess.Popen(
+                    [harness.PYTHON, '-c', 'import os, sys; sys.stdin.read(); '
+                     'os.write(%d, %r); os.close(%d)' % (fd, data, fd)],
+                    stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+                    pass_fds=(fd,)))
+        finally:
+            os.close(fd)
+        errors = []
+        for child in children:
+            _, err = child.communicate(b'go', timeout=60)
+            errors.append((child.returncode, err.decode()))
+        self.assertNotEqual(errors[0][0], 0, 'the half row was committed')
+        self.assertIn('Invalid argument', errors[0][1])
+        self.assertEqual(errors[1][0], 0, errors[1][1])
+        self.check('/g/rows8', np.frombuffer(b'B' * 48 + b'C' * 16,
+                                             '<i4').reshape(2, 8))
 
     def test_fsync_without_the_lock_keeps_what_is_staged(self):
         # An fsync that cannot get the lock (EBUSY after --lock-timeout)
