@@ -15,6 +15,7 @@
 #include "h5/file.h"
 #include "lock/password_file.h"
 #include "util/error.h"
+#include "util/file_io.h"
 #include "util/log.h"
 
 using namespace h5swmrfs;
@@ -42,8 +43,7 @@ void check_mountpoint(const std::string& mountpoint) {
 // SPEC §1: missing, not HDF5, unreadable, or not writable for a writable mount.
 void check_file(const cli::Options& options, bool will_create) {
     if (will_create) {
-        std::string parent = options.file.substr(0, options.file.rfind('/') + 1);
-        if (::access(parent.empty() ? "." : parent.c_str(), W_OK) != 0)
+        if (::access(util::directory_of(options.file).c_str(), W_OK) != 0)
             throw Error(errno, options.file + ": cannot create: " + std::strerror(errno));
         return;
     }
@@ -57,7 +57,7 @@ void check_file(const cli::Options& options, bool will_create) {
     if (!options.read_only && ::access(options.file.c_str(), W_OK) != 0)
         throw Error(EACCES, options.file + ": not writable (mount it with -o ro to read it)");
     // A commit's journal and redo file live beside the file (h5/journal.h).
-    const std::string directory = options.file.rfind('/') == std::string::npos ? "." : options.file.substr(0, options.file.rfind('/') + 1);
+    const std::string directory = util::directory_of(options.file);
     if (!options.read_only && ::access(directory.c_str(), W_OK) != 0)
         throw Error(EACCES, directory + ": not writable, and commits keep their journal beside the file (mount it with -o ro to read it)");
     h5::check_is_hdf5(options.file);
@@ -191,7 +191,7 @@ void set_external_file_prefixes(const std::string& file) {
     } catch (const std::exception&) {
         return;  // the startup checks report the problem with the file
     }
-    directory.resize(directory.rfind('/') + 1);
+    directory = util::directory_of(directory) + "/";
     ::setenv("HDF5_EXTFILE_PREFIX", directory.c_str(), 0);
     ::setenv("HDF5_VDS_PREFIX", directory.c_str(), 0);
 }

@@ -17,6 +17,7 @@
 #include "fs/stat.h"
 #include "h5/dataset_writer.h"
 #include "util/error.h"
+#include "util/file_io.h"
 #include "util/log.h"
 
 namespace h5swmrfs::fs {
@@ -63,7 +64,7 @@ void set_open_flags(Filesystem& fs, fuse_file_info* fi, std::unique_ptr<OpenFile
     fi->keep_cache = 0;
 }
 
-std::string spill_directory(const Filesystem& fs) { return fs.config.file.substr(0, fs.config.file.rfind('/')); }
+std::string spill_directory(const Filesystem& fs) { return util::directory_of(fs.config.file); }
 
 // Free bytes on the disk that holds the file. More than that written through one open
 // fails at once with ENOSPC; a write that would make the dataset larger than its size

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "util/error.h"
+#include "util/file_io.h"
 
 namespace h5swmrfs::fs {
 namespace {
@@ -14,35 +15,19 @@ namespace {
 constexpr std::uint64_t kMemoryLimit = 8u << 20;
 
 void pwrite_all(int fd, const std::byte* data, std::size_t size, std::uint64_t offset) {
-    while (size > 0) {
-        ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw Error(errno, std::string("staging file: ") + std::strerror(errno));
-        }
-        data += n;
-        size -= static_cast<std::size_t>(n);
-        offset += static_cast<std::uint64_t>(n);
-    }
+    if (int err = util::write_all(fd, data, size, offset))
+        throw Error(err, std::string("staging file: ") + std::strerror(err));
 }
 
 void pread_all(int fd, std::byte* data, std::size_t size, std::uint64_t offset) {
-    while (size > 0) {
-        ssize_t n = ::pread(fd, data, size, static_cast<off_t>(offset));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw Error(n < 0 ? errno : EIO, "staging file: short read");
-        data += n;
-        size -= static_cast<std::size_t>(n);
-        offset += static_cast<std::uint64_t>(n);
-    }
+    if (int err = util::read_all(fd, data, size, offset))
+        throw Error(err, std::string("staging file: ") + std::strerror(err));
 }
 
 int open_temporary(const std::string& directory) {
-    int fd = ::open(directory.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd >= 0) return fd;
-    std::string path = directory + "/.h5swmrfs-staging.XXXXXX";
-    fd = ::mkostemp(path.data(), O_CLOEXEC);
-    if (fd >= 0) ::unlink(path.c_str());
+    std::string name;
+    const int fd = util::open_temporary(directory, ".h5swmrfs-staging.", 0600, name);
+    if (fd >= 0 && !name.empty()) ::unlink(name.c_str());
     return fd;
 }
 

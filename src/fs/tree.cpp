@@ -8,6 +8,7 @@
 #include "fs/ops.h"
 #include "fs/stat.h"
 #include "util/error.h"
+#include "util/file_io.h"
 
 namespace h5swmrfs::fs::ops {
 namespace {
@@ -151,9 +152,8 @@ void releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 
 void statfs(fuse_req_t req, fuse_ino_t) {
     Filesystem& fs = filesystem_of(req);
-    std::string directory = fs.config.file.substr(0, fs.config.file.rfind('/'));
     struct statvfs st {};
-    if (::statvfs(directory.empty() ? "/" : directory.c_str(), &st) != 0) {
+    if (::statvfs(util::directory_of(fs.config.file).c_str(), &st) != 0) {
         const int err = errno;
         throw Error(err, fs.config.file + ": cannot statvfs its directory");
     }

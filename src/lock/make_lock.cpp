@@ -1,6 +1,7 @@
 #include "lock/backend.h"
 #include "lock/lock.h"
 #include "util/error.h"
+#include "util/file_io.h"
 
 #include <cerrno>
 #include <climits>
@@ -34,9 +35,8 @@ std::string default_key(const std::string& file) {
     // Not there yet (--create): its directory's canonical path plus its name.
     std::string path = file;
     while (path.size() > 1 && path.back() == '/') path.pop_back();
-    const auto slash = path.rfind('/');
-    const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-    const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+    const std::string dir = util::directory_of(path);
+    const std::string name = path.substr(path.rfind('/') + 1);
     if (name.empty() || name == "." || name == "..") throw Error(EINVAL, file + ": not a file name");
     if (!::realpath(dir.c_str(), resolved)) throw Error(errno, dir + ": " + std::strerror(errno));
     std::string out = resolved;

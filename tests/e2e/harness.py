@@ -248,13 +248,14 @@ class Mount:
     """
 
     def __init__(self, h5file, mountpoint, redis_url, args=(),
-                 expected_errors=(), log_path=None):
+                 expected_errors=(), log_path=None, cwd='/'):
         self.h5file = h5file
         self.mountpoint = mountpoint
         self.redis_url = redis_url
         self.args = list(args)
         self.expected_errors = [re.compile(p) for p in expected_errors]
         self.log_path = log_path or (mountpoint.rstrip('/') + '.log')
+        self.cwd = cwd  # the daemon's working directory (relative paths)
         self.proc = None
         self.log = None
 
@@ -267,7 +268,7 @@ class Mount:
         self.log = open(self.log_path, 'wb')
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
                                      stdout=self.log, stderr=self.log,
-                                     env=DAEMON_ENV, cwd='/')
+                                     env=DAEMON_ENV, cwd=self.cwd)
         for _ in deadline_loop(MOUNT_TIMEOUT):
             if is_mounted(self.mountpoint):
                 return self

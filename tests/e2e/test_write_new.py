@@ -194,5 +194,36 @@ class New(wh.WriteTestCase):
                                 'half-made dataset %r' % ds)
 
 
+class BareFileName(wh.WriteTestCase):
+    """`h5swmrfs --lock local data.h5 MNT` run in the file's directory: a bare
+    relative name. Its journal, redo file, spill files and sidecar lock all
+    go beside the file, and writes work."""
+
+    def test_relative_bare_name(self):
+        self.make_file(lambda f: f.create_dataset(
+            'rows', shape=(0, 4), maxshape=(None, 4), dtype='<i4'))
+        mnt = os.path.join(self.tmp, 'mnt')
+        os.mkdir(mnt)
+        mount = wh.harness.Mount('file.h5', mnt, None, args=['--lock', 'local'],
+                                 cwd=self.tmp)
+        mount.start()
+        self.mounts.append(mount)
+        self.addCleanup(wh.on_termination(lambda: mount.stop(check_status=False)))
+        self.addCleanup(self.unmount, mount)
+        big = np.random.default_rng(3).integers(0, 256, 9 << 20, dtype='u1')
+        src = self.src('big.bin', big.tobytes())  # past 8 MiB: staged in a spill file
+        self.assert_ok(self.run_tool('cp', src, os.path.join(mnt, 'big')))
+        self.assertEqual(self.write_fd(os.path.join(mnt, 'rows'), b'\1' * 16,
+                                       os.O_WRONLY | os.O_APPEND), 0)
+        self.assertTrue(os.path.exists(os.path.join(self.tmp,
+                                                    'file.h5.h5swmrfs-lock')))
+        self.unmount(mount)
+        self.assertEqual(sorted(os.listdir(self.tmp)),
+                         ['file.h5', 'file.h5.h5swmrfs-lock', 'mnt', 'mnt.log', 'src'])
+        with self.h5() as f:
+            self.assertEqual(f['big'][()].tobytes(), big.tobytes())
+            self.assertEqual(f['rows'][()].tolist(), [[0x01010101] * 4])
+
+
 if __name__ == '__main__':
     wh.main()
