@@ -112,6 +112,7 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     const bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
     if (writing && fs.config.read_only) throw Error(EROFS, "read-only mount");
     std::shared_ptr<lock::Hold> hold;
+    const std::uint64_t cuts = fs.pins.cuts();
     auto opened = locked(fs, Access::shared().handing_to(hold), [&](View& view, const lock::Hold&) {
         auto file = std::make_unique<OpenFile>();
         file->ino = ino;
@@ -130,7 +131,7 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         file->pinned_reader = true;
         file->pin = std::move(hold);
         file->pinned_at = std::chrono::steady_clock::now();
-        fs.pins.add(file);
+        std::shared_ptr<lock::Hold> cut = fs.pins.add(file, cuts);  // a writer of this mount came meanwhile
     }
     hold.reset();
     if (reply::open(req, fi) != 0) {  // the opener is gone (interrupted)
@@ -180,6 +181,7 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
     Filesystem& fs = filesystem_of(req);
     OpenFile& file = *open_file(fi);
     bool repin;
+    const std::uint64_t cuts = fs.pins.cuts();
     {
         std::lock_guard guard(file.mutex);
         repin = file.pinned_reader && !file.pin;
@@ -195,7 +197,7 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
             file.reader = open_reader(view, file.node);
             file.generation = view.generation;
         }
-        if (repin) {
+        if (repin && fs.pins.cuts() == cuts) {  // else a writer of this mount meant to cut this hold too
             file.pin = hold;
             file.pinned_at = std::chrono::steady_clock::now();
         }

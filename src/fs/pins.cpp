@@ -17,9 +17,11 @@ void Pins::stop() {
     if (thread_.joinable()) thread_.join();
 }
 
-void Pins::add(OpenFile* file) {
+std::shared_ptr<lock::Hold> Pins::add(OpenFile* file, std::uint64_t cuts) {
     std::lock_guard guard(mutex_);
     files_.insert(file);
+    if (cuts_.load() == cuts) return nullptr;
+    return take(file);
 }
 
 void Pins::remove(OpenFile* file) {
@@ -55,6 +57,7 @@ void Pins::cut_all() {
     std::vector<std::shared_ptr<lock::Hold>> dropped;
     {
         std::lock_guard guard(mutex_);
+        ++cuts_;
         for (OpenFile* file : files_) dropped.push_back(take(file));
     }
 }

@@ -11,6 +11,7 @@
 // changed (changes.h); otherwise it fails with EIO rather than mix two versions.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <condition_variable>
@@ -37,7 +38,13 @@ public:
     void start();
     void stop();
 
-    void add(OpenFile* file);
+    // The number of cut_all() calls so far: an operation reads it before it takes the
+    // hold it means to pin, and pins only if no cut_all() came in between (one that came
+    // meant to cut this hold too, and a writer of this mount may be waiting for it).
+    std::uint64_t cuts() const { return cuts_.load(); }
+    // Pins `file` (its `pin` is set) unless a cut came since `cuts`; then takes the pin
+    // away again and returns it, for the caller to let go once no mutex is held.
+    [[nodiscard]] std::shared_ptr<lock::Hold> add(OpenFile* file, std::uint64_t cuts);
     void remove(OpenFile* file);
     // A writer waits somewhere: pins older than now are cut `grace` from now.
     void writer_waiting();
@@ -57,6 +64,7 @@ private:
     std::mutex mutex_;  // lock order: before an open file's mutex
     std::condition_variable wake_;
     std::set<OpenFile*> files_;
+    std::atomic<std::uint64_t> cuts_{0};  // changed under mutex_
     std::deque<Clock::time_point> notices_;  // when writers began to wait, oldest first
     bool stopping_ = false;
     std::thread thread_;
