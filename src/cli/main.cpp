@@ -11,7 +11,7 @@
 
 #include "cli/options.h"
 #include "config.h"
-#include "fs/filesystem.h"
+#include "fs/mount.h"
 #include "h5/file.h"
 #include "lock/password_file.h"
 #include "util/error.h"
@@ -63,38 +63,6 @@ void check_file(const cli::Options& options, bool will_create) {
     h5::check_is_hdf5(options.file);
 }
 
-// "-o" value safe for FUSE's option parser: commas and backslashes escaped.
-std::string escaped(const std::string& text) {
-    std::string out;
-    for (char c : text) {
-        if (c == ',' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out;
-}
-
-struct FuseArgs {
-    std::vector<std::string> storage;
-    std::vector<char*> argv;
-    fuse_args args{};
-
-    explicit FuseArgs(const cli::Options& options, const std::string& file) {
-        storage = {"h5swmrfs"};
-        std::string mount_options = "default_permissions,fsname=" + escaped(file) + ",subtype=h5swmrfs";
-        if (options.read_only) mount_options += ",ro";
-        for (const std::string& option : options.fuse_options) mount_options += "," + option;
-        storage.push_back("-o");
-        storage.push_back(mount_options);
-        if (options.debug) storage.push_back("-d");
-        for (std::string& s : storage) argv.push_back(s.data());
-        args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
-    }
-    // fuse_session_new may replace argv by a copy of its own (args.allocated): freed here.
-    ~FuseArgs() { fuse_opt_free_args(&args); }
-    FuseArgs(const FuseArgs&) = delete;
-    FuseArgs& operator=(const FuseArgs&) = delete;
-};
-
 int run(cli::Options options) {
     fs::Config config;
     config.read_only = options.read_only;
@@ -125,59 +93,13 @@ int run(cli::Options options) {
         }
     }
 
-    FuseArgs fuse_args(options, config.file);
-    fs::Filesystem filesystem(config, nullptr);
-    fuse_session* session =
-        fuse_session_new(&fuse_args.args, &fs::operations(), sizeof(fuse_lowlevel_ops), &filesystem);
-    if (!session) throw Error(EINVAL, "invalid FUSE options");
-    if (fuse_set_signal_handlers(session) != 0) {
-        fuse_session_destroy(session);
-        throw Error(EIO, "cannot install signal handlers");
-    }
-    if (fuse_session_mount(session, options.lock.holder_label.c_str()) != 0) {
-        fuse_remove_signal_handlers(session);
-        fuse_session_destroy(session);
-        throw Error(EIO, "cannot mount on " + options.mountpoint);
-    }
-    if (!options.foreground) log::use_syslog(true);
-    fuse_daemonize(options.foreground ? 1 : 0);
-
-    int status = 0;
-    try {
-        filesystem.lock = lock::make_lock(options.lock);
-        filesystem.lock->on_writer_waiting([&filesystem] { filesystem.pins.writer_waiting(); });
-        filesystem.pins.start();
-        log::info("mounted ", config.file, " on ", options.lock.holder_label, " (lock ", options.lock.backend,
-                  ", key ", options.lock.key, ")");
-        if (options.single_thread) {
-            status = fuse_session_loop(session);
-        } else {
-            fuse_loop_config loop{};
-            loop.clone_fd = 0;
-            loop.max_idle_threads = 16;
-            status = fuse_session_loop_mt(session, &loop);
-        }
-    } catch (const std::exception& e) {
-        log::error(e.what());
-        status = 1;
-    }
-    fuse_session_unmount(session);
-    fuse_remove_signal_handlers(session);
-    fuse_session_destroy(session);
-    filesystem.pins.stop();
-    {
-        // Drop every HDF5 handle, then the lock (releasing whatever it holds). Files
-        // and directories the kernel had not released yet go first: a write that was
-        // staged and never closed is not committed, as if its writer had been killed.
-        std::unique_lock guard(filesystem.view_mutex);
-        if (std::size_t left = filesystem.handles.clear())
-            log::info(left, " open file(s) or directories were not closed before the unmount");
-        filesystem.view.reset();
-    }
-    filesystem.lock.reset();
-    log::info("unmounted ", options.lock.holder_label);
-    // A positive status is the signal (SIGTERM, SIGINT) that ended the loop: a clean unmount.
-    return status >= 0 ? 0 : 1;
+    fs::Session session;
+    session.fuse_options = options.fuse_options;
+    session.debug = options.debug;
+    session.foreground = options.foreground;
+    session.single_thread = options.single_thread;
+    session.lock_description = "lock " + options.lock.backend + ", key " + options.lock.key;
+    return fs::mount(config, session, [&] { return lock::make_lock(options.lock); });
 }
 
 // External and virtual datasets name their files relative to the HDF5 file, not
@@ -210,7 +132,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (options.version) {
-        std::cout << "h5swmrfs " << H5SWMRFS_VERSION << " (libfuse " << fuse_pkgversion() << ")\n";
+        std::cout << "h5swmrfs " << H5SWMRFS_VERSION << " (libfuse " << fs::fuse_version() << ")\n";
         return 0;
     }
     log::set_level(options.debug ? log::Level::Debug : log::Level::Info);

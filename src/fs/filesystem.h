@@ -25,7 +25,16 @@
 namespace h5swmrfs::fs {
 
 struct Filesystem {
-    Filesystem(Config config, std::unique_ptr<lock::Lock> lock);
+    explicit Filesystem(Config config);
+    // Takes the lock and starts serving: pins are cut for writers the lock hears of.
+    void start(std::unique_ptr<lock::Lock> lock);
+    // Teardown, once no request runs any more: open files and directories the kernel
+    // had not released are dropped (a write staged and never closed is not committed, as
+    // if its writer had been killed), then every HDF5 handle, then the lock (releasing
+    // whatever it holds).
+    ~Filesystem();
+    Filesystem(const Filesystem&) = delete;
+    Filesystem& operator=(const Filesystem&) = delete;
 
     Config config;
     std::unique_ptr<lock::Lock> lock;

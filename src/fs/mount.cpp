@@ -1,0 +1,107 @@
+#include "fs/mount.h"
+
+#include "fs/filesystem.h"
+#include "util/error.h"
+#include "util/log.h"
+
+namespace h5swmrfs::fs {
+namespace {
+
+// "-o" value safe for FUSE's option parser: commas and backslashes escaped.
+std::string escaped(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        if (c == ',' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+class FuseArgs {
+public:
+    FuseArgs(const Config& config, const Session& session) {
+        storage_ = {"h5swmrfs"};
+        std::string mount_options = "default_permissions,fsname=" + escaped(config.file) + ",subtype=h5swmrfs";
+        if (config.read_only) mount_options += ",ro";
+        for (const std::string& option : session.fuse_options) mount_options += "," + option;
+        storage_.push_back("-o");
+        storage_.push_back(mount_options);
+        if (session.debug) storage_.push_back("-d");
+        for (std::string& s : storage_) argv_.push_back(s.data());
+        args_ = FUSE_ARGS_INIT(static_cast<int>(argv_.size()), argv_.data());
+    }
+    // fuse_session_new may replace argv by a copy of its own (args.allocated): freed here.
+    ~FuseArgs() { fuse_opt_free_args(&args_); }
+    FuseArgs(const FuseArgs&) = delete;
+    FuseArgs& operator=(const FuseArgs&) = delete;
+
+    fuse_args* get() { return &args_; }
+
+private:
+    std::vector<std::string> storage_;
+    std::vector<char*> argv_;
+    fuse_args args_{};
+};
+
+// A mounted FUSE session with its signal handlers; unmounted when destroyed.
+class MountedSession {
+public:
+    MountedSession(FuseArgs& args, const std::string& mountpoint, Filesystem& filesystem)
+        : session_(fuse_session_new(args.get(), &operations(), sizeof(fuse_lowlevel_ops), &filesystem)) {
+        if (!session_) throw Error(EINVAL, "invalid FUSE options");
+        if (fuse_set_signal_handlers(session_) != 0) {
+            fuse_session_destroy(session_);
+            throw Error(EIO, "cannot install signal handlers");
+        }
+        if (fuse_session_mount(session_, mountpoint.c_str()) != 0) {
+            fuse_remove_signal_handlers(session_);
+            fuse_session_destroy(session_);
+            throw Error(EIO, "cannot mount on " + mountpoint);
+        }
+    }
+    ~MountedSession() {
+        fuse_session_unmount(session_);
+        fuse_remove_signal_handlers(session_);
+        fuse_session_destroy(session_);
+    }
+    MountedSession(const MountedSession&) = delete;
+    MountedSession& operator=(const MountedSession&) = delete;
+
+    // Serves requests until the session ends; a positive status is the signal that ended it.
+    int serve(bool single_thread) {
+        if (single_thread) return fuse_session_loop(session_);
+        fuse_loop_config loop{};
+        loop.clone_fd = 0;
+        loop.max_idle_threads = 16;
+        return fuse_session_loop_mt(session_, &loop);
+    }
+
+private:
+    fuse_session* session_;
+};
+
+}  // namespace
+
+int mount(const Config& config, const Session& session, const LockMaker& make_lock) {
+    FuseArgs args(config, session);
+    Filesystem filesystem(config);  // outlives the session, whose requests use it
+    MountedSession mounted(args, config.mountpoint, filesystem);
+    if (!session.foreground) log::use_syslog(true);
+    fuse_daemonize(session.foreground ? 1 : 0);
+
+    int status = 0;
+    try {
+        filesystem.start(make_lock());
+        log::info("mounted ", config.file, " on ", config.mountpoint, " (", session.lock_description, ")");
+        status = mounted.serve(session.single_thread);
+    } catch (const std::exception& e) {
+        log::error(e.what());
+        status = 1;
+    }
+    // A positive status is the signal (SIGTERM, SIGINT) that ended the loop: a clean unmount.
+    return status >= 0 ? 0 : 1;
+}
+
+std::string fuse_version() { return fuse_pkgversion(); }
+
+}  // namespace h5swmrfs::fs
