@@ -11,6 +11,7 @@
 #include "h5/dataset_writer.h"
 #include "h5/numpy.h"
 #include "h5/recreate.h"
+#include "h5/reinterpret.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -83,12 +84,7 @@ std::optional<Rebuild> rebuild_for(const OpenFile& file) {
         rebuild.type = h5::numpy_type(header->dtype);
         rebuild.shape = header->shape;
         rebuild.data_offset = header->data_offset;
-        rebuild.bytes = H5Tget_size(rebuild.type.get());
-        for (std::uint64_t extent : header->shape) {
-            if (extent && rebuild.bytes > std::numeric_limits<std::uint64_t>::max() / extent)
-                throw Error(EINVAL, file.node.path + ": .npy header describes more bytes than can exist");
-            rebuild.bytes *= extent;
-        }
+        rebuild.bytes = h5::bytes_of(header->shape, h5::type_size(rebuild.type.get()), file.node.path + ": .npy header");
         if (staged.size() - header->data_offset != rebuild.bytes)
             throw Error(EINVAL, file.node.path + ": .npy data holds " +
                                     std::to_string(staged.size() - header->data_offset) + " bytes, its header says " +
@@ -96,7 +92,7 @@ std::optional<Rebuild> rebuild_for(const OpenFile& file) {
         return rebuild;
     }
     if (staged.size() < kLargeRaw) return std::nullopt;
-    rebuild.type = h5::checked(H5Tcopy(H5T_STD_U8LE), "copy a datatype");
+    rebuild.type = h5::copy_type(H5T_STD_U8LE);
     rebuild.shape = {staged.size()};
     rebuild.bytes = staged.size();
     return rebuild;
@@ -132,7 +128,7 @@ Plan plan_commit(View& view, OpenFile& file) {
     Plan plan;
     const std::string known_path = file.node.path;
     plan.object = follow_node(view, file.node);
-    if (H5Iget_type(plan.object.get()) != H5I_DATASET) throw Error(EINVAL, file.node.path + ": not a dataset");
+    if (!h5::is_dataset(plan.object.get())) throw Error(EINVAL, file.node.path + ": not a dataset");
     // Found under another name: moved by another mount, or deleted and its header's place
     // given to a new object. Taken for ours only if it looks as it did to this open.
     if (file.node.path != known_path && h5::dataset_identity(plan.object.get()) != file.identity)
@@ -204,7 +200,7 @@ void create_empty_dataset(hid_t group, const std::string& name) {
 
 void resize_dataset(View& view, const Node& node, std::uint64_t size) {
     h5::Id object = open_node(view, node);
-    if (H5Iget_type(object.get()) != H5I_DATASET) throw Error(EINVAL, node.path + ": not a dataset");
+    if (!h5::is_dataset(object.get())) throw Error(EINVAL, node.path + ": not a dataset");
     h5::DatasetWriter(object.get()).resize(size);
 }
 

@@ -49,7 +49,7 @@ void apply_staged_size(OpenFile* file, struct stat& st) {
 
 std::unique_ptr<h5::DatasetReader> open_reader(View& view, const Node& node) {
     h5::Id object = open_node(view, node);
-    if (H5Iget_type(object.get()) != H5I_DATASET) return nullptr;
+    if (!h5::is_dataset(object.get())) return nullptr;
     return std::make_unique<h5::DatasetReader>(std::move(object));
 }
 

@@ -14,7 +14,7 @@
 #include "h5/bounds.h"
 #include "h5/dataset.h"
 #include "h5/numpy.h"
-#include "h5/recreate.h"
+#include "h5/reinterpret.h"
 #include "util/error.h"
 
 namespace h5swmrfs::fs::ops {
@@ -43,7 +43,7 @@ void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name_c, size_t size) {
         if (is_symlink(node.kind) || !name.starts_with(kUserPrefix))
             throw Error(ENODATA, node.path + ": no attribute " + name);
         h5::Id object = open_node(view, node);
-        if (name.starts_with(kMetadataPrefix) && H5Iget_type(object.get()) == H5I_DATASET) {
+        if (name.starts_with(kMetadataPrefix) && h5::is_dataset(object.get())) {
             for (auto& [key, text] : h5::dataset_metadata(object.get()))
                 if (key == name) return text;
             throw Error(ENODATA, node.path + ": no attribute " + name);
@@ -61,7 +61,7 @@ void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
         if (is_symlink(node.kind)) return out;
         h5::Id object = open_node(view, node);
         std::vector<std::string> metadata;
-        if (H5Iget_type(object.get()) == H5I_DATASET)
+        if (h5::is_dataset(object.get()))
             for (auto& entry : h5::dataset_metadata(object.get())) metadata.push_back(entry.first);
         for (const std::string& key : metadata) out.append(key).push_back('\0');
         for (const std::string& attribute : h5::attribute_names(object.get())) {
@@ -104,59 +104,14 @@ std::vector<std::uint64_t> parse_shape(const std::string& text) {
     return shape;
 }
 
-std::uint64_t bytes_of(const std::vector<std::uint64_t>& shape, std::uint64_t element_size) {
-    std::uint64_t bytes = element_size;
-    for (std::uint64_t extent : shape) {
-        if (extent && bytes > std::numeric_limits<std::uint64_t>::max() / extent)
-            throw Error(EINVAL, "user.h5.shape: too many elements");
-        bytes *= extent;
-    }
-    return bytes;
-}
-
 // setfattr -n user.h5.dtype / user.h5.shape: the same bytes, read with another type or shape.
 void reinterpret(View& view, const lock::Hold& hold, Node& node, const std::string& key, const std::string& value) {
-    h5::Id object = open_node(view, node);
-    h5::DatasetReader reader(std::move(object));
-    h5::Id current = open_node(view, node);
-    h5::Id file_type = h5::checked(H5Dget_type(current.get()), "read the datatype");
-    h5::ByteForm form = h5::byte_form(file_type.get());
-    if (form.vlen_string) throw Error(EINVAL, node.path + ": variable-length strings cannot be reinterpreted");
-
-    const std::uint64_t total = reader.size();
-    std::vector<std::uint64_t> shape = reader.shape();
-    h5::Id type;
-    if (key == "user.h5.dtype") {
-        type = h5::numpy_type(value);
-        const std::uint64_t old_size = form.element_size, new_size = H5Tget_size(type.get());
-        if (shape.empty()) {
-            if (old_size != new_size) throw Error(EINVAL, node.path + ": a scalar keeps its element size");
-        } else if (shape.back() * old_size % new_size != 0) {
-            throw Error(EINVAL, node.path + ": the last axis of " + std::to_string(shape.back() * old_size) +
-                                    " bytes is not a whole number of " + value + " elements");
-        } else {
-            shape.back() = shape.back() * old_size / new_size;
-        }
-    } else {
-        type = h5::numpy_type(form.numpy);
-        shape = parse_shape(value);
-        if (bytes_of(shape, H5Tget_size(type.get())) != total)
-            throw Error(EINVAL, node.path + ": shape " + value + " does not hold the dataset's " +
-                                    std::to_string(total) + " bytes");
-    }
     h5::Id group = h5::open_object(view.file.id(), parent_path(node.path), node.directory);
-    current.reset();
-    h5::Id dataset = h5::recreate_dataset(group.get(), base_name(node.path), type.get(), shape,
-                                          [&](h5::DatasetWriter& writer) {
-        constexpr std::uint64_t kPiece = 16u << 20;
-        std::vector<std::byte> buffer;
-        for (std::uint64_t at = 0; at < total; at += kPiece) {
-            buffer.resize(std::min(kPiece, total - at));
-            reader.read(at, buffer);
-            hold.check_valid();
-            writer.write(at, buffer);
-        }
-    });
+    const auto between_pieces = [&] { hold.check_valid(); };
+    h5::Id dataset = key == "user.h5.dtype"
+        ? h5::reinterpret_as_type(open_node(view, node), group.get(), base_name(node.path), value, node.path, between_pieces)
+        : h5::reinterpret_as_shape(open_node(view, node), group.get(), base_name(node.path), parse_shape(value), node.path,
+                                   between_pieces);
     node.address = h5::object_info(dataset.get()).address;
 }
 
@@ -175,7 +130,7 @@ void setxattr(fuse_req_t req, fuse_ino_t ino, const char* name_c, const char* va
         Node node = fs.inodes.get(ino);
         if (is_symlink(node.kind)) throw Error(EPERM, node.path + ": links have no attributes");
         h5::Id object = open_node(view, node);
-        if (name.starts_with(kMetadataPrefix) && H5Iget_type(object.get()) == H5I_DATASET) {
+        if (name.starts_with(kMetadataPrefix) && h5::is_dataset(object.get())) {
             if (name != "user.h5.dtype" && name != "user.h5.shape")
                 throw Error(EPERM, node.path + ": " + name + " is read-only");
             if (flags & XATTR_CREATE) throw Error(EEXIST, node.path + ": " + name + " exists");
@@ -201,7 +156,7 @@ void removexattr(fuse_req_t req, fuse_ino_t ino, const char* name_c) {
         Node node = fs.inodes.get(ino);
         if (is_symlink(node.kind)) throw Error(ENODATA, node.path + ": links have no attributes");
         h5::Id object = open_node(view, node);
-        if (name.starts_with(kMetadataPrefix) && H5Iget_type(object.get()) == H5I_DATASET)
+        if (name.starts_with(kMetadataPrefix) && h5::is_dataset(object.get()))
             throw Error(EPERM, node.path + ": " + name + " cannot be removed");
         h5::delete_attribute(object.get(), name.substr(kUserPrefix.size()));
     });

@@ -59,4 +59,6 @@ std::size_t type_size(hid_t type) {
     return size;
 }
 
+bool is_dataset(hid_t object) { return H5Iget_type(object) == H5I_DATASET; }
+
 }  // namespace h5swmrfs::h5

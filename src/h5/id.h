@@ -59,6 +59,9 @@ inline Id checked(hid_t id, const std::string& what, int err = EIO) {
     return Id(id);
 }
 
+// Whether `object` is an open dataset (not a group, type, ...).
+bool is_dataset(hid_t object);
+
 // H5Tcopy, checked.
 Id copy_type(hid_t type);
 
