@@ -192,7 +192,7 @@ void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
     if (to_set & FUSE_SET_ATTR_SIZE) {
         const auto size = static_cast<std::uint64_t>(attr->st_size);
         if (fs.config.read_only) throw Error(EROFS, "read-only mount");
-        OpenFile* file = open_file_of(fs, ino, fi);
+        OpenFile* file = open_file_of(fi);
         if (file && file->staging) {
             // ftruncate on a file open for writing: part of what close() commits.
             std::lock_guard guard(file->mutex);

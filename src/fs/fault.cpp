@@ -2,6 +2,7 @@
 // $H5SWMRFS_FAULT_FILE; the next call of that operation throws (once), as any unforeseen
 // failure would. Release builds compile none of it.
 #include "fs/reply.h"
+#include "util/fd.h"
 
 #ifdef H5SWMRFS_FAULT_HOOKS
 #include <fcntl.h>
@@ -21,17 +22,14 @@ void fault_point(const char* name) {
     if (!path) return;
     static std::mutex mutex;
     std::lock_guard guard(mutex);
-    const int fd = ::open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0) return;
+    const util::Fd fd(::open(path, O_RDWR | O_CLOEXEC));
+    if (!fd) return;
     char text[64] = {};
-    const ssize_t n = ::pread(fd, text, sizeof text - 1, 0);
+    const ssize_t n = ::pread(fd.get(), text, sizeof text - 1, 0);
     std::string wanted(text, n > 0 ? static_cast<std::size_t>(n) : 0);
     while (!wanted.empty() && (wanted.back() == '\n' || wanted.back() == ' ')) wanted.pop_back();
-    if (wanted == name && ::ftruncate(fd, 0) == 0) {
-        ::close(fd);
+    if (wanted == name && ::ftruncate(fd.get(), 0) == 0)
         throw std::runtime_error(std::string("fault hook: ") + name + " made to fail");
-    }
-    ::close(fd);
 }
 #else
 void fault_point(const char*) {}

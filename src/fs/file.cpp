@@ -31,16 +31,6 @@ pid_t process_of(fuse_req_t req) {
     return 0;
 }
 
-OpenFile* open_file_of(Filesystem& fs, fuse_ino_t ino, fuse_file_info* fi) {
-    if (!fi || !fi->fh) return nullptr;
-    try {
-        if (fs.inodes.get(ino).kind == h5::Kind::Group) return nullptr;  // fi->fh is a directory handle
-    } catch (const Error&) {
-        return nullptr;
-    }
-    return open_file(fi);
-}
-
 void apply_staged_size(OpenFile* file, struct stat& st) {
     if (!file) return;
     std::lock_guard guard(file->mutex);

@@ -12,36 +12,51 @@
 
 namespace h5swmrfs::fs {
 
+// What fi->fh stands for. Open files and open directories derive from it, and are told
+// apart by its tag: the kernel sends some requests (getattr, setattr) with whichever
+// handle it has.
+class Handle {
+public:
+    enum class Kind { File, Directory };
+    explicit Handle(Kind kind) : kind_(kind) {}
+    virtual ~Handle() = default;
+    Kind kind() const { return kind_; }
+
+private:
+    const Kind kind_;
+};
+
 class Handles {
 public:
     // Keeps `handle`; the number to give the kernel as fi->fh.
-    template <class T>
-    std::uint64_t keep(std::unique_ptr<T> handle) {
-        T* raw = handle.get();
+    std::uint64_t keep(std::unique_ptr<Handle> handle) {
+        Handle* raw = handle.get();
         std::lock_guard guard(mutex_);
-        kept_.emplace(raw, std::shared_ptr<void>(std::move(handle)));
+        kept_.emplace(raw, std::move(handle));
         return reinterpret_cast<std::uint64_t>(raw);
     }
 
-    // The handle behind fi->fh; valid until drop(fh).
+    // The handle of type T (an open file, an open directory) behind fi->fh, or null
+    // when `fh` is none or of the other kind; valid until drop(fh).
     template <class T>
     static T* get(std::uint64_t fh) {
-        return reinterpret_cast<T*>(fh);
+        auto* handle = reinterpret_cast<Handle*>(fh);
+        return handle && handle->kind() == T::kKind ? static_cast<T*>(handle) : nullptr;
     }
 
     // Frees the handle behind `fh` (when the returned owner goes).
-    std::shared_ptr<void> drop(std::uint64_t fh) {
+    std::unique_ptr<Handle> drop(std::uint64_t fh) {
         std::lock_guard guard(mutex_);
-        auto it = kept_.find(reinterpret_cast<void*>(fh));
+        auto it = kept_.find(reinterpret_cast<Handle*>(fh));
         if (it == kept_.end()) return nullptr;
-        std::shared_ptr<void> owner = std::move(it->second);
+        std::unique_ptr<Handle> owner = std::move(it->second);
         kept_.erase(it);
         return owner;
     }
 
     // Frees every handle still kept; how many there were.
     std::size_t clear() {
-        std::unordered_map<void*, std::shared_ptr<void>> left;
+        std::unordered_map<Handle*, std::unique_ptr<Handle>> left;
         {
             std::lock_guard guard(mutex_);
             left.swap(kept_);
@@ -51,7 +66,7 @@ public:
 
 private:
     std::mutex mutex_;
-    std::unordered_map<void*, std::shared_ptr<void>> kept_;
+    std::unordered_map<Handle*, std::unique_ptr<Handle>> kept_;
 };
 
 }  // namespace h5swmrfs::fs

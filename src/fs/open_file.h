@@ -12,7 +12,10 @@
 
 namespace h5swmrfs::fs {
 
-struct OpenFile {
+struct OpenFile : Handle {
+    static constexpr Kind kKind = Kind::File;
+    OpenFile() : Handle(kKind) {}
+
     std::mutex mutex;  // lock order: after view_mutex (see filesystem.h)
     fuse_ino_t ino = 0;
     Node node;
@@ -51,8 +54,8 @@ inline OpenFile* open_file(fuse_file_info* fi) { return Handles::get<OpenFile>(f
 // The process (thread group) a request comes from; 0 when it is gone.
 pid_t process_of(fuse_req_t req);
 
-// The open file behind `fi` for `ino`, or null (no fi, or a directory's handle).
-OpenFile* open_file_of(Filesystem& fs, fuse_ino_t ino, fuse_file_info* fi);
+// The open file behind `fi`, or null (no fi, or a directory's handle).
+inline OpenFile* open_file_of(fuse_file_info* fi) { return fi ? Handles::get<OpenFile>(fi->fh) : nullptr; }
 
 // What stat(2) shows of an open file: its staged size while it has uncommitted writes.
 void apply_staged_size(OpenFile* file, struct stat& st);

@@ -38,15 +38,11 @@ Staging::Staging(std::uint64_t size, bool replaces, std::string spill_directory)
       dirty_(replaces && size != 0),
       spill_directory_(std::move(spill_directory)) {}
 
-Staging::~Staging() {
-    if (fd_ >= 0) ::close(fd_);
-}
-
 void Staging::spill() {
-    fd_ = open_temporary(spill_directory_);
-    if (fd_ < 0) fd_ = open_temporary("/tmp");
-    if (fd_ < 0) throw Error(errno, std::string("cannot make a staging file: ") + std::strerror(errno));
-    for (auto& [start, bytes] : memory_) pwrite_all(fd_, bytes.data(), bytes.size(), start);
+    fd_.reset(open_temporary(spill_directory_));
+    if (!fd_) fd_.reset(open_temporary("/tmp"));
+    if (!fd_) throw Error(errno, std::string("cannot make a staging file: ") + std::strerror(errno));
+    for (auto& [start, bytes] : memory_) pwrite_all(fd_.get(), bytes.data(), bytes.size(), start);
     memory_.clear();
     memory_bytes_ = 0;
 }
@@ -56,15 +52,15 @@ void Staging::write(std::uint64_t offset, std::span<const std::byte> data) {
     const std::uint64_t end = offset + data.size();
     if (end < offset) throw Error(EFBIG, "write past the largest offset");
 
-    if (fd_ < 0 && memory_bytes_ + data.size() > kMemoryLimit) spill();
-    if (fd_ >= 0) pwrite_all(fd_, data.data(), data.size(), offset);
+    if (!fd_ && memory_bytes_ + data.size() > kMemoryLimit) spill();
+    if (fd_) pwrite_all(fd_.get(), data.data(), data.size(), offset);
 
     // Merge [offset, end) with every range it overlaps or touches.
     std::uint64_t start = offset, stop = end;
     auto it = ranges_.upper_bound(offset);
     if (it != ranges_.begin() && std::prev(it)->second >= offset) --it;
     std::vector<std::byte> merged;
-    if (fd_ < 0) {
+    if (!fd_) {
         // Rebuild one contiguous buffer for the merged range, new bytes over old.
         std::uint64_t first = it != ranges_.end() && it->first <= end ? std::min(it->first, offset) : offset;
         std::uint64_t last = end;
@@ -79,14 +75,14 @@ void Staging::write(std::uint64_t offset, std::span<const std::byte> data) {
     while (it != ranges_.end() && it->first <= end) {
         start = std::min(start, it->first);
         stop = std::max(stop, it->second);
-        if (fd_ < 0) {
+        if (!fd_) {
             memory_bytes_ -= memory_.at(it->first).size();
             memory_.erase(it->first);
         }
         it = ranges_.erase(it);
     }
     ranges_[start] = stop;
-    if (fd_ < 0) {
+    if (!fd_) {
         memory_bytes_ += merged.size();
         memory_[start] = std::move(merged);
     }
@@ -98,7 +94,7 @@ void Staging::truncate(std::uint64_t size) {
     if (size == 0 && !replaces_) replaces_ = true;  // ftruncate(fd, 0) then writes: a replacement
     // Drop staged bytes at or beyond the new end.
     for (auto it = ranges_.lower_bound(size); it != ranges_.end();) {
-        if (fd_ < 0) {
+        if (!fd_) {
             memory_bytes_ -= memory_.at(it->first).size();
             memory_.erase(it->first);
         }
@@ -108,14 +104,14 @@ void Staging::truncate(std::uint64_t size) {
         auto last = std::prev(ranges_.end());
         if (last->second > size) {
             last->second = size;
-            if (fd_ < 0) {
+            if (!fd_) {
                 auto& bytes = memory_.at(last->first);
                 memory_bytes_ -= bytes.size() - (size - last->first);
                 bytes.resize(size - last->first);
             }
         }
     }
-    if (fd_ >= 0 && ::ftruncate(fd_, static_cast<off_t>(size)) != 0)
+    if (fd_ && ::ftruncate(fd_.get(), static_cast<off_t>(size)) != 0)
         throw Error(errno, std::string("staging file: ") + std::strerror(errno));
     if (size != size_ || replaces_) dirty_ = true;
     size_ = size;
@@ -124,8 +120,8 @@ void Staging::truncate(std::uint64_t size) {
 
 void Staging::read(std::uint64_t offset, std::span<std::byte> out) const {
     if (out.empty()) return;
-    if (fd_ >= 0) {
-        pread_all(fd_, out.data(), out.size(), offset);
+    if (fd_) {
+        pread_all(fd_.get(), out.data(), out.size(), offset);
         return;
     }
     auto it = memory_.upper_bound(offset);
@@ -156,10 +152,7 @@ void Staging::clear() {
     ranges_.clear();
     memory_.clear();
     memory_bytes_ = 0;
-    if (fd_ >= 0) {
-        ::close(fd_);
-        fd_ = -1;
-    }
+    fd_.reset();
     replaces_ = false;
     dirty_ = false;
     failed_ = 0;

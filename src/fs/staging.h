@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "util/fd.h"
+
 namespace h5swmrfs::fs {
 
 class Staging {
@@ -20,7 +22,6 @@ public:
     // `size`: the dataset's size when opened; `replaces`: opened with O_TRUNC (the old
     // content goes). Spilled bytes go to a temporary file in `spill_directory`, else /tmp.
     Staging(std::uint64_t size, bool replaces, std::string spill_directory);
-    ~Staging();
     Staging(const Staging&) = delete;
     Staging& operator=(const Staging&) = delete;
 
@@ -71,7 +72,7 @@ private:
     std::map<std::uint64_t, std::uint64_t> ranges_;
     std::map<std::uint64_t, std::vector<std::byte>> memory_;  // start → bytes, same keys as ranges_
     std::uint64_t memory_bytes_ = 0;
-    int fd_ = -1;  // the temporary file, once spilled
+    util::Fd fd_;  // the temporary file, once spilled
 };
 
 }  // namespace h5swmrfs::fs

@@ -113,7 +113,7 @@ Node node_of(const h5::Link& link, haddr_t directory, const std::string& directo
 }
 
 struct stat attributes_of(Filesystem& fs, fuse_ino_t ino, fuse_file_info* fi) {
-    OpenFile* file = open_file_of(fs, ino, fi);  // fstat(2) of an open file, ftruncate(2)
+    OpenFile* file = open_file_of(fi);  // fstat(2) of an open file, ftruncate(2)
     return locked(fs, Access::pin_of(ino, file), [&](View& view, const lock::Hold&) {
         struct stat out = stat_of(view, fs.config, ino, fs.inodes.get(ino));
         apply_staged_size(file, out);

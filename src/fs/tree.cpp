@@ -15,7 +15,10 @@ namespace {
 
 // A directory as it was at opendir: readdir offsets stay valid however the
 // group changes meanwhile. Index 0 is ".", 1 is "..", links follow.
-struct DirHandle {
+struct DirHandle : Handle {
+    static constexpr Kind kKind = Kind::Directory;
+    DirHandle() : Handle(kKind) {}
+
     Node directory;
     std::vector<Node> entries;
 };

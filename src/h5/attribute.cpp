@@ -1,5 +1,6 @@
 #include "h5/half.h"
 #include "h5/attribute.h"
+#include "h5/vlen.h"
 
 #include <algorithm>
 #include <charconv>
@@ -143,26 +144,6 @@ std::string leaf_text(const Leaf& leaf, const unsigned char* bytes) {
     return {};
 }
 
-// Frees what the library allocated for variable-length strings, even when formatting throws.
-class VlenBuffer {
-public:
-    VlenBuffer(hid_t memory_type, hid_t space, std::size_t count)
-        : memory_type_(memory_type), space_(space), strings_(count, nullptr) {}
-    VlenBuffer(const VlenBuffer&) = delete;
-    VlenBuffer& operator=(const VlenBuffer&) = delete;
-    ~VlenBuffer() {
-        if (H5Dvlen_reclaim(memory_type_, space_, H5P_DEFAULT, strings_.data()) < 0)
-            H5Eclear2(H5E_DEFAULT);
-    }
-    char** data() { return strings_.data(); }
-    const std::vector<char*>& strings() const { return strings_; }
-
-private:
-    hid_t memory_type_;
-    hid_t space_;
-    std::vector<char*> strings_;
-};
-
 }  // namespace
 
 std::string attribute_value(hid_t attr) {
@@ -175,11 +156,12 @@ std::string attribute_value(hid_t attr) {
 
     std::string out;
     if (form.vlen_string) {
-        VlenBuffer buffer(form.memory_type.get(), space.get(), elements);
-        check(H5Aread(attr, form.memory_type.get(), buffer.data()), "read attribute");
+        std::vector<char*> strings(elements, nullptr);
+        const VlenReclaim reclaim(form.memory_type.get(), space.get(), strings.data());
+        check(H5Aread(attr, form.memory_type.get(), strings.data()), "read attribute");
         for (std::size_t i = 0; i < elements; ++i) {
             if (i) out += ',';
-            if (const char* text = buffer.strings()[i]) out += text;
+            if (const char* text = strings[i]) out += text;
         }
         return out;
     }

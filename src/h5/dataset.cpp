@@ -1,4 +1,5 @@
 #include "h5/dataset.h"
+#include "h5/vlen.h"
 
 #include <cstring>
 #include <limits>
@@ -113,13 +114,13 @@ void DatasetReader::load_text() {
     if (elements > 0) {
         std::vector<char*> strings(elements, nullptr);
         Id space = checked(H5Dget_space(dataset_.get()), "read the dataspace");
+        const VlenReclaim reclaim(form_->memory_type.get(), space.get(), strings.data());
         check(H5Dread(dataset_.get(), form_->memory_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, strings.data()),
               "read strings");
         for (char* s : strings) {
             if (s) text += s;
             text += '\n';
         }
-        H5Dvlen_reclaim(form_->memory_type.get(), space.get(), H5P_DEFAULT, strings.data());
     }
     text_ = std::move(text);
 }

@@ -23,6 +23,7 @@
 #include <hdf5.h>
 
 #include "h5/overlay.h"
+#include "util/fd.h"
 #include "h5/redo.h"
 
 namespace h5swmrfs::h5 {
@@ -56,7 +57,7 @@ public:
     bool write(std::uint64_t address, std::size_t size, const void* buffer);
     void truncate(std::uint64_t size) { end_ = size, truncated_ = true; }
     std::uint64_t end() const { return end_; }
-    int* descriptor() { return &fd_; }
+    int* descriptor() { return &handle_; }
     void close_file() { open_ = false; }
     int error() const { return error_; }
     const std::string& file() const { return file_; }
@@ -70,8 +71,9 @@ private:
     };
 
     std::string file_;
-    int fd_ = -1;            // the file
-    int journal_fd_ = -1;    // an unnamed temporary file beside it (or a named one where that fails)
+    util::Fd fd_;            // the file
+    int handle_ = -1;        // its number, which HDF5 asks for (fence() keeps it)
+    util::Fd journal_fd_;    // an unnamed temporary file beside it (or a named one where that fails)
     std::string journal_name_;  // the named one's name
     bool open_ = false, fenced_ = false, dropping_ = false, finished_ = false;
     std::uint64_t old_size_ = 0;   // the file's size at open: below it, writes are journaled

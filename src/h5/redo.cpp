@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "util/error.h"
+#include "util/fd.h"
 #include "util/file_io.h"
 #include "util/log.h"
 
@@ -114,30 +115,20 @@ bool recovery_pending(const std::string& file) {
 
 bool recover(const std::string& file) {
     const std::string redo = redo_path(file);
-    const int from = ::open(redo.c_str(), O_RDONLY | O_CLOEXEC);
-    if (from < 0) {
+    const util::Fd from(::open(redo.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!from) {
         if (errno == ENOENT) return false;
         throw Error(errno, redo + ": cannot open");
     }
-    try {
-        std::uint64_t new_size = redo::kKeepSize;
-        std::vector<redo::Span> spans = redo::parse_redo(from, redo, new_size);
-        const int to = ::open(file.c_str(), O_RDWR | O_CLOEXEC);
-        if (to < 0) throw Error(errno, file + ": cannot open to finish an interrupted commit");
-        try {
-            redo::apply(from, to, spans, new_size, file);
-        } catch (...) {
-            ::close(to);
-            throw;
-        }
-        ::close(to);
-        if (::unlink(redo.c_str()) != 0 && errno != ENOENT) throw Error(errno, redo + ": cannot remove");
-        util::sync_directory_of(file);
-    } catch (...) {
-        ::close(from);
-        throw;
+    std::uint64_t new_size = redo::kKeepSize;
+    std::vector<redo::Span> spans = redo::parse_redo(from.get(), redo, new_size);
+    {
+        const util::Fd to(::open(file.c_str(), O_RDWR | O_CLOEXEC));
+        if (!to) throw Error(errno, file + ": cannot open to finish an interrupted commit");
+        redo::apply(from.get(), to.get(), spans, new_size, file);
     }
-    ::close(from);
+    if (::unlink(redo.c_str()) != 0 && errno != ENOENT) throw Error(errno, redo + ": cannot remove");
+    util::sync_directory_of(file);
     log::warning(file, ": finished a commit whose writer stopped halfway (", redo, " replayed)");
     return true;
 }

@@ -9,6 +9,7 @@
 // come later queue behind them: writer preference.
 #include "lock/backend.h"
 #include "util/error.h"
+#include "util/fd.h"
 #include "util/log.h"
 
 #include <fcntl.h>
@@ -115,25 +116,7 @@ void unlock(int fd, off_t byte) {
     if (fcntl(fd, F_OFD_SETLK, &fl) != 0) fail(errno, "fcntl(F_UNLCK)");
 }
 
-class Fd {
-public:
-    explicit Fd(int fd = -1) : fd_(fd) {}
-    Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-    Fd& operator=(Fd&& other) noexcept {
-        if (this != &other) {
-            if (fd_ >= 0) ::close(fd_);
-            fd_ = std::exchange(other.fd_, -1);
-        }
-        return *this;
-    }
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    int get() const noexcept { return fd_; }
-
-private:
-    int fd_;
-};
+using util::Fd;
 
 struct Counters {
     std::uint64_t generation = 0, fence = 0;

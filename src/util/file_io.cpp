@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "util/error.h"
+#include "util/fd.h"
 
 namespace h5swmrfs::util {
 
@@ -71,31 +72,15 @@ int copy_range(int from, std::uint64_t source, int to, std::uint64_t target, std
     return 0;
 }
 
-void sync_directory(const std::string& file) {
-    const int fd = ::open(directory_of(file).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) throw Error(errno, directory_of(file) + ": cannot open to sync it");
-    const int status = ::fsync(fd);
-    const int err = errno;
-    ::close(fd);
-    if (status != 0 && err != EINVAL) throw Error(err, directory_of(file) + ": cannot sync");
-}
-
-void check_sync(int fd, const std::string& what) {
-    if (::fdatasync(fd) != 0) throw Error(errno, what + ": cannot sync");
-}
-
 void sync_data(int fd, const std::string& what) {
     if (::fdatasync(fd) != 0) throw Error(errno, what + ": cannot sync");
 }
 
 void sync_directory_of(const std::string& file) {
     const std::string directory = directory_of(file);
-    const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) throw Error(errno, directory + ": cannot open to sync it");
-    const int status = ::fsync(fd);
-    const int err = errno;
-    ::close(fd);
-    if (status != 0 && err != EINVAL) throw Error(err, directory + ": cannot sync");
+    const Fd fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) throw Error(errno, directory + ": cannot open to sync it");
+    if (::fsync(fd.get()) != 0 && errno != EINVAL) throw Error(errno, directory + ": cannot sync");
 }
 
 int open_temporary(const std::string& directory, const std::string& prefix, mode_t mode, std::string& name) {
