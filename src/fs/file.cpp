@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
-#include <fstream>
 #include <set>
 #include <vector>
 
@@ -19,17 +18,11 @@
 #include "util/error.h"
 #include "util/file_io.h"
 #include "util/log.h"
+#include "util/proc.h"
 
 namespace h5swmrfs::fs {
 
-pid_t process_of(fuse_req_t req) {
-    const pid_t thread = fuse_req_ctx(req)->pid;
-    std::ifstream status("/proc/" + std::to_string(thread) + "/status");
-    std::string line;
-    while (std::getline(status, line))
-        if (line.starts_with("Tgid:")) return static_cast<pid_t>(std::atoi(line.c_str() + 5));
-    return 0;
-}
+pid_t process_of(fuse_req_t req) { return util::process_of_thread(fuse_req_ctx(req)->pid); }
 
 void apply_staged_size(OpenFile* file, struct stat& st) {
     if (!file) return;

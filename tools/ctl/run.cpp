@@ -2,6 +2,7 @@
 
 #include "h5/redo.h"
 #include "util/error.h"
+#include "util/proc.h"
 
 #include <signal.h>
 #include <sys/prctl.h>
@@ -12,8 +13,6 @@
 #include <chrono>
 #include <cstring>
 #include <exception>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <thread>
@@ -77,20 +76,8 @@ std::unique_ptr<lock::Hold> acquire_interruptibly(lock::Lock& lock, lock::Mode m
 // subreaper — what they left behind when they exited).
 std::vector<pid_t> descendants() {
     std::multimap<pid_t, pid_t> children;
-    std::error_code ec;
-    for (std::filesystem::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
-        const std::string name = it->path().filename();
-        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-        std::ifstream stat(it->path() / "stat");
-        std::string line;
-        if (!std::getline(stat, line)) continue;
-        const auto close = line.rfind(')');  // the command name may hold spaces and parentheses
-        if (close == std::string::npos) continue;
-        char state = 0;
-        pid_t parent = 0;
-        if (std::sscanf(line.c_str() + close + 1, " %c %d", &state, &parent) == 2)
-            children.emplace(parent, static_cast<pid_t>(std::stol(name)));
-    }
+    for (pid_t pid : util::all_processes())
+        if (pid_t parent = util::parent_of(pid)) children.emplace(parent, pid);
     std::vector<pid_t> found{::getpid()};
     for (std::size_t i = 0; i < found.size(); ++i) {
         auto [first, last] = children.equal_range(found[i]);

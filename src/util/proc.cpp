@@ -1,0 +1,74 @@
+#include "util/proc.h"
+
+#include <fcntl.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+namespace h5swmrfs::util {
+namespace {
+
+namespace fsys = std::filesystem;
+
+fsys::path proc_of(pid_t pid) { return fsys::path("/proc") / std::to_string(pid); }
+
+// The first line of `file` that starts with `key`, without the key; "" when none.
+std::string field(const fsys::path& file, const std::string& key) {
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line))
+        if (line.starts_with(key)) return line.substr(key.size());
+    return {};
+}
+
+}  // namespace
+
+std::vector<fsys::path> entries_of(const fsys::path& directory) {
+    std::vector<fsys::path> found;
+    std::error_code ec;
+    fsys::directory_iterator it(directory, ec), end;
+    while (!ec && it != end) {
+        found.push_back(it->path());
+        it.increment(ec);
+    }
+    return found;
+}
+
+std::vector<pid_t> all_processes() {
+    std::vector<pid_t> found;
+    for (const fsys::path& entry : entries_of("/proc")) {
+        const std::string name = entry.filename();
+        if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos)
+            found.push_back(static_cast<pid_t>(std::atol(name.c_str())));
+    }
+    return found;
+}
+
+pid_t parent_of(pid_t pid) {
+    std::ifstream stat(proc_of(pid) / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) return 0;
+    const auto close = line.rfind(')');  // the command name may hold spaces and parentheses
+    if (close == std::string::npos) return 0;
+    char state = 0;
+    pid_t parent = 0;
+    return std::sscanf(line.c_str() + close + 1, " %c %d", &state, &parent) == 2 ? parent : 0;
+}
+
+pid_t process_of_thread(pid_t thread) {
+    return static_cast<pid_t>(std::atol(field(proc_of(thread) / "status", "Tgid:").c_str()));
+}
+
+bool has_open_for_writing(pid_t pid, const std::string& path) {
+    const fsys::path process = proc_of(pid);
+    for (const fsys::path& fd : entries_of(process / "fd")) {
+        std::error_code ec;
+        if (fsys::read_symlink(fd, ec) != path || ec) continue;
+        const long flags = std::strtol(field(process / "fdinfo" / fd.filename(), "flags:").c_str(), nullptr, 8);
+        if ((flags & O_ACCMODE) != O_RDONLY) return true;
+    }
+    return false;
+}
+
+}  // namespace h5swmrfs::util

@@ -1,0 +1,28 @@
+// What /proc tells of processes. A process may exit at any moment of a walk: each
+// function then answers as if it had never been there, and never throws for it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace h5swmrfs::util {
+
+// The entries of a directory; empty when it is gone or unreadable.
+std::vector<std::filesystem::path> entries_of(const std::filesystem::path& directory);
+
+// Every process now running (thread groups, not threads).
+std::vector<pid_t> all_processes();
+
+// The parent of `pid`; 0 when it is gone.
+pid_t parent_of(pid_t pid);
+
+// The process (thread group) of thread `thread`; 0 when it is gone.
+pid_t process_of_thread(pid_t thread);
+
+// Whether process `pid` has `path` open for writing (O_WRONLY or O_RDWR).
+bool has_open_for_writing(pid_t pid, const std::string& path);
+
+}  // namespace h5swmrfs::util
