@@ -104,6 +104,15 @@ private:
         slot_.reset();
         return hold;
     }
+    // Lets the idle slot's hold go, outside mutex_ (giving it back may talk to the lock
+    // server), and tells the waiters; `lock` is held again after.
+    void let_idle_slot_go(std::unique_lock<std::mutex>& lock) {
+        auto idle = take_slot();
+        lock.unlock();
+        idle.reset();
+        lock.lock();
+        changed_.notify_all();
+    }
     bool slot_should_go() const {
         return slot_->draining || writers_ > 0 || options_.keep_idle.count() == 0 || !slot_->hold->valid();
     }
@@ -151,11 +160,7 @@ std::unique_ptr<Hold> ProcessLock::acquire_shared(Clock::time_point deadline) {
             if (!slot_ && !slot_pending_) break;
         }
         if (slot_ && slot_->users == 0 && slot_should_go()) {
-            auto stale = take_slot();
-            lock.unlock();
-            stale.reset();
-            lock.lock();
-            changed_.notify_all();
+            let_idle_slot_go(lock);
             continue;
         }
         if (slot_ && slot_->users > 0 && !slot_->draining && !slot_->hold->valid()) slot_->draining = true;
@@ -224,11 +229,7 @@ std::unique_ptr<Hold> ProcessLock::acquire_exclusive(Clock::time_point deadline)
             if (slot_) {
                 slot_->draining = true;
                 if (slot_->users == 0) {
-                    auto idle = take_slot();
-                    lock.unlock();
-                    idle.reset();
-                    lock.lock();
-                    changed_.notify_all();
+                    let_idle_slot_go(lock);
                     continue;
                 }
             }
@@ -272,11 +273,7 @@ void ProcessLock::keeper_loop() {
         if (slot_ && slot_->users == 0) {
             const Clock::time_point expires = slot_->idle_since + options_.keep_idle;
             if (slot_should_go() || Clock::now() >= expires) {
-                auto idle = take_slot();
-                lock.unlock();
-                idle.reset();
-                lock.lock();
-                changed_.notify_all();
+                let_idle_slot_go(lock);
                 continue;
             }
             changed_.wait_until(lock, expires);
