@@ -1,11 +1,12 @@
+// File datatypes → ByteForm (dtype.h): one function per HDF5 datatype class, choosing the
+// memory type h5py reads into and the numpy dtype it shows; dtype_string.cpp prints that.
 #include "h5/dtype.h"
 
-#include "util/text.h"
+#include "h5/dtype_string.h"
+#include "h5/h5py_types.h"
 
 #include <algorithm>
 #include <array>
-#include <bit>
-#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <string_view>
@@ -15,31 +16,8 @@
 namespace h5swmrfs::h5 {
 namespace {
 
-constexpr bool host_is_little = std::endian::native == std::endian::little;
-constexpr char host_order = host_is_little ? '<' : '>';
-constexpr H5T_order_t host_h5_order = host_is_little ? H5T_ORDER_LE : H5T_ORDER_BE;
-
 [[noreturn]] void unsupported(const std::string& what) {
     throw Error(ENOTSUP, "HDF5 datatype not supported: " + what);
-}
-
-// A numpy dtype reduced to what user.h5.dtype needs to print.
-struct Numpy {
-    enum class Kind { Simple, Subarray, Struct };
-    Kind kind = Kind::Simple;
-    std::string str;                   // Simple: dtype.str, e.g. "<i4"
-    std::vector<hsize_t> shape;        // Subarray: numpy merges nested arrays into one shape
-    std::vector<std::string> names;    // Struct: field names in offset order
-    std::vector<std::size_t> offsets;  // Struct
-    std::vector<Numpy> children;       // Subarray: its element (never a Subarray); Struct: fields
-    std::size_t itemsize = 0;
-};
-
-Numpy simple(std::string str, std::size_t itemsize) {
-    Numpy n;
-    n.str = std::move(str);
-    n.itemsize = itemsize;
-    return n;
 }
 
 // What one file datatype becomes: the memory type we read into and its numpy description.
@@ -47,124 +25,6 @@ struct Form {
     Id memory;
     Numpy numpy;
 };
-
-
-
-// numpy writes '|' for types where byte order does not apply.
-std::string numpy_str(char kind, std::size_t size) {
-    return (size == 1 ? '|' : host_order) + std::string(1, kind) + std::to_string(size);
-}
-
-// ---- Python's repr, for the text of str(dtype.descr) ----------------------------------------
-
-// Non-ASCII code points Python's str.isprintable() rejects, except unassigned ones (those
-// depend on the Python version's Unicode tables): Cc, Cf, Zs, Zl, Zp, Cs, Co.
-constexpr std::array<std::pair<char32_t, char32_t>, 27> non_printable{{
-    {0x80, 0xA0}, {0xAD, 0xAD}, {0x600, 0x605}, {0x61C, 0x61C}, {0x6DD, 0x6DD},
-    {0x70F, 0x70F}, {0x890, 0x891}, {0x8E2, 0x8E2}, {0x1680, 0x1680}, {0x180E, 0x180E},
-    {0x2000, 0x200F}, {0x2028, 0x202F}, {0x205F, 0x2064}, {0x2066, 0x206F}, {0x3000, 0x3000},
-    {0xD800, 0xF8FF}, {0xFEFF, 0xFEFF}, {0xFFF9, 0xFFFB}, {0x110BD, 0x110BD},
-    {0x110CD, 0x110CD}, {0x13430, 0x13438}, {0x1BCA0, 0x1BCA3}, {0x1D173, 0x1D17A},
-    {0xE0001, 0xE0001}, {0xE0020, 0xE007F}, {0xF0000, 0xFFFFD}, {0x100000, 0x10FFFD},
-}};
-
-bool printable(char32_t c) {
-    if (c < 0x80) return c >= 0x20 && c != 0x7F;
-    return std::none_of(non_printable.begin(), non_printable.end(),
-                        [c](const auto& r) { return c >= r.first && c <= r.second; });
-}
-
-std::string escape(const char* format, unsigned value) {
-    char buf[16];
-    int n = std::snprintf(buf, sizeof buf, format, value);
-    return std::string(buf, static_cast<std::size_t>(n));
-}
-
-// The repr() Python gives a str holding this UTF-8 text. Bytes that are not UTF-8 (h5py would
-// fail to decode them) are written as \xNN.
-std::string python_repr(std::string_view text) {
-    bool has_single = text.find('\'') != std::string_view::npos;
-    bool has_double = text.find('"') != std::string_view::npos;
-    char quote = has_single && !has_double ? '"' : '\'';
-    std::string out(1, quote);
-    for (std::size_t i = 0; i < text.size();) {
-        char32_t c = 0;
-        std::size_t len = util::decode_utf8(text, i, c);
-        if (len == 0) {
-            out += escape("\\x%02x", static_cast<unsigned char>(text[i]));
-            ++i;
-            continue;
-        }
-        if (c == static_cast<char32_t>(quote) || c == '\\') {
-            out += '\\';
-            out += static_cast<char>(c);
-        } else if (c == '\t') {
-            out += "\\t";
-        } else if (c == '\n') {
-            out += "\\n";
-        } else if (c == '\r') {
-            out += "\\r";
-        } else if (printable(c)) {
-            out.append(text.substr(i, len));
-        } else if (c <= 0xFF) {
-            out += escape("\\x%02x", static_cast<unsigned>(c));
-        } else if (c <= 0xFFFF) {
-            out += escape("\\u%04x", static_cast<unsigned>(c));
-        } else {
-            out += escape("\\U%08x", static_cast<unsigned>(c));
-        }
-        i += len;
-    }
-    out += quote;
-    return out;
-}
-
-// Python's tuple repr: (3,) and (2, 3).
-std::string python_tuple(const std::vector<hsize_t>& shape) {
-    std::string out = "(";
-    for (std::size_t i = 0; i < shape.size(); ++i) {
-        if (i) out += ", ";
-        out += std::to_string(shape[i]);
-    }
-    return out + (shape.size() == 1 ? ",)" : ")");
-}
-
-// numpy's _array_descr (what dtype.descr is made of), as Python prints it.
-std::string descr(const Numpy& type) {
-    switch (type.kind) {
-        case Numpy::Kind::Simple: return python_repr(type.str);
-        case Numpy::Kind::Subarray:
-            return "(" + descr(type.children.front()) + ", " + python_tuple(type.shape) + ")";
-        case Numpy::Kind::Struct: break;
-    }
-    std::vector<std::string> entries;
-    auto pad = [&](std::size_t bytes) { entries.push_back("('', '|V" + std::to_string(bytes) + "')"); };
-    std::size_t end = 0;
-    for (std::size_t i = 0; i < type.children.size(); ++i) {
-        const Numpy& field = type.children[i];
-        if (type.offsets[i] > end) pad(type.offsets[i] - end);
-        std::string name = python_repr(type.names[i]);
-        if (field.kind == Numpy::Kind::Subarray)
-            entries.push_back("(" + name + ", " + descr(field.children.front()) + ", " +
-                              python_tuple(field.shape) + ")");
-        else
-            entries.push_back("(" + name + ", " + descr(field) + ")");
-        end = type.offsets[i] + field.itemsize;
-    }
-    if (type.itemsize > end) pad(type.itemsize - end);
-    std::string out = "[";
-    for (std::size_t i = 0; i < entries.size(); ++i) out += (i ? ", " : "") + entries[i];
-    return out + "]";
-}
-
-// user.h5.dtype: dtype.str for simple types, numpy's subarray string for arrays of those,
-// str(dtype.descr) for compounds (and descr's tuple form for arrays of compounds).
-std::string type_string(const Numpy& type) {
-    if (type.kind == Numpy::Kind::Simple) return type.str;
-    if (type.kind == Numpy::Kind::Subarray && type.children.front().kind == Numpy::Kind::Simple)
-        return python_tuple(type.shape) + type.children.front().str;
-    return descr(type);
-}
 
 // ---- one function per datatype class --------------------------------------------------------
 
@@ -183,17 +43,7 @@ Form integer_form(hid_t type) {
         case 8: native = is_signed ? H5T_NATIVE_INT64 : H5T_NATIVE_UINT64; break;
         default: unsupported(std::to_string(size) + "-byte integer (numpy has 1, 2, 4, 8)");
     }
-    return {copy_type(native), simple(numpy_str(is_signed ? 'i' : 'u', size), size)};
-}
-
-Id half_type() {
-    // IEEE binary16, built the way h5py builds it (HDF5 1.10 has no predefined one).
-    Id half = copy_type(H5T_IEEE_F32LE);
-    check(H5Tset_fields(half.get(), 15, 10, 5, 0, 10), "define half float");
-    check(H5Tset_size(half.get(), 2), "define half float");
-    check(H5Tset_ebias(half.get(), 15), "define half float");
-    check(H5Tset_order(half.get(), host_h5_order), "define half float");
-    return half;
+    return {copy_type(native), simple_numpy(numpy_str(is_signed ? 'i' : 'u', size), size)};
 }
 
 // numpy's float types in np.typecodes["Float"] order, with the finfo values h5py compares
@@ -225,9 +75,9 @@ Form float_form(hid_t type) {
         const NumpyFloat& f = numpy_floats[k];
         if (f.size >= size && static_cast<long>(msize) <= f.nmant && max_exponent <= f.maxexp &&
             1 - ebias >= f.minexp) {
-            Id memory = k == 0 ? half_type()
+            Id memory = k == 0 ? float_type(2, kHostOrder)
                       : copy_type(k == 1 ? H5T_NATIVE_FLOAT : k == 2 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_LDOUBLE);
-            return {std::move(memory), simple(numpy_str('f', f.size), f.size)};
+            return {std::move(memory), simple_numpy(numpy_str('f', f.size), f.size)};
         }
     }
     unsupported("float with " + std::to_string(msize) + "-bit mantissa and " + std::to_string(esize) +
@@ -245,7 +95,7 @@ Form bitfield_form(hid_t type) {
         default: unsupported(std::to_string(size) + "-byte bitfield");
     }
     // HDF5 converts bitfields only to bitfields, so the memory type stays one.
-    return {copy_type(native), simple(numpy_str('u', size), size)};
+    return {copy_type(native), simple_numpy(numpy_str('u', size), size)};
 }
 
 std::string member_name(hid_t type, unsigned index) {
@@ -281,10 +131,7 @@ Form enum_form(hid_t type) {
         // HDF5 converts enum → integer by value, which keeps values that name no member.
         return integer_form(base.get());
     }
-    Id memory = checked(H5Tenum_create(H5T_NATIVE_INT8), "create bool type");
-    for (signed char value : {0, 1})
-        check(H5Tenum_insert(memory.get(), value ? "TRUE" : "FALSE", &value), "create bool type");
-    return {std::move(memory), simple("|b1", 1)};
+    return {bool_type(), simple_numpy("|b1", 1)};
 }
 
 Form string_form(hid_t type) {
@@ -295,7 +142,7 @@ Form string_form(hid_t type) {
     // h5py's memory type: same size and character set, NULLPAD.
     Id memory = copy_type(type);
     check(H5Tset_strpad(memory.get(), H5T_STR_NULLPAD), "set string padding");
-    return {std::move(memory), simple("|S" + std::to_string(size), size)};
+    return {std::move(memory), simple_numpy("|S" + std::to_string(size), size)};
 }
 
 Form opaque_form(hid_t type) {
@@ -308,7 +155,7 @@ Form opaque_form(hid_t type) {
         H5free_memory(tag);
     }
     // Opaque bytes are never converted: read them exactly as the file holds them.
-    return {copy_type(type), simple(std::move(str), size)};
+    return {copy_type(type), simple_numpy(std::move(str), size)};
 }
 
 Form array_form(hid_t type) {
@@ -356,7 +203,7 @@ Form complex_form(std::vector<Member>& members) {
     Id memory = checked(H5Tcreate(H5T_COMPOUND, 2 * part), "create complex type");
     check(H5Tinsert(memory.get(), "r", 0, members[0].form.memory.get()), "create complex type");
     check(H5Tinsert(memory.get(), "i", part, members[1].form.memory.get()), "create complex type");
-    return {std::move(memory), simple(numpy_str('c', 2 * part), 2 * part)};
+    return {std::move(memory), simple_numpy(numpy_str('c', 2 * part), 2 * part)};
 }
 
 Form compound_form(hid_t type) {

@@ -1,5 +1,6 @@
 // NumPy type strings and .npy headers → HDF5 types (the reverse of dtype.h), for
 // `setfattr -n user.h5.dtype` and for .npy content written into a new file (SPEC §5).
+// numpy_type.cpp and npy_header.cpp implement it.
 #pragma once
 
 #include <cstddef>

@@ -1,0 +1,79 @@
+// The redis backend's renewer thread: extends the lease of every tracked entry (holds and
+// waiting writers) each lease/3, and marks holds that redis no longer has as lost.
+// redis_core.h has the lock order.
+#include "lock/redis_core.h"
+#include "util/log.h"
+
+#include <algorithm>
+
+namespace h5swmrfs::lock::redis {
+
+using namespace std::chrono_literals;
+
+void Core::track(const std::shared_ptr<Entry>& entry) {
+    {
+        std::lock_guard lock(tracked_mutex_);
+        if (tracked_.empty()) next_renewal_ = Clock::now() + renew_every();
+        tracked_[entry->token] = entry;
+    }
+    tracked_changed_.notify_all();
+}
+
+void Core::untrack(const std::string& token) {
+    std::lock_guard lock(tracked_mutex_);
+    tracked_.erase(token);
+}
+
+void Core::renewer_loop() {
+    std::unique_lock lock(tracked_mutex_);
+    for (;;) {
+        auto due = [&] { return renew_now_ || (!tracked_.empty() && Clock::now() >= next_renewal_); };
+        if (tracked_.empty()) tracked_changed_.wait(lock, [&] { return renew_now_ || !tracked_.empty(); });
+        else tracked_changed_.wait_until(lock, next_renewal_, due);
+        {
+            std::lock_guard stop_lock(subscriber_mutex_);
+            if (stopping_) return;
+        }
+        if (!due()) continue;
+        renew_now_ = false;
+        if (tracked_.empty()) continue;
+        std::vector<std::shared_ptr<Entry>> entries;
+        std::vector<std::string> args{std::to_string(options_.lease.count())};
+        for (auto& [token, entry] : tracked_) {
+            entries.push_back(entry);
+            args.push_back(token);
+        }
+        lock.unlock();
+        const std::uint64_t epoch = epoch_.load();
+        const Clock::time_point sent = Clock::now();
+        bool ok = false;
+        try {
+            ReplyPtr reply = run(renew_script(), args);
+            if (reply->type != REDIS_REPLY_ARRAY || reply->elements != entries.size())
+                throw RedisError(Failure::Reply, "unexpected reply to the renew script");
+            for (std::size_t i = 0; i < entries.size(); ++i) {
+                Entry& entry = *entries[i];
+                if (integer_of(reply->element[i]) == 1) {
+                    Clock::rep until = (sent + trusted_for()).time_since_epoch().count();
+                    if (until > entry.valid_until.load()) entry.valid_until = until;
+                    entry.confirmed_epoch = epoch;
+                } else if (!entry.waiting) {
+                    if (!entry.lost.exchange(true))
+                        log::warning("lock '", options_.key, "': hold is gone from redis (expired, broken or redis restarted)");
+                }
+            }
+            ok = true;
+        } catch (const std::exception& e) {
+            log::warning("lock '", options_.key, "': lease renewal failed: ", e.what());
+        }
+        lock.lock();
+        if (ok) {
+            next_renewal_ = sent + renew_every();
+            if (epoch_.load() != epoch) renew_now_ = true;  // a disconnect raced the renewal
+        } else {
+            next_renewal_ = Clock::now() + std::min<Clock::duration>(options_.lease / 10, 250ms);
+        }
+    }
+}
+
+}  // namespace h5swmrfs::lock::redis
