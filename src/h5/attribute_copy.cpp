@@ -4,28 +4,13 @@
 
 #include "h5/attribute.h"
 #include "h5/id.h"
+#include "h5/vlen.h"
 
 #include <cstddef>
 #include <vector>
 
 namespace h5swmrfs::h5 {
 namespace {
-
-// Frees what H5Aread allocated for variable-length data, even when the write after it throws.
-class VlenReclaim {
-public:
-    VlenReclaim(hid_t type, hid_t space, void* buffer) : type_(type), space_(space), buffer_(buffer) {}
-    VlenReclaim(const VlenReclaim&) = delete;
-    VlenReclaim& operator=(const VlenReclaim&) = delete;
-    ~VlenReclaim() {
-        if (H5Dvlen_reclaim(type_, space_, H5P_DEFAULT, buffer_) < 0) H5Eclear2(H5E_DEFAULT);
-    }
-
-private:
-    hid_t type_;
-    hid_t space_;
-    void* buffer_;
-};
 
 void copy_attribute(hid_t from, hid_t to, const std::string& name) {
     Id source = checked(H5Aopen(from, name.c_str(), H5P_DEFAULT), "open attribute " + name);
