@@ -114,6 +114,7 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         file->pinned_reader = true;
         file->pin = std::move(hold);
         file->pinned_at = std::chrono::steady_clock::now();
+        reply::fault_point("open-pin");
         std::shared_ptr<lock::Hold> cut = fs.pins.add(file, cuts);  // a writer of this mount came meanwhile
     }
     hold.reset();
@@ -171,6 +172,7 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
     }
     std::shared_ptr<lock::Hold> hold;
     auto data = locked(fs, Access::pin_of(file.ino, &file).handing_to(hold), [&](View& view, const lock::Hold&) {
+        if (repin) reply::fault_point("read-repin");
         std::lock_guard guard(file.mutex);
         if (file.generation != view.generation) {
             // A pinned reader that was cut goes on only if its bytes cannot have changed.

@@ -36,7 +36,8 @@ int report_failure(const char* op, const std::exception& e, bool commit = false)
 template <class Operation>
 void guarded(const char* name, fuse_req_t req, bool answered_by_none, Operation&& operation) noexcept;
 
-// Test builds: throws when a test asked operation `name` to fail (fault.cpp).
+// Test builds: throws when a test asked operation `name` to fail, or waits when it asked
+// point `name` to pause (fault.cpp).
 void fault_point(const char* name);
 
 namespace detail {

@@ -16,6 +16,8 @@ import re
 import stat
 import subprocess
 import tempfile
+import threading
+import time
 import unittest
 
 import harness
@@ -24,15 +26,20 @@ import write_harness as wh
 import numpy as np
 
 
+def use_fault_file(test):
+    """Daemons that test starts read test.fault_file (src/fs/fault.cpp)."""
+    fd, test.fault_file = tempfile.mkstemp(prefix='h5swmrfs-fault-')
+    os.close(fd)
+    test.addCleanup(os.unlink, test.fault_file)
+    harness.DAEMON_ENV['H5SWMRFS_FAULT_FILE'] = test.fault_file
+    test.addCleanup(harness.DAEMON_ENV.pop, 'H5SWMRFS_FAULT_FILE', None)
+
+
 class FaultHooks(wh.WriteTestCase):
 
     def setUp(self):
         super().setUp()
-        fd, self.fault_file = tempfile.mkstemp(prefix='h5swmrfs-fault-')
-        os.close(fd)
-        self.addCleanup(os.unlink, self.fault_file)
-        harness.DAEMON_ENV['H5SWMRFS_FAULT_FILE'] = self.fault_file
-        self.addCleanup(harness.DAEMON_ENV.pop, 'H5SWMRFS_FAULT_FILE', None)
+        use_fault_file(self)
 
         def build(f):
             f.create_dataset('ds', data=np.arange(10, dtype='<i4'))
@@ -173,6 +180,99 @@ class FaultHooks(wh.WriteTestCase):
             os.setxattr(path, 'user.gone', b'1')
             self.fail_next(saved)
         os.removexattr(path, 'user.gone')
+
+
+class PinTakenDuringACut(wh.WriteTestCase):
+    """A reader's open takes its shared hold, and before it keeps it as its
+    pin, a writer of the same mount cuts every pin (there is none yet) and
+    queues for the exclusive hold. The open must let its hold go rather
+    than keep it as a pin the cut has missed: else the writer waits for
+    the grace of --lock-timeout/4 (here 5 s), or for ever on a mount whose
+    lock tells it of no waiting writer. The pause hook holds the open
+    between the two steps for PAUSE seconds."""
+
+    PAUSE = 1.5
+    LOCK_TIMEOUT = 20
+
+    def setUp(self):
+        super().setUp()
+        use_fault_file(self)
+        def build(f):
+            f.create_dataset('ds', data=np.arange(10, dtype='<i4'))
+            f.create_dataset('other', data=np.zeros(8, dtype='u1'))
+        self.make_file(build)
+        self.mount(args=['--lock-timeout', str(self.LOCK_TIMEOUT)])
+
+    def test_writer_is_not_kept_out(self):
+        with open(self.fault_file, 'w') as out:
+            out.write('pause open-pin %d' % (self.PAUSE * 1000))
+        opened = []
+        reader = threading.Thread(
+            target=lambda: opened.append(os.open(self.p('ds'), os.O_RDONLY)))
+        reader.start()
+        try:
+            for _ in harness.deadline_loop(10):
+                if os.path.getsize(self.fault_file) == 0:
+                    break
+            self.assertEqual(os.path.getsize(self.fault_file), 0,
+                             'the open never reached its pin')
+            start = time.monotonic()  # the open holds its hold, unpinned
+            new = np.arange(100, 110, dtype='<i4').tobytes()
+            fd = os.open(self.p('ds'), os.O_WRONLY)
+            try:
+                os.write(fd, new)
+            finally:
+                os.close(fd)  # commits: waits for the open's hold
+            took = time.monotonic() - start
+        finally:
+            reader.join()
+            for fd in opened:
+                os.close(fd)
+        print('  writer behind an open paused before its pin: %.2fs' % took)
+        self.assertLess(took, self.PAUSE + 2.0,
+                        'the writer waited %.1fs: the open kept the hold '
+                        'as a pin after the cut' % took)
+        self.assertEqual(self.cat(self.p('ds')), new)
+
+    def write(self, name, data):
+        fd = os.open(self.p(name), os.O_WRONLY)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+
+    def test_writer_is_not_kept_out_by_a_read(self):
+        """The same for a read that takes a new hold after its pin was cut,
+        and would keep it as its pin again."""
+        fd = os.open(self.p('ds'), os.O_RDONLY)
+        try:
+            # A write of another dataset cuts the pin; ds is untouched, so
+            # the next read goes on with a new hold and pins it again.
+            self.write('other', bytes(8))
+            with open(self.fault_file, 'w') as out:
+                out.write('pause read-repin %d' % (self.PAUSE * 1000))
+            got = []
+            reader = threading.Thread(
+                target=lambda: got.append(os.pread(fd, 40, 0)))
+            reader.start()
+            try:
+                for _ in harness.deadline_loop(10):
+                    if os.path.getsize(self.fault_file) == 0:
+                        break
+                self.assertEqual(os.path.getsize(self.fault_file), 0,
+                                 'the read never reached its pin')
+                start = time.monotonic()
+                self.write('other', bytes(range(8)))
+                took = time.monotonic() - start
+            finally:
+                reader.join()
+        finally:
+            os.close(fd)
+        print('  writer behind a read paused before its pin: %.2fs' % took)
+        self.assertEqual(got, [np.arange(10, dtype='<i4').tobytes()])
+        self.assertLess(took, self.PAUSE + 2.0,
+                        'the writer waited %.1fs: the read kept its new '
+                        'hold as a pin after the cut' % took)
 
 
 def h5py_soft(target):
