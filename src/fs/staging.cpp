@@ -14,12 +14,12 @@ namespace {
 
 constexpr std::uint64_t kMemoryLimit = 8u << 20;
 
-void pwrite_all(int fd, const std::byte* data, std::size_t size, std::uint64_t offset) {
+void write_spilled(int fd, const std::byte* data, std::size_t size, std::uint64_t offset) {
     if (int err = util::write_all(fd, data, size, offset))
         throw Error(err, std::string("staging file: ") + std::strerror(err));
 }
 
-void pread_all(int fd, std::byte* data, std::size_t size, std::uint64_t offset) {
+void read_spilled(int fd, std::byte* data, std::size_t size, std::uint64_t offset) {
     if (int err = util::read_all(fd, data, size, offset))
         throw Error(err, std::string("staging file: ") + std::strerror(err));
 }
@@ -42,7 +42,7 @@ void Staging::spill() {
     fd_.reset(open_temporary(spill_directory_));
     if (!fd_) fd_.reset(open_temporary("/tmp"));
     if (!fd_) throw Error(errno, std::string("cannot make a staging file: ") + std::strerror(errno));
-    for (auto& [start, bytes] : memory_) pwrite_all(fd_.get(), bytes.data(), bytes.size(), start);
+    for (auto& [start, bytes] : memory_) write_spilled(fd_.get(), bytes.data(), bytes.size(), start);
     memory_.clear();
     memory_bytes_ = 0;
 }
@@ -53,7 +53,7 @@ void Staging::write(std::uint64_t offset, std::span<const std::byte> data) {
     if (end < offset) throw Error(EFBIG, "write past the largest offset");
 
     if (!fd_ && memory_bytes_ + data.size() > kMemoryLimit) spill();
-    if (fd_) pwrite_all(fd_.get(), data.data(), data.size(), offset);
+    if (fd_) write_spilled(fd_.get(), data.data(), data.size(), offset);
 
     // Merge [offset, end) with every range it overlaps or touches.
     std::uint64_t start = offset, stop = end;
@@ -121,7 +121,7 @@ void Staging::truncate(std::uint64_t size) {
 void Staging::read(std::uint64_t offset, std::span<std::byte> out) const {
     if (out.empty()) return;
     if (fd_) {
-        pread_all(fd_.get(), out.data(), out.size(), offset);
+        read_spilled(fd_.get(), out.data(), out.size(), offset);
         return;
     }
     auto it = memory_.upper_bound(offset);
