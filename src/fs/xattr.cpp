@@ -38,10 +38,12 @@ void reply_xattr(fuse_req_t req, const std::string& value, size_t size) {
 void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name_c, size_t size) {
     Filesystem& fs = filesystem_of(req);
     const std::string name = name_c;
+    // Names outside user. (security.selinux, system.posix_acl_access, ... that `ls -l`
+    // and `cp -a` ask for every file) are never stored: answered at once, without the lock.
+    if (!name.starts_with(kUserPrefix)) throw Error(ENODATA, name + ": no such attribute");
     auto value = locked(fs, Access::shared(), [&](View& view, const lock::Hold&) {
         Node node = fs.inodes.get(ino);
-        if (is_symlink(node.kind) || !name.starts_with(kUserPrefix))
-            throw Error(ENODATA, node.path + ": no attribute " + name);
+        if (is_symlink(node.kind)) throw Error(ENODATA, node.path + ": no attribute " + name);
         h5::Id object = open_node(view, node);
         if (name.starts_with(kMetadataPrefix) && h5::is_dataset(object.get())) {
             for (auto& [key, text] : h5::dataset_metadata(object.get()))

@@ -11,6 +11,7 @@ come."""
 import errno
 import os
 import random
+import time
 
 import h5py
 import numpy as np
@@ -262,6 +263,28 @@ class Xattrs(wh.WriteTestCase):
                     result = self.setfattr(path, name, 'x')
                     self.assertNotEqual(result.returncode, 0, name)
         self.assert_unchanged(before)
+
+    def test_other_namespaces_answered_without_the_lock(self):
+        """security.*, system.* and trusted.* are never stored: asked of an
+        open directory (no lookup first) while another process holds the
+        lock exclusively, they are answered at once, not after the writer."""
+        self.mount()
+        fd = os.open(self.p('g'), os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            with self.exclusive_hold():
+                for name in ('security.selinux', 'system.posix_acl_access',
+                             'trusted.x'):
+                    with self.subTest(name=name):
+                        start = time.monotonic()
+                        with self.assertRaises(OSError) as caught:
+                            os.getxattr(fd, name)
+                        took = time.monotonic() - start
+                        self.assertEqual(caught.exception.errno,
+                                         errno.ENODATA)
+                        self.assertLess(took, 1.0, '%s waited %.1fs for '
+                                        'the lock' % (name, took))
+        finally:
+            os.close(fd)
 
     def test_metadata_xattrs_read_only(self):
         self.mount(errors=True)

@@ -165,7 +165,14 @@ class Injector:
                 rec['skipped'] = 'could not take the shared hold'
                 return
             rec['hold_taken'] = time.monotonic()
-            d, h, took = self.find('waiting', timeout=15)
+            # Bounded well below the workers' --lock-timeout: while this hold
+            # stands, a writer that is not a mount (the h5py program's
+            # h5swmrfs-ctl) may head the queue, and the mounts' writers then
+            # wait in their own process behind a shared request that waits
+            # for it, never reaching the queue; holding on longer would only
+            # time out the workers (EBUSY), which no real fault explains.
+            d, h, took = self.find('waiting',
+                                   timeout=self.r.args.lock_timeout / 2)
             if d is None:
                 rec['skipped'] = 'no daemon was seen waiting'
                 return
