@@ -2,7 +2,6 @@
 #include <sys/xattr.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <limits>
 #include <string_view>
 #include <vector>
@@ -15,6 +14,7 @@
 #include "h5/dataset.h"
 #include "h5/numpy.h"
 #include "h5/recreate.h"
+#include "h5/shape_text.h"
 #include "util/error.h"
 
 namespace h5swmrfs::fs::ops {
@@ -81,29 +81,6 @@ void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 namespace h5swmrfs::fs::ops {
 namespace {
 
-std::vector<std::uint64_t> parse_shape(const std::string& text) {
-    std::vector<std::uint64_t> shape;
-    if (text.find_first_not_of(" \t\n") == std::string::npos) return shape;  // "" is a scalar
-    std::size_t at = 0;
-    while (at <= text.size()) {
-        std::size_t comma = text.find(',', at);
-        if (comma == std::string::npos) comma = text.size();
-        std::string part = text.substr(at, comma - at);
-        part.erase(0, part.find_first_not_of(" \t\n"));
-        part.erase(part.find_last_not_of(" \t\n") + 1);
-        if (part.empty() && comma == text.size() && !shape.empty()) break;  // "5," like Python's (5,)
-        char* end = nullptr;
-        errno = 0;
-        unsigned long long value = std::strtoull(part.c_str(), &end, 10);
-        if (part.empty() || *end != '\0' || errno != 0 || part[0] == '-')
-            throw Error(EINVAL, "user.h5.shape: '" + text + "' is not a comma-separated list of extents");
-        shape.push_back(value);
-        at = comma + 1;
-    }
-    h5::check_shape(shape, "user.h5.shape '" + text + "'");
-    return shape;
-}
-
 std::uint64_t bytes_of(const std::vector<std::uint64_t>& shape, std::uint64_t element_size) {
     std::uint64_t bytes = element_size;
     for (std::uint64_t extent : shape) {
@@ -139,7 +116,7 @@ void reinterpret(View& view, const lock::Hold& hold, Node& node, const std::stri
         }
     } else {
         type = h5::numpy_type(form.numpy);
-        shape = parse_shape(value);
+        shape = h5::parse_shape(value);
         if (bytes_of(shape, H5Tget_size(type.get())) != total)
             throw Error(EINVAL, node.path + ": shape " + value + " does not hold the dataset's " +
                                     std::to_string(total) + " bytes");
