@@ -30,10 +30,13 @@ std::vector<std::uint64_t> parse_shape(const std::string& text) {
         part.erase(0, part.find_first_not_of(" \t\n"));
         part.erase(part.find_last_not_of(" \t\n") + 1);
         if (part.empty() && comma == text.size() && !shape.empty()) break;  // "5," like Python's (5,)
+        // strtoull alone would skip more white space, take a sign (negating what follows) and
+        // stop at a NUL byte, which a value passed with its length can hold.
         char* end = nullptr;
         errno = 0;
         unsigned long long value = std::strtoull(part.c_str(), &end, 10);
-        if (part.empty() || *end != '\0' || errno != 0 || part[0] == '-')
+        if (part.empty() || part[0] < '0' || part[0] > '9' ||
+            end != part.c_str() + part.size() || errno != 0)
             throw Error(EINVAL, "user.h5.shape: '" + text + "' is not a comma-separated list of extents");
         shape.push_back(value);
         at = comma + 1;

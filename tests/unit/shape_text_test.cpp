@@ -86,6 +86,22 @@ TEST_CASE("parse_shape refuses anything else with EINVAL") {
     }
 }
 
+TEST_CASE("parse_shape takes decimal digits only: no NUL byte, sign or other white space") {
+    // setxattr passes a value with its length: "1\0" + "2" is not the extent 1.
+    CHECK(error_of(std::string("1\0" "2", 3)) == EINVAL);
+    CHECK(error_of(std::string("1\0", 2)) == EINVAL);
+    CHECK(error_of(std::string("3,4\0", 4)) == EINVAL);
+    CHECK(error_of(std::string("\0", 1)) == EINVAL);
+    // strtoull would take a sign, and skip white space the format does not allow
+    CHECK(error_of("+5") == EINVAL);
+    CHECK(error_of("3,+4") == EINVAL);
+    CHECK(error_of("\v3") == EINVAL);
+    CHECK(error_of("3,\f4") == EINVAL);
+    CHECK(error_of("\r3") == EINVAL);
+    // and negate what follows the sign: this was the extent 1
+    CHECK(error_of("\v-18446744073709551615") == EINVAL);
+}
+
 TEST_CASE("parse_shape's error names the value") {
     try {
         parse_shape("3,x");
