@@ -7,6 +7,7 @@
 #include "fs/open_file.h"
 #include "fs/ops.h"
 #include "fs/stat.h"
+#include "h5/link_path.h"
 #include "util/error.h"
 
 namespace h5swmrfs::fs::ops {
@@ -21,54 +22,6 @@ h5::Link existing_link(hid_t group, const std::string& directory, const std::str
 // The entry for `name` of `dir` just made, looked up again in the same hold.
 fuse_entry_param entry_of(Filesystem& fs, View& view, hid_t group, const Node& dir, const std::string& name) {
     return make_entry(fs, view, node_of(existing_link(group, dir.path, name), dir.address, dir.path));
-}
-
-// A POSIX symlink target as an HDF5 link: "FILE::/PATH" is an external link; a target
-// inside the mount becomes the soft link it names (".." resolved against the link's
-// directory, since HDF5 paths have no ".."); anything outside the mount cannot be stored.
-struct LinkTarget {
-    bool external = false;
-    std::string file, path;
-};
-
-LinkTarget link_target_of(const std::string& target, const std::string& directory, const std::string& mountpoint) {
-    LinkTarget out;
-    if (auto sep = target.find("::"); sep != std::string::npos && sep > 0) {
-        out.external = true;
-        out.file = target.substr(0, sep);
-        out.path = target.substr(sep + 2);
-        if (out.path.empty()) out.path = "/";
-        return out;
-    }
-    std::string absolute;
-    if (target.starts_with('/')) {
-        if (target != mountpoint && !target.starts_with(mountpoint + "/"))
-            throw Error(EINVAL, "symlink target " + target + " lies outside the mount");
-        absolute = target.substr(mountpoint.size());
-    } else if (target.find("..") == std::string::npos && target.find("./") == std::string::npos) {
-        out.path = target;  // relative and plain: HDF5 resolves it against the link's group, as POSIX does
-        return out;
-    } else {
-        absolute = directory + "/" + target;
-    }
-    // Normalise "." and ".." components.
-    std::vector<std::string> parts;
-    std::size_t at = 0;
-    while (at <= absolute.size()) {
-        std::size_t next = absolute.find('/', at);
-        if (next == std::string::npos) next = absolute.size();
-        std::string part = absolute.substr(at, next - at);
-        if (part == "..") {
-            if (parts.empty()) throw Error(EINVAL, "symlink target " + target + " lies outside the mount");
-            parts.pop_back();
-        } else if (!part.empty() && part != ".") {
-            parts.push_back(part);
-        }
-        at = next + 1;
-    }
-    out.path = "/";
-    for (std::size_t i = 0; i < parts.size(); ++i) out.path += (i ? "/" : "") + parts[i];
-    return out;
 }
 
 }  // namespace
@@ -161,7 +114,7 @@ void symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* 
     auto entry = locked(fs, Access::exclusive(), [&](View& view, const lock::Hold&) {
         Node dir = directory_node(fs, parent);
         h5::Id group = h5::open_object(view.file.id(), dir.path, dir.address);
-        LinkTarget link = link_target_of(target, dir.path == "/" ? "" : dir.path, fs.config.mountpoint);
+        h5::LinkValue link = h5::link_value_of(target, dir.path == "/" ? "" : dir.path, fs.config.mountpoint);
         if (link.external)
             h5::create_external_link(group.get(), name, link.file, link.path);
         else

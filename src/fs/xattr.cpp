@@ -2,8 +2,6 @@
 #include <sys/xattr.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <limits>
 #include <string_view>
 #include <vector>
 
@@ -11,10 +9,9 @@
 #include "fs/stat.h"
 #include "h5/attribute.h"
 #include "h5/attribute_write.h"
-#include "h5/bounds.h"
 #include "h5/dataset.h"
-#include "h5/numpy.h"
 #include "h5/reinterpret.h"
+#include "h5/shape_text.h"
 #include "util/error.h"
 
 namespace h5swmrfs::fs::ops {
@@ -83,36 +80,13 @@ void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 namespace h5swmrfs::fs::ops {
 namespace {
 
-std::vector<std::uint64_t> parse_shape(const std::string& text) {
-    std::vector<std::uint64_t> shape;
-    if (text.find_first_not_of(" \t\n") == std::string::npos) return shape;  // "" is a scalar
-    std::size_t at = 0;
-    while (at <= text.size()) {
-        std::size_t comma = text.find(',', at);
-        if (comma == std::string::npos) comma = text.size();
-        std::string part = text.substr(at, comma - at);
-        part.erase(0, part.find_first_not_of(" \t\n"));
-        part.erase(part.find_last_not_of(" \t\n") + 1);
-        if (part.empty() && comma == text.size() && !shape.empty()) break;  // "5," like Python's (5,)
-        char* end = nullptr;
-        errno = 0;
-        unsigned long long value = std::strtoull(part.c_str(), &end, 10);
-        if (part.empty() || *end != '\0' || errno != 0 || part[0] == '-')
-            throw Error(EINVAL, "user.h5.shape: '" + text + "' is not a comma-separated list of extents");
-        shape.push_back(value);
-        at = comma + 1;
-    }
-    h5::check_shape(shape, "user.h5.shape '" + text + "'");
-    return shape;
-}
-
 // setfattr -n user.h5.dtype / user.h5.shape: the same bytes, read with another type or shape.
 void reinterpret(View& view, const lock::Hold& hold, Node& node, const std::string& key, const std::string& value) {
     h5::Id group = h5::open_object(view.file.id(), parent_path(node.path), node.directory);
     const auto between_pieces = [&] { hold.check_valid(); };
     h5::Id dataset = key == "user.h5.dtype"
         ? h5::reinterpret_as_type(open_node(view, node), group.get(), base_name(node.path), value, node.path, between_pieces)
-        : h5::reinterpret_as_shape(open_node(view, node), group.get(), base_name(node.path), parse_shape(value), node.path,
+        : h5::reinterpret_as_shape(open_node(view, node), group.get(), base_name(node.path), h5::parse_shape(value), node.path,
                                    between_pieces);
     node.address = h5::object_info(dataset.get()).address;
 }

@@ -6,18 +6,10 @@
 
 #include "h5/hyperslab.h"
 #include "h5/selection.h"
+#include "h5/shape_text.h"
 
 namespace h5swmrfs::h5 {
 namespace {
-
-std::string join(const std::vector<std::uint64_t>& values, bool unlimited_as_inf = false) {
-    std::string out;
-    for (std::size_t i = 0; i < values.size(); ++i) {
-        if (i) out += ',';
-        out += unlimited_as_inf && values[i] == H5S_UNLIMITED ? "inf" : std::to_string(values[i]);
-    }
-    return out;
-}
 
 std::string layout_name(hid_t dcpl) {
     switch (H5Pget_layout(dcpl)) {
@@ -178,9 +170,9 @@ std::vector<std::pair<std::string, std::string>> dataset_metadata(hid_t dataset)
     }
     std::vector<std::pair<std::string, std::string>> out;
     out.emplace_back("user.h5.dtype", dtype);
-    out.emplace_back("user.h5.shape", join(extent.dims));
-    out.emplace_back("user.h5.maxshape", join(extent.max, true));
-    out.emplace_back("user.h5.chunks", join(chunk_shape(dcpl.get())));
+    out.emplace_back("user.h5.shape", shape_text(extent.dims));
+    out.emplace_back("user.h5.maxshape", shape_text(extent.max, true));
+    out.emplace_back("user.h5.chunks", shape_text(chunk_shape(dcpl.get())));
     out.emplace_back("user.h5.layout", layout_name(dcpl.get()));
     out.emplace_back("user.h5.filters", filter_names(dcpl.get()));
     return out;

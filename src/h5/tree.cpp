@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "h5/link_path.h"
+
 namespace h5swmrfs::h5 {
 namespace {
 
@@ -71,16 +73,6 @@ std::vector<Link> list_links(hid_t group) {
     return std::move(listing.links);
 }
 
-std::string relative_target(const std::string& target, unsigned depth) {
-    std::string rest = target.substr(target.find_first_not_of('/') == std::string::npos
-                                         ? target.size()
-                                         : target.find_first_not_of('/'));
-    std::string out;
-    for (unsigned i = 0; i < depth; ++i) out += i ? "/.." : "..";
-    if (!rest.empty()) out += (out.empty() ? "" : "/") + rest;
-    return out.empty() ? "." : out;
-}
-
 std::string link_target(hid_t group, const std::string& name, unsigned directory_depth) {
     H5L_info_t info;
     check(H5Lget_info(group, name.c_str(), &info, H5P_DEFAULT), "read link " + name);
@@ -95,7 +87,7 @@ std::string link_target(hid_t group, const std::string& name, unsigned directory
     const char* path = nullptr;
     unsigned flags = 0;
     check(H5Lunpack_elink_val(value.data(), value.size(), &flags, &file, &path), "read external link " + name);
-    return std::string(file ? file : "") + "::" + (path ? path : "");
+    return external_target(file ? file : "", path ? path : "");
 }
 
 ObjectInfo object_info(hid_t object) {

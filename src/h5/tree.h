@@ -31,9 +31,6 @@ std::vector<Link> list_links(hid_t group);
 // external link as FILE::/PATH.
 std::string link_target(hid_t group, const std::string& name, unsigned directory_depth);
 
-// The soft link target `target` (absolute HDF5 path) seen from a directory `depth` levels below the root.
-std::string relative_target(const std::string& target, unsigned depth);
-
 struct ObjectInfo {
     Kind kind = Kind::Other;
     haddr_t address = HADDR_UNDEF;

@@ -363,6 +363,8 @@ class Xattrs(wh.WriteTestCase):
                 ('d/m', 'user.h5.shape', '0'),
                 ('d/m', 'user.h5.shape', '4,-3'),
                 ('d/m', 'user.h5.shape', 'a,b'),
+                ('d/m', 'user.h5.shape', '+12'),       # 12 holds it: the sign is refused
+                ('d/m', 'user.h5.shape', '0x313200'),  # setfattr's hex: '12' and a NUL
                 ('d/m', 'user.h5.dtype', 'nonsense'),
                 ('d/m', 'user.h5.dtype', '<i3')):
             with self.subTest(path=path, name=name, value=value):
