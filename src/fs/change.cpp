@@ -41,11 +41,7 @@ void mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev
     Filesystem& fs = filesystem_of(req);
     if (!S_ISREG(mode)) throw Error(EPERM, std::string(name) + ": no devices, fifos or sockets in an HDF5 file");
     auto entry = locked(fs, Access::exclusive(), [&](View& view, const lock::Hold&) {
-        Node dir = directory_node(fs, parent);
-        h5::Id group = h5::open_object(view.file.id(), dir.path, dir.address);
-        if (h5::find_link(group.get(), name)) throw Error(EEXIST, child_path(dir.path, name) + ": exists");
-        create_empty_dataset(group.get(), name);
-        return entry_of(fs, view, group.get(), dir, name);
+        return make_entry(fs, view, create_dataset_node(fs, view, parent, name));
     });
     reply::entry(req, &entry);
 }
@@ -163,3 +159,15 @@ void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
 }
 
 }  // namespace h5swmrfs::fs::ops
+
+namespace h5swmrfs::fs {
+
+Node create_dataset_node(Filesystem& fs, View& view, fuse_ino_t parent, const std::string& name) {
+    Node dir = directory_node(fs, parent);
+    h5::Id group = h5::open_object(view.file.id(), dir.path, dir.address);
+    if (h5::find_link(group.get(), name)) throw Error(EEXIST, child_path(dir.path, name) + ": exists");
+    create_empty_dataset(group.get(), name);
+    return node_of(ops::existing_link(group.get(), dir.path, name), dir.address, dir.path);
+}
+
+}  // namespace h5swmrfs::fs

@@ -133,13 +133,7 @@ void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
     Filesystem& fs = filesystem_of(req);
     if (!S_ISREG(mode)) throw Error(EPERM, std::string(name) + ": only regular files can be created");
     auto created = locked(fs, Access::exclusive(), [&](View& view, const lock::Hold&) {
-        Node dir = directory_node(fs, parent);
-        h5::Id group = h5::open_object(view.file.id(), dir.path, dir.address);
-        // The kernel asks only after its lookup found nothing; another mount may have been quicker.
-        if (h5::find_link(group.get(), name)) throw Error(EEXIST, child_path(dir.path, name) + ": exists");
-        create_empty_dataset(group.get(), name);
-        auto link = h5::find_link(group.get(), name);
-        Node node = node_of(*link, dir.address, dir.path);
+        Node node = create_dataset_node(fs, view, parent, name);
         auto file = std::make_unique<OpenFile>();
         file->node = node;
         file->identity = h5::dataset_identity(h5::open_object(view.file.id(), node.address).get());

@@ -32,6 +32,11 @@ struct stat attributes_of(Filesystem& fs, fuse_ino_t ino, fuse_file_info* fi);
 // Fills the entry reply for a name just looked up and records it in the inode table.
 fuse_entry_param make_entry(Filesystem& fs, View& view, const Node& node);
 
+// Makes an empty dataset `name` in directory `parent`; its node. EEXIST when the name is
+// taken: the kernel asks only after its lookup found nothing, but another mount may have
+// been quicker.
+Node create_dataset_node(Filesystem& fs, View& view, fuse_ino_t parent, const std::string& name);
+
 // The node a link of `directory` (itself at `directory_path`) stands for.
 Node node_of(const h5::Link& link, haddr_t directory, const std::string& directory_path);
 
