@@ -17,6 +17,7 @@ about 16 GiB free in $TMPDIR with the defaults (every run keeps its copy until t
 Usage: bench.py read|write [--build DIR] [--mib N] [--repeat N]
 """
 import argparse
+import errno
 import os
 import socket
 import subprocess
@@ -231,23 +232,90 @@ def print_appends(args, results):
         print(f"{name:<22}{seconds:>9.3f}{args.appends / seconds:>11.0f}{vs_idle:>9}")
 
 
+def quiet(command):
+    """Runs `command`, its output thrown away; exits when it fails."""
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stats_per_second(path, seconds=1.0):
+    """os.stat calls per second on `path`."""
+    calls, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(100):
+            os.stat(path)
+        calls += 100
+    return calls / (time.perf_counter() - start)
+
+
+def memmap_sum(repeat, path):
+    """Best seconds of summing `path` through numpy.memmap(mode="r"), or how it fails."""
+    try:
+        return best_of(repeat, lambda: float(np.memmap(path, dtype="<f4", mode="r").sum()))
+    except OSError as e:
+        return f"fails, {errno.errorcode.get(e.errno, e.errno)}"
+
+
+def bench_metadata(args, daemon, work):
+    """Everyday tools on a file of many small datasets (`--datasets`, in groups of 100,
+    each with one attribute) against HDF5's own tools on the same file, and stat and
+    memmap of a dataset against a plain file."""
+    h5 = os.path.join(work, "bench.h5")
+    groups = max(1, args.datasets // 100)
+    with h5py.File(h5, "w") as f:
+        for g in range(groups):
+            group = f.create_group(f"g{g:03d}")
+            for d in range(min(100, args.datasets - 100 * g)):
+                ds = group.create_dataset(f"d{d:03d}", data=np.arange(4, dtype="<i4"))
+                ds.attrs["units"] = "K"
+        f.create_dataset("floats", data=np.arange(args.mib * (1 << 18), dtype="<f4"))
+    plain = os.path.join(work, "plain.bin")
+    np.arange(args.mib * (1 << 18), dtype="<f4").tofile(plain)
+    rows = [("stat of a dataset, calls/s", None, stats_per_second(plain), "plain file"),
+            ("ls -lR", None, best_of(args.repeat, lambda: quiet(["h5ls", "-r", h5])), "h5ls -r"),
+            ("getfattr -R -d", None, best_of(args.repeat, lambda: quiet(["h5dump", "-H", h5])), "h5dump -H"),
+            ("numpy.memmap sum", None, memmap_sum(args.repeat, plain), "plain file")]
+    with Mount(daemon, h5, work) as mnt:
+        mounted = [lambda: stats_per_second(os.path.join(mnt, "g000", "d000")),
+                   lambda: best_of(args.repeat, lambda: quiet(["ls", "-lR", mnt])),
+                   lambda: best_of(args.repeat, lambda: quiet(["getfattr", "-R", "-d", mnt])),
+                   lambda: memmap_sum(args.repeat, os.path.join(mnt, "floats"))]
+        rows = [(what, measure(), base, base_name) for (what, _, base, base_name), measure in zip(rows, mounted)]
+    return rows
+
+
+def print_metadata(args, rows):
+    print(f"{str(args.datasets) + ' datasets':<28}{'mount':>12}{'baseline':>12}  {'ratio':<8}baseline")
+    for what, mount, base, base_name in rows:
+        if isinstance(mount, str):
+            print(f"{what:<28}{mount:>12}{base:>12.3f}  {'-':<8}{base_name}")
+            continue
+        # calls/s: how many times fewer; seconds: how many times longer
+        ratio = base / mount if what.endswith("calls/s") else mount / base
+        print(f"{what:<28}{mount:>12.3f}{base:>12.3f}  {ratio:<8.2f}{base_name}")
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["read", "write", "appends"])
+    ap.add_argument("what", choices=["read", "write", "appends", "metadata"])
     ap.add_argument("--build", default=os.path.join(here, "..", "build"))
     ap.add_argument("--mib", type=int)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--appends", type=int, default=100, help="appends per run of the appends case")
+    ap.add_argument("--datasets", type=int, default=10000, help="datasets of the metadata case")
     args = ap.parse_args()
-    args.mib = args.mib or (256 if args.what == "read" else 1024)
+    args.mib = args.mib or {"read": 256, "metadata": 256}.get(args.what, 1024)
     daemon = os.path.join(args.build, "src", "cli", "h5swmrfs")
 
-    bench = {"read": bench_read, "write": bench_write, "appends": bench_appends}[args.what]
+    bench = {"read": bench_read, "write": bench_write, "appends": bench_appends,
+             "metadata": bench_metadata}[args.what]
     with tempfile.TemporaryDirectory(prefix="h5swmrfs-bench.") as work:
         results = bench(args, daemon, work)
     if args.what == "appends":
         print_appends(args, results)
+        return
+    if args.what == "metadata":
+        print_metadata(args, results)
         return
 
     print(f"{args.what + ' of ' + str(args.mib) + ' MiB':<22}{'seconds':>9}{'MiB/s':>9}{'vs plain':>10}{'vs h5py':>9}")
