@@ -37,6 +37,30 @@ struct View {
 
     std::mutex stat_mutex;
     std::unordered_map<fuse_ino_t, struct stat> stats;  // getattr results of this generation
+
+    // What `compute` answers for `key` in this generation, computed once: answers that
+    // cost HDF5 work and that every `getfattr -d`, `ls -l` or `cp -a` asks again (the
+    // names and values of extended attributes). What compute throws is not kept.
+    template <class Compute>
+    std::string answer(const std::string& key, Compute&& compute) {
+        {
+            std::lock_guard guard(answer_mutex);
+            if (auto it = answers.find(key); it != answers.end()) return it->second;
+        }
+        std::string value = compute();
+        std::lock_guard guard(answer_mutex);
+        return answers.emplace(key, std::move(value)).first->second;
+    }
+
+    // Keeps `value` as the answer for `key` (found while computing another answer).
+    void remember(const std::string& key, std::string value) {
+        std::lock_guard guard(answer_mutex);
+        answers.emplace(key, std::move(value));
+    }
+
+private:
+    std::mutex answer_mutex;
+    std::unordered_map<std::string, std::string> answers;
 };
 
 // Access to the current view for the length of one operation, under `hold`.

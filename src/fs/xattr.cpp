@@ -30,6 +30,33 @@ void reply_xattr(fuse_req_t req, const std::string& value, size_t size) {
         reply::buf(req, value.data(), value.size());
 }
 
+// The key of a getxattr answer (`name`) or of the listxattr answer ("") of `ino`.
+std::string answer_key(fuse_ino_t ino, const std::string& name) {
+    return "xattr:" + std::to_string(ino) + ":" + name;
+}
+
+// listxattr: the user.h5.* metadata of a dataset, then its HDF5 attributes as user.NAME.
+// The values of the metadata are kept too: `getfattr -d` asks for each next.
+std::string names_of(View& view, fuse_ino_t ino, const Node& node) {
+    std::string out;
+    h5::Id object = open_node(view, node);
+    std::vector<std::string> metadata;
+    if (h5::is_dataset(object.get()))
+        for (auto& [key, value] : h5::dataset_metadata(object.get())) {
+            metadata.push_back(key);
+            view.remember(answer_key(ino, key), std::move(value));
+        }
+    for (const std::string& key : metadata) out.append(key).push_back('\0');
+    for (const std::string& attribute : h5::attribute_names(object.get())) {
+        std::string key = std::string(kUserPrefix) + attribute;
+        // An HDF5 attribute named like our metadata (h5.dtype) is shadowed by it.
+        if (std::find(metadata.begin(), metadata.end(), key) != metadata.end()) continue;
+        if (key.size() > 255) continue;  // longer than any xattr name the kernel passes
+        out.append(key).push_back('\0');
+    }
+    return out;
+}
+
 }  // namespace
 
 void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name_c, size_t size) {
@@ -41,13 +68,15 @@ void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name_c, size_t size) {
     auto value = locked(fs, Access::shared(), [&](View& view, const lock::Hold&) {
         Node node = fs.inodes.get(ino);
         if (is_symlink(node.kind)) throw Error(ENODATA, node.path + ": no attribute " + name);
-        h5::Id object = open_node(view, node);
-        if (name.starts_with(kMetadataPrefix) && h5::is_dataset(object.get())) {
-            for (auto& [key, text] : h5::dataset_metadata(object.get()))
-                if (key == name) return text;
-            throw Error(ENODATA, node.path + ": no attribute " + name);
-        }
-        return h5::attribute_value(object.get(), name.substr(kUserPrefix.size()));
+        return view.answer(answer_key(ino, name), [&] {
+            h5::Id object = open_node(view, node);
+            if (name.starts_with(kMetadataPrefix) && h5::is_dataset(object.get())) {
+                for (auto& [key, text] : h5::dataset_metadata(object.get()))
+                    if (key == name) return text;
+                throw Error(ENODATA, node.path + ": no attribute " + name);
+            }
+            return h5::attribute_value(object.get(), name.substr(kUserPrefix.size()));
+        });
     });
     reply_xattr(req, value, size);
 }
@@ -55,25 +84,13 @@ void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name_c, size_t size) {
 void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
     Filesystem& fs = filesystem_of(req);
     auto names = locked(fs, Access::shared(), [&](View& view, const lock::Hold&) {
-        std::string out;
         Node node = fs.inodes.get(ino);
-        if (is_symlink(node.kind)) return out;
-        h5::Id object = open_node(view, node);
-        std::vector<std::string> metadata;
-        if (h5::is_dataset(object.get()))
-            for (auto& entry : h5::dataset_metadata(object.get())) metadata.push_back(entry.first);
-        for (const std::string& key : metadata) out.append(key).push_back('\0');
-        for (const std::string& attribute : h5::attribute_names(object.get())) {
-            std::string key = std::string(kUserPrefix) + attribute;
-            // An HDF5 attribute named like our metadata (h5.dtype) is shadowed by it.
-            if (std::find(metadata.begin(), metadata.end(), key) != metadata.end()) continue;
-            if (key.size() > 255) continue;  // longer than any xattr name the kernel passes
-            out.append(key).push_back('\0');
-        }
-        return out;
+        if (is_symlink(node.kind)) return std::string();
+        return view.answer(answer_key(ino, ""), [&] { return names_of(view, ino, node); });
     });
     reply_xattr(req, names, size);
 }
+
 
 }  // namespace h5swmrfs::fs::ops
 

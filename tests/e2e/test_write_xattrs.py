@@ -264,6 +264,29 @@ class Xattrs(wh.WriteTestCase):
                     self.assertNotEqual(result.returncode, 0, name)
         self.assert_unchanged(before)
 
+    def test_answers_follow_another_mounts_changes(self):
+        """A mount keeps what it answered for attributes until the file
+        changes: values, names and the user.h5.* metadata that it gave once
+        are given anew after another mount's setfattr, removal and dtype
+        change."""
+        self.mount(name='a')
+        b = self.mount(name='b').mountpoint
+        here, there = self.p('d', 'm'), os.path.join(b, 'd', 'm')
+        for _ in range(2):  # the second time from what it kept
+            self.assertNotIn('user.fresh', os.listxattr(here))
+            dtype = os.getxattr(here, 'user.h5.dtype')
+        self.assertEqual(self.setfattr(there, 'user.fresh', 'one').returncode, 0)
+        self.assertEqual(os.getxattr(here, 'user.fresh'), b'one')
+        self.assertIn('user.fresh', os.listxattr(here))
+        self.assertEqual(self.setfattr(there, 'user.fresh', 'two').returncode, 0)
+        self.assertEqual(os.getxattr(here, 'user.fresh'), b'two')
+        self.assertEqual(self.setfattr(there, 'user.fresh', remove=True).returncode, 0)
+        self.assertNotIn('user.fresh', os.listxattr(here))
+        other = b'<i2' if dtype != b'<i2' else b'<u2'
+        self.assertEqual(self.setfattr(there, 'user.h5.dtype',
+                                       other.decode()).returncode, 0)
+        self.assertEqual(os.getxattr(here, 'user.h5.dtype'), other)
+
     def test_other_namespaces_answered_without_the_lock(self):
         """security.*, system.* and trusted.* are never stored: asked of an
         open directory (no lookup first) while another process holds the
