@@ -12,7 +12,8 @@ packages=(
   catch2
   redis-server redis-tools
   python3 python3-h5py python3-numpy python3-redis
-  attr rsync iproute2 procps util-linux coreutils
+  attr rsync iproute2 procps util-linux mount coreutils
+  mandoc man-db
 )
 
 missing=()

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "cli/dead_mount.h"
 #include "cli/options.h"
 #include "config.h"
 #include "fs/mount.h"
@@ -66,10 +67,26 @@ void check_file(const cli::Options& options, bool will_create) {
 int run(cli::Options options) {
     fs::Config config;
     config.read_only = options.read_only;
+    config.file = options.file;  // made canonical below, once it is known to exist
     // A reader left open keeps a writer elsewhere waiting at most a quarter of its patience.
     config.pin_grace = options.lock.timeout / 4;
 
+    fs::Session session;
+    session.fuse_options = options.fuse_options;
+    session.debug = options.debug;
+    session.foreground = options.foreground;
+    session.single_thread = options.single_thread;
+    session.auto_unmount = options.auto_unmount;
+
     // Everything that can be checked is checked before anything is mounted.
+    fs::check_fuse_options(config, session);
+    if (cli::is_dead_fuse_mount(options.mountpoint)) {
+        // auto_unmount asks that this mount never outlive its daemon: a dead one left by
+        // an earlier daemon goes too.
+        if (!options.auto_unmount) throw Error(ENOTCONN, cli::dead_mount_advice(options.mountpoint));
+        cli::clear_dead_mount(options.mountpoint);
+        log::info("unmounted the dead FUSE mount on ", options.mountpoint);
+    }
     check_mountpoint(options.mountpoint);
     const bool will_create = options.create && ::access(options.file.c_str(), F_OK) != 0 && errno == ENOENT;
     check_file(options, will_create);
@@ -93,11 +110,6 @@ int run(cli::Options options) {
         }
     }
 
-    fs::Session session;
-    session.fuse_options = options.fuse_options;
-    session.debug = options.debug;
-    session.foreground = options.foreground;
-    session.single_thread = options.single_thread;
     session.lock_description = "lock " + options.lock.backend + ", key " + options.lock.key;
     return fs::mount(config, session, [&] { return lock::make_lock(options.lock); });
 }

@@ -1,9 +1,13 @@
 #include "cli/options.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <sstream>
+#include <string_view>
 
+#include "cli/mount_options.h"
 #include "util/error.h"
 
 namespace h5swmrfs::cli {
@@ -17,20 +21,70 @@ std::chrono::milliseconds seconds(const std::string& option, const std::string& 
     return std::chrono::milliseconds(static_cast<long long>(std::llround(value * 1000)));
 }
 
-// Splits "-o a,b\,c" into its options, keeping escaped commas.
-std::vector<std::string> split_options(const std::string& text) {
-    std::vector<std::string> out(1);
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] == '\\' && i + 1 < text.size()) {
-            out.back() += text.substr(i, 2);
-            ++i;
-        } else if (text[i] == ',') {
-            out.emplace_back();
-        } else {
-            out.back() += text[i];
+std::string backend(const std::string& option, const std::string& text) {
+    if (text != "redis" && text != "local" && text != "h5pyswmr")
+        throw Error(EINVAL, option + ": expected redis, local or h5pyswmr, got '" + text + "'");
+    return text;
+}
+
+// The long options that -o also takes (as "lock_key=K" for "--lock-key K").
+struct LongOption {
+    std::string_view name;
+    bool takes_value;
+};
+constexpr LongOption long_options[] = {
+    {"--redis", true}, {"--redis-password-file", true}, {"--lock", true}, {"--lock-key", true},
+    {"--lease", true}, {"--lock-timeout", true},        {"--create", false}, {"--debug", false},
+};
+
+const LongOption* find_long_option(const std::string& name) {
+    for (const LongOption& option : long_options)
+        if (option.name == name) return &option;
+    return nullptr;
+}
+
+// Sets the long option `name` from the command line or from -o; `shown` is the option as
+// the user wrote it, for the error line.
+void set_option(Options& options, const std::string& name, const std::string& shown,
+                const std::optional<std::string>& value) {
+    auto needs_value = [&]() -> const std::string& {
+        if (!value) throw Error(EINVAL, shown + ": missing value");
+        return *value;
+    };
+    auto no_value = [&] {
+        if (value) throw Error(EINVAL, shown + ": takes no value");
+    };
+    if (name == "--redis") options.lock.redis_url = needs_value();
+    else if (name == "--redis-password-file") options.redis_password_file = needs_value();
+    else if (name == "--lock") options.lock.backend = backend(shown, needs_value());
+    else if (name == "--lock-key") options.lock.key = needs_value();
+    else if (name == "--lease") options.lock.lease = seconds(shown, needs_value());
+    else if (name == "--lock-timeout") options.lock.timeout = seconds(shown, needs_value());
+    else if (name == "--create") { no_value(); options.create = true; }
+    else if (name == "--debug") { no_value(); options.debug = true; options.foreground = true; }
+}
+
+// One -o value, in order: an h5swmrfs option here means what its long form means.
+void take_mount_options(Options& options, const std::string& text) {
+    for (const MountOption& option : parse_mount_options(text)) {
+        if (option.kind == MountOption::Kind::Fuse) {
+            options.fuse_options.push_back(option.name);
+            continue;
+        }
+        const std::string shown = "-o " + option.name;
+        auto no_value = [&] {
+            if (option.value) throw Error(EINVAL, shown + ": takes no value");
+        };
+        if (option.name == "ro") { no_value(); options.read_only = true; }
+        else if (option.name == "rw") { no_value(); options.read_only = false; }
+        else if (option.name == "auto_unmount") { no_value(); options.auto_unmount = true; }
+        else {
+            std::string name = "--" + option.name;
+            std::replace(name.begin(), name.end(), '_', '-');
+            if (!find_long_option(name)) throw Error(EINVAL, "unknown option " + shown + " (see --help)");
+            set_option(options, name, shown, option.value);
         }
     }
-    return out;
 }
 
 }  // namespace
@@ -68,37 +122,24 @@ Options parse(int argc, char** argv) {
             if (i + 1 >= argc) throw Error(EINVAL, name + ": missing value");
             return argv[++i];
         };
-        auto no_value = [&] {
-            if (has_inline_value) throw Error(EINVAL, name + ": takes no value");
-        };
 
-        if (name == "--redis") options.lock.redis_url = take_value();
-        else if (name == "--redis-password-file") options.redis_password_file = take_value();
-        else if (name == "--lock") options.lock.backend = take_value();
-        else if (name == "--lock-key") options.lock.key = take_value();
-        else if (name == "--lease") options.lock.lease = seconds(name, take_value());
-        else if (name == "--lock-timeout") options.lock.timeout = seconds(name, take_value());
-        else if (name == "--create") { no_value(); options.create = true; }
-        else if (name == "-f") options.foreground = true;
-        else if (name == "-d" || name == "--debug") { options.debug = true; options.foreground = true; }
+        if (name == "-f") options.foreground = true;
+        else if (name == "-d") { options.debug = true; options.foreground = true; }
         else if (name == "-s") options.single_thread = true;
         else if (name == "-h" || name == "--help") options.help = true;
         else if (name == "-V" || name == "--version") options.version = true;
-        else if (name == "-o") {
-            for (const std::string& option : split_options(take_value())) {
-                if (option.empty()) continue;
-                if (option == "ro") options.read_only = true;
-                else if (option == "rw") options.read_only = false;
-                else options.fuse_options.push_back(option);
-            }
+        else if (name == "-o") take_mount_options(options, take_value());
+        else if (const LongOption* option = find_long_option(name)) {
+            std::optional<std::string> given;
+            if (option->takes_value) given = take_value();
+            else if (has_inline_value) given = value;
+            set_option(options, name, name, given);
         } else {
             throw Error(EINVAL, "unknown option " + arg + " (see --help)");
         }
     }
     if (options.help || options.version) return options;
 
-    if (options.lock.backend != "redis" && options.lock.backend != "local" && options.lock.backend != "h5pyswmr")
-        throw Error(EINVAL, "--lock: expected redis, local or h5pyswmr, got '" + options.lock.backend + "'");
     if (positional.size() != 2)
         throw Error(EINVAL, positional.size() < 2 ? "expected FILE.h5 and MOUNTPOINT (see --help)"
                                                   : "unexpected argument '" + positional[2] + "'");
@@ -124,12 +165,20 @@ std::string usage(const std::string& program) {
         << "  --lease SECONDS            lease of every lock hold (default 15)\n"
         << "  --lock-timeout SECONDS     how long an operation waits for the lock (default 60)\n"
         << "  --create                   create FILE.h5 if it does not exist\n"
-        << "  -o ro                      read-only mount; other -o options go to FUSE\n"
+        << "  -o ro                      read-only mount (-o rw: writable, the default)\n"
+        << "  -o auto_unmount            unmount when the daemon dies; also clears a dead\n"
+        << "                             FUSE mount left on MOUNTPOINT before mounting\n"
+        << "  -o OPTION[,OPTION...]      other FUSE options (allow_other, ...)\n"
         << "  -f                         stay in the foreground\n"
         << "  -d, --debug                foreground, with debug logging\n"
         << "  -s                         single-threaded\n"
         << "  -V, --version              print the version\n"
-        << "  -h, --help                 print this help\n";
+        << "  -h, --help                 print this help\n"
+        << "\n"
+        << "Every long option but --help and --version is also a -o option, dashes as\n"
+        << "underscores: -o redis=URL,lock_key=KEY,lease=15,create (as mount(8) and\n"
+        << "/etc/fstab pass them). Given twice, the last one counts. What mount(8) adds\n"
+        << "for itself (defaults, _netdev, nofail, noauto, user, x-*, comment=...) is ignored.\n";
     return out.str();
 }
 

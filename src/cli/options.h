@@ -18,7 +18,8 @@ struct Options {
     bool debug = false;
     bool single_thread = false;
     bool read_only = false;
-    std::vector<std::string> fuse_options;  // each -o value, as given
+    bool auto_unmount = false;              // libfuse's -o auto_unmount, and clear a dead mount first
+    std::vector<std::string> fuse_options;  // each -o word left to FUSE, escaped for its -o
     bool help = false;
     bool version = false;
 };

@@ -1,5 +1,9 @@
 #include "fs/mount.h"
 
+#include <cstdarg>
+#include <cstdio>
+#include <sstream>
+
 #include "fs/filesystem.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -23,6 +27,7 @@ public:
         storage_ = {"h5swmrfs"};
         std::string mount_options = "default_permissions,fsname=" + escaped(config.file) + ",subtype=h5swmrfs";
         if (config.read_only) mount_options += ",ro";
+        if (session.auto_unmount) mount_options += ",auto_unmount";
         for (const std::string& option : session.fuse_options) mount_options += "," + option;
         storage_.push_back("-o");
         storage_.push_back(mount_options);
@@ -80,7 +85,45 @@ private:
     fuse_session* session_;
 };
 
+// What libfuse logs while it is asked whether it takes the options: kept for the one
+// error line instead of going to stderr. One message may come in several calls.
+std::string* fuse_complaints = nullptr;
+
+void keep_complaint(fuse_log_level level, const char* format, va_list arguments) {
+    if (level > FUSE_LOG_ERR || !fuse_complaints) return;
+    char text[1024];
+    std::vsnprintf(text, sizeof text, format, arguments);
+    *fuse_complaints += text;
+}
+
+// "fuse: unknown option(s): `-o foo'\n" -> "unknown option(s): `-o foo'", lines joined.
+std::string one_line(const std::string& complaints) {
+    std::string out, line;
+    std::istringstream lines(complaints);
+    while (std::getline(lines, line)) {
+        if (line.starts_with("fuse: ")) line.erase(0, 6);
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        if (line.empty()) continue;
+        if (!out.empty()) out += "; ";
+        out += line;
+    }
+    return out;
+}
+
 }  // namespace
+
+void check_fuse_options(const Config& config, const Session& session) {
+    FuseArgs args(config, session);
+    std::string complaints;
+    fuse_complaints = &complaints;
+    fuse_set_log_func(keep_complaint);
+    // A session that is never mounted: libfuse parses every option here.
+    fuse_session* probe = fuse_session_new(args.get(), &operations(), sizeof(fuse_lowlevel_ops), nullptr);
+    fuse_set_log_func(nullptr);
+    fuse_complaints = nullptr;
+    if (!probe) throw Error(EINVAL, complaints.empty() ? "invalid FUSE options" : one_line(complaints) + " (see --help)");
+    fuse_session_destroy(probe);
+}
 
 int mount(const Config& config, const Session& session, const LockMaker& make_lock) {
     FuseArgs args(config, session);

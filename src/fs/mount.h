@@ -17,6 +17,7 @@ struct Session {
     bool debug = false;                      // libfuse's -d
     bool foreground = false;                 // else daemonise, and log to syslog
     bool single_thread = false;
+    bool auto_unmount = false;               // libfuse's: the kernel unmounts when this process dies
     std::string lock_description;            // for the "mounted" log line
 };
 
@@ -28,6 +29,10 @@ using LockMaker = std::function<std::unique_ptr<lock::Lock>()>;
 // SIGTERM, SIGINT, SIGHUP). Returns the exit status: 0 after a clean unmount. Throws
 // when it cannot mount.
 int mount(const Config& config, const Session& session, const LockMaker& make_lock);
+
+// Throws Error(EINVAL) with libfuse's one line when it would refuse the FUSE options of
+// `session` (an unknown option, a bad value), before anything is mounted.
+void check_fuse_options(const Config& config, const Session& session);
 
 // The version of libfuse this program runs with.
 std::string fuse_version();
