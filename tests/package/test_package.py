@@ -5,7 +5,8 @@ it from this tree into a temporary directory, lintian finds no error in it,
 belong, `systemd-analyze verify` accepts the unit template and the units the
 documented fstab line makes, the installed /usr/bin/h5swmrfs mounts a sample
 file (run directly, and through mount(8) as fstab runs it) and `cat` reads
-what h5py reads, and `apt-get remove` takes it all away again.
+what h5py reads, the unit's ExecStartPre clears the dead mount of a killed
+daemon, and `apt-get remove` takes it all away again.
 
 The host must be Debian with root, /dev/fuse, redis-server and the build
 dependencies (tools/install-deps.sh); the package must not be installed
@@ -13,6 +14,7 @@ before (it is removed at the end). Everything made is undone: mounts, the
 daemons and redis (by their PIDs), the package, the temporary directory.
 """
 
+import errno
 import glob
 import os
 import re
@@ -296,7 +298,7 @@ class Scenario:
                               % (name, len(got), len(self.expected[name])))
         log('cat == h5py for ' + ', '.join(DATASETS))
 
-    def mount_directly(self):
+    def start_daemon(self):
         self.daemon = subprocess.Popen(
             ['/usr/bin/h5swmrfs', '-f', '--redis', self.redis_url, self.sample,
              self.mountpoint],
@@ -307,6 +309,9 @@ class Scenario:
         if self.daemon.poll() is not None:
             raise Failure('h5swmrfs exited with %d:\n%s'
                           % (self.daemon.returncode, self.daemon.stdout.read().decode()))
+
+    def mount_directly(self):
+        self.start_daemon()
         self.compare()
         run(['h5swmrfs-ctl', '--redis', self.redis_url, 'status', self.sample])
         run(['fusermount3', '-u', self.mountpoint])
@@ -318,6 +323,28 @@ class Scenario:
         self.daemon = None
         if status != 0:
             raise Failure('h5swmrfs exited with %d after unmount:\n%s' % (status, output))
+
+    def crash_and_clear(self):
+        # What the unit's ExecStartPre is for: a daemon killed without unmounting
+        # leaves a dead mount ("Transport endpoint is not connected"); the command,
+        # taken from the installed unit, detaches it so that a new mount can be made.
+        with open('/lib/systemd/system/h5swmrfs@.service') as f:
+            pre = re.search(r'^ExecStartPre=-(.*)$', f.read(), re.MULTILINE).group(1)
+        self.start_daemon()
+        self.daemon.kill()
+        self.daemon.wait()
+        self.daemon = None
+        try:
+            os.stat(self.mountpoint)
+        except OSError as e:
+            if e.errno != errno.ENOTCONN:
+                raise Failure('the dead mount gave %s, not ENOTCONN' % e)
+        else:
+            raise Failure('the mount of a killed daemon still answers')
+        run(pre.replace('%f', self.mountpoint).split())
+        if mounted(self.mountpoint):
+            raise Failure('%r left the dead mount' % pre)
+        log('%s cleared the dead mount' % pre)
 
     def mount_as_fstab_does(self):
         # mount(8) runs mount.fuse3, which runs `h5swmrfs FILE MOUNTPOINT -o OPTIONS`
@@ -387,6 +414,7 @@ def main():
         scenario.step('redis and a sample file', lambda: (scenario.start_redis(),
                                                           scenario.make_sample()))
         scenario.step('mount with /usr/bin/h5swmrfs, cat, unmount', scenario.mount_directly)
+        scenario.step('a killed daemon, the unit\'s ExecStartPre', scenario.crash_and_clear)
         scenario.step('mount -t fuse.h5swmrfs, cat, umount', scenario.mount_as_fstab_does)
         scenario.step('apt-get remove ' + PACKAGE, scenario.remove)
     except Failure as e:
