@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages h5swmrfs needs to build, run and test.
+# Installs the Debian packages h5swmrfs needs to build, run and test, and to build
+# its own package (tools/build-deb.sh).
 # Idempotent: only missing packages are installed, and the package lists are
 # refreshed once, only when something is missing.
 set -euo pipefail
@@ -14,6 +15,7 @@ packages=(
   python3 python3-h5py python3-numpy python3-redis
   attr rsync iproute2 procps util-linux mount coreutils
   mandoc man-db
+  debhelper dpkg-dev lintian systemd
 )
 
 missing=()

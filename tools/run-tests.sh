@@ -51,8 +51,9 @@ for dir in "${dirs[@]}"; do
     test_args=()
     if [ "$dir" = build-sanitize ]; then
         # The stress run measures stalls against the lease: under the sanitizers'
-        # slowdown those figures mean nothing. It runs in the plain build.
-        test_args=(--no-suite stress)
+        # slowdown those figures mean nothing. The package test builds the same
+        # release package from the same tree. Both run in the plain build.
+        test_args=(--no-suite stress --no-suite package)
         export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
         # -O1: the sanitizers find the same faults, and the big test files compile in half the time
         run_suite "$dir" -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=1
