@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "util/error.h"
+#include "util/text.h"
 
 namespace h5swmrfs::cli {
 namespace {
@@ -49,16 +50,6 @@ const fuse_opt table[] = {
 
 #undef H5SWMRFS_OPTION
 
-// As libfuse's fuse_opt_add_opt_escaped: the word goes into FUSE's -o string again.
-std::string escaped(const char* word) {
-    std::string out;
-    for (; *word; ++word) {
-        if (*word == ',' || *word == '\\') out += '\\';
-        out += *word;
-    }
-    return out;
-}
-
 // Called by fuse_opt_parse for each word, in order. C frames are in between: no
 // exception may leave it.
 int take_word(void* data, const char* word, int key, fuse_args*) noexcept {
@@ -68,7 +59,7 @@ int take_word(void* data, const char* word, int key, fuse_args*) noexcept {
         if (key == FUSE_OPT_KEY_OPT) {
             // x-systemd.automount, x-gvfs-show, X-mount.mkdir: userspace options of mount(8).
             if (std::strncmp(word, "x-", 2) == 0 || std::strncmp(word, "X-", 2) == 0) return 0;
-            words.push_back({MountOption::Kind::Fuse, escaped(word), std::nullopt});
+            words.push_back({MountOption::Kind::Fuse, util::escape_fuse_option(word), std::nullopt});
             return 0;
         }
         if (key != key_ours) return -1;

@@ -7,25 +7,16 @@
 #include "fs/filesystem.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/text.h"
 
 namespace h5swmrfs::fs {
 namespace {
-
-// "-o" value safe for FUSE's option parser: commas and backslashes escaped.
-std::string escaped(const std::string& text) {
-    std::string out;
-    for (char c : text) {
-        if (c == ',' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out;
-}
 
 class FuseArgs {
 public:
     FuseArgs(const Config& config, const Session& session) {
         storage_ = {"h5swmrfs"};
-        std::string mount_options = "default_permissions,fsname=" + escaped(config.file) + ",subtype=h5swmrfs";
+        std::string mount_options = "default_permissions,fsname=" + util::escape_fuse_option(config.file) + ",subtype=h5swmrfs";
         if (config.read_only) mount_options += ",ro";
         if (session.auto_unmount) mount_options += ",auto_unmount";
         for (const std::string& option : session.fuse_options) mount_options += "," + option;

@@ -49,4 +49,13 @@ std::string_view trim(std::string_view text) {
     return text;
 }
 
+std::string escape_fuse_option(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        if (c == ',' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out;
+}
+
 }  // namespace h5swmrfs::util

@@ -25,4 +25,8 @@ constexpr bool is_ascii_space(char c) {
 // `text` without the ASCII white space at its ends.
 std::string_view trim(std::string_view text);
 
+// `text` as one word of a FUSE "-o" option string: commas and backslashes escaped with a
+// backslash, as libfuse's fuse_opt_add_opt_escaped does.
+std::string escape_fuse_option(std::string_view text);
+
 }  // namespace h5swmrfs::util
