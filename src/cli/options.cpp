@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "metrics/address.h"
 #include "util/error.h"
 
 namespace h5swmrfs::cli {
@@ -78,6 +79,7 @@ Options parse(int argc, char** argv) {
         else if (name == "--lock-key") options.lock.key = take_value();
         else if (name == "--lease") options.lock.lease = seconds(name, take_value());
         else if (name == "--lock-timeout") options.lock.timeout = seconds(name, take_value());
+        else if (name == "--metrics") { options.metrics = take_value(); metrics::parse_listen_address(options.metrics); }
         else if (name == "--create") { no_value(); options.create = true; }
         else if (name == "-f") options.foreground = true;
         else if (name == "-d" || name == "--debug") { options.debug = true; options.foreground = true; }
@@ -124,6 +126,8 @@ std::string usage(const std::string& program) {
         << "  --lease SECONDS            lease of every lock hold (default 15)\n"
         << "  --lock-timeout SECONDS     how long an operation waits for the lock (default 60)\n"
         << "  --create                   create FILE.h5 if it does not exist\n"
+        << "  --metrics ADDR             serve Prometheus metrics at /metrics on ADDR: HOST:PORT with\n"
+        << "                             HOST an IP address or localhost, [IPV6]:PORT, or unix:PATH\n"
         << "  -o ro                      read-only mount; other -o options go to FUSE\n"
         << "  -f                         stay in the foreground\n"
         << "  -d, --debug                foreground, with debug logging\n"

@@ -19,6 +19,7 @@ struct Options {
     bool single_thread = false;
     bool read_only = false;
     std::vector<std::string> fuse_options;  // each -o value, as given
+    std::string metrics;                    // --metrics ADDR (metrics/address.h); empty: none served
     bool help = false;
     bool version = false;
 };

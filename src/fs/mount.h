@@ -18,6 +18,8 @@ struct Session {
     bool foreground = false;                 // else daemonise, and log to syslog
     bool single_thread = false;
     std::string lock_description;            // for the "mounted" log line
+    // Starts serving --metrics (its threads): called after daemonising, like the LockMaker.
+    std::function<void()> serve_metrics;
 };
 
 // Builds the lock. It is called after daemonising: the lock's threads would not
