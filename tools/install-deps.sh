@@ -10,9 +10,10 @@ packages=(
   libfuse3-dev fuse3
   libhdf5-dev hdf5-tools
   libhiredis-dev
+  libcpp-httplib-dev
   catch2
   redis-server redis-tools
-  python3 python3-h5py python3-numpy python3-redis
+  python3 python3-h5py python3-numpy python3-redis python3-prometheus-client
   attr rsync iproute2 procps util-linux mount coreutils
   mandoc man-db
   debhelper dpkg-dev lintian systemd

@@ -15,6 +15,7 @@
 #include "fs/mount.h"
 #include "h5/file.h"
 #include "lock/password_file.h"
+#include "metrics/http_endpoint.h"
 #include "util/error.h"
 #include "util/file_io.h"
 #include "util/log.h"
@@ -98,6 +99,13 @@ int run(cli::Options options) {
     options.lock.holder_label = config.mountpoint;
     options.lock.local_lock_file = lock::sidecar_path(config.file);
 
+    // Bound now, so that a port already taken fails here, before the file is created;
+    // served once daemonised.
+    std::unique_ptr<metrics::HttpEndpoint> metrics_endpoint;
+    if (!options.metrics.empty())
+        metrics_endpoint = std::make_unique<metrics::HttpEndpoint>(metrics::parse_listen_address(options.metrics),
+                                                                   metrics::registry());
+
     {
         // Checked with a lock that is dropped again before the fork of daemonising:
         // its threads would not survive it.
@@ -111,6 +119,7 @@ int run(cli::Options options) {
     }
 
     session.lock_description = "lock " + options.lock.backend + ", key " + options.lock.key;
+    if (metrics_endpoint) session.serve_metrics = [&] { metrics_endpoint->start(); };
     return fs::mount(config, session, [&] { return lock::make_lock(options.lock); });
 }
 

@@ -30,6 +30,7 @@ const fuse_opt table[] = {
     H5SWMRFS_OPTION("lease"),
     H5SWMRFS_OPTION("lock_timeout"),
     H5SWMRFS_OPTION("create"),
+    H5SWMRFS_OPTION("metrics"),
     H5SWMRFS_OPTION("debug"),
     H5SWMRFS_OPTION("ro"),
     H5SWMRFS_OPTION("rw"),

@@ -20,6 +20,7 @@ struct Options {
     bool read_only = false;
     bool auto_unmount = false;              // libfuse's -o auto_unmount, and clear a dead mount first
     std::vector<std::string> fuse_options;  // each -o word left to FUSE, escaped for its -o
+    std::string metrics;                    // --metrics ADDR (metrics/address.h); empty: none served
     bool help = false;
     bool version = false;
 };

@@ -9,6 +9,7 @@
 #include <set>
 #include <vector>
 
+#include "fs/activity.h"
 #include "fs/commit.h"
 #include "fs/holders.h"
 #include "fs/open_file.h"
@@ -201,6 +202,7 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
     });
     hold.reset();
     reply::buf(req, reinterpret_cast<const char*>(data.data()), data.size());
+    activity::read(data.size());
 }
 
 void write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offset, fuse_file_info* fi) {
@@ -259,17 +261,20 @@ enum class Keep {
 bool commit_staged(fuse_req_t req, OpenFile& file, const char* op, Keep keep) {
     Filesystem& fs = filesystem_of(req);
     int err = 0;
+    std::uint64_t bytes = 0;
     try {
         locked(fs, Access::exclusive(), [&](View& view, const lock::Hold& hold) {
             std::lock_guard guard(file.mutex);
             refresh_path(fs, file);
             fs.changes.touch(hold.generation(), file.node.address);
+            bytes = file.staging->written_bytes();
             commit(view, hold, file);
             log::debug(op, ": ", file.node.path, " committed in generation ", hold.generation());
         });
     } catch (const std::exception& e) {
         err = reply::report_failure(op, e, true);
     }
+    activity::committed(err, bytes);
     const bool kept = err && (keep == Keep::All || (keep == Keep::Incomplete && err == EINVAL));
     if (!kept) {
         std::lock_guard guard(file.mutex);

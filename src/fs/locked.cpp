@@ -3,7 +3,10 @@
 #include "fs/open_file.h"
 #include "fs/space.h"
 #include "h5/journal.h"
+#include "lock/counts.h"
 #include "util/error.h"
+
+#include <chrono>
 
 namespace h5swmrfs::fs::detail {
 namespace {
@@ -32,6 +35,11 @@ std::shared_ptr<lock::Hold> take(Filesystem& fs, const Access& access) {
         [&] { return h5::recovery_pending(fs.config.file); },
         [&] { h5::recover(fs.config.file); },
     };
+    struct Waiting {
+        lock::Mode mode;
+        std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now();
+        ~Waiting() { lock::counts::waited(mode, std::chrono::steady_clock::now() - since); }
+    } waiting{access.mode};  // granted or not
     return lock::acquire_repaired(*fs.lock, access.mode, unfinished_commit);
 }
 

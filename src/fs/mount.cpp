@@ -126,6 +126,7 @@ int mount(const Config& config, const Session& session, const LockMaker& make_lo
     int status = 0;
     try {
         filesystem.start(make_lock());
+        if (session.serve_metrics) session.serve_metrics();
         log::info("mounted ", config.file, " on ", config.mountpoint, " (", session.lock_description, ")");
         status = mounted.serve(session.single_thread);
     } catch (const std::exception& e) {

@@ -19,6 +19,8 @@ struct Session {
     bool single_thread = false;
     bool auto_unmount = false;               // libfuse's: the kernel unmounts when this process dies
     std::string lock_description;            // for the "mounted" log line
+    // Starts serving --metrics (its threads): called after daemonising, like the LockMaker.
+    std::function<void()> serve_metrics;
 };
 
 // Builds the lock. It is called after daemonising: the lock's threads would not

@@ -20,10 +20,13 @@ struct Guarded;
 
 template <Name name, class... Args, void (*Op)(fuse_req_t, Args...)>
 struct Guarded<name, Op> {
+    // Made when the program starts: every kind is counted, at 0, from the first scrape.
+    static inline activity::Operation kind{name.text};
+
     static void call(fuse_req_t req, Args... args) {
         // forget answers with no reply at all, whatever happens.
         constexpr bool answered_by_none = std::string_view(name.text).starts_with("forget");
-        reply::guarded(name.text, req, answered_by_none, [&] { Op(req, args...); });
+        reply::guarded(kind, req, answered_by_none, [&] { Op(req, args...); });
     }
 };
 

@@ -1,10 +1,19 @@
 #include "fs/pins.h"
 
 #include "fs/open_file.h"
+#include "lock/counts.h"
 
 #include <vector>
 
 namespace h5swmrfs::fs {
+namespace {
+
+void count_cuts(const std::vector<std::shared_ptr<lock::Hold>>& dropped) {
+    for (const auto& pin : dropped)
+        if (pin) lock::counts::cut();
+}
+
+}  // namespace
 
 void Pins::start() { thread_ = std::thread([this] { run(); }); }
 
@@ -60,6 +69,7 @@ void Pins::cut_all() {
         ++cuts_;
         for (OpenFile* file : files_) dropped.push_back(take(file));
     }
+    count_cuts(dropped);
 }
 
 void Pins::run() {
@@ -82,6 +92,7 @@ void Pins::run() {
             if (file->pin && file->pinned_at < since) dropped.push_back(std::move(file->pin));
         }
         guard.unlock();
+        count_cuts(dropped);
         dropped.clear();
         guard.lock();
     }

@@ -7,6 +7,7 @@ namespace h5swmrfs::fs::reply {
 namespace {
 
 thread_local fuse_req_t serving = nullptr;  // the request this thread serves, until answered
+thread_local int served_error = 0;           // the errno it was answered with
 
 // Notes that `req` has its answer (before it is sent: sending frees the request).
 fuse_req_t answering(fuse_req_t req) {
@@ -16,7 +17,10 @@ fuse_req_t answering(fuse_req_t req) {
 
 }  // namespace
 
-int err(fuse_req_t req, int error) { return fuse_reply_err(answering(req), error); }
+int err(fuse_req_t req, int error) {
+    if (serving == req) served_error = error;
+    return fuse_reply_err(answering(req), error);
+}
 void none(fuse_req_t req) { fuse_reply_none(answering(req)); }
 int entry(fuse_req_t req, const fuse_entry_param* e) { return fuse_reply_entry(answering(req), e); }
 int create(fuse_req_t req, const fuse_entry_param* e, const fuse_file_info* fi) {
@@ -53,9 +57,13 @@ int report_failure(const char* op, const std::exception& e, bool commit) noexcep
 
 namespace detail {
 
-Serving::Serving(fuse_req_t req) { serving = req; }
+Serving::Serving(fuse_req_t req) {
+    serving = req;
+    served_error = 0;
+}
 Serving::~Serving() { serving = nullptr; }
 bool Serving::answered() const { return serving == nullptr; }
+int Serving::error() const { return served_error; }
 
 void fail(const char* name, fuse_req_t req, bool answered_by_none, const std::exception* e) noexcept {
     const bool answered = serving != req;
@@ -65,8 +73,12 @@ void fail(const char* name, fuse_req_t req, bool answered_by_none, const std::ex
     }
     const int error = e ? report_failure(name, *e) : EIO;
     if (!e) log::error(name, ": unknown exception");
-    if (answered_by_none) none(req);
-    else err(req, error);
+    if (answered_by_none) {
+        served_error = error;
+        none(req);
+    } else {
+        err(req, error);
+    }
 }
 
 }  // namespace detail

@@ -1,14 +1,17 @@
 // The answers to FUSE requests. Every request gets exactly one; operations give it through
 // these functions, which note that the request this thread serves has been answered, so
 // that the wrapper every operation runs in (operations.cpp) answers with an errno exactly
-// when an operation threw before answering — no exception ever reaches libfuse.
+// when an operation threw before answering — no exception ever reaches libfuse. The
+// wrapper also counts each request's result and time (activity.h).
 #pragma once
 
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <chrono>
 #include <exception>
 
+#include "fs/activity.h"
 #include "fs/fuse.h"
 
 namespace h5swmrfs::fs::reply {
@@ -30,11 +33,13 @@ int xattr(fuse_req_t req, size_t count);
 // bytes a program wrote did not land, and the log is where a user looks for why.
 int report_failure(const char* op, const std::exception& e, bool commit = false) noexcept;
 
-// Runs one operation: answers its request with the errno of whatever it throws before
-// answering (EIO when that carries none; nothing for a request answered by reply::none),
-// logs what it throws after answering, and never lets an exception out.
-template <class Operation>
-void guarded(const char* name, fuse_req_t req, bool answered_by_none, Operation&& operation) noexcept;
+// Runs one operation of kind `kind`: answers its request with the errno of whatever it
+// throws before answering (EIO when that carries none; nothing for a request answered by
+// reply::none), logs what it throws after answering, never lets an exception out, and
+// counts the request with the errno it was answered with (a failure answered by
+// reply::none with the errno it would have had).
+template <class Work>
+void guarded(activity::Operation& kind, fuse_req_t req, bool answered_by_none, Work&& work) noexcept;
 
 // Test builds: throws when a test asked operation `name` to fail, or waits when it asked
 // point `name` to pause (fault.cpp).
@@ -46,22 +51,28 @@ struct Serving {
     explicit Serving(fuse_req_t req);
     ~Serving();
     bool answered() const;
+    int error() const;  // the errno the request was answered with (0: success) or failed with
 };
 void fail(const char* name, fuse_req_t req, bool answered_by_none, const std::exception* e) noexcept;
 }  // namespace detail
 
-template <class Operation>
-void guarded(const char* name, fuse_req_t req, bool answered_by_none, Operation&& operation) noexcept {
-    detail::Serving serving(req);
-    try {
-        fault_point(name);
-        operation();
-        return;
-    } catch (const std::exception& e) {
-        detail::fail(name, req, answered_by_none, &e);
-    } catch (...) {
-        detail::fail(name, req, answered_by_none, nullptr);
+template <class Work>
+void guarded(activity::Operation& kind, fuse_req_t req, bool answered_by_none, Work&& work) noexcept {
+    const auto started = std::chrono::steady_clock::now();
+    int error;
+    {
+        detail::Serving serving(req);
+        try {
+            fault_point(kind.name());
+            work();
+        } catch (const std::exception& e) {
+            detail::fail(kind.name(), req, answered_by_none, &e);
+        } catch (...) {
+            detail::fail(kind.name(), req, answered_by_none, nullptr);
+        }
+        error = serving.error();
     }
+    kind.served(error, std::chrono::steady_clock::now() - started);
 }
 
 }  // namespace h5swmrfs::fs::reply

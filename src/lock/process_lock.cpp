@@ -9,6 +9,7 @@
 //    readers ask the backend again (and so queue behind the writer).
 //  - mutex_ is never held during a backend call (those wait on other processes).
 #include "lock/backend.h"
+#include "lock/counts.h"
 #include "lock/lock.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -178,6 +179,7 @@ std::unique_ptr<Hold> ProcessLock::acquire_shared(Clock::time_point deadline) {
         changed_.notify_all();
         throw;
     }
+    counts::granted(Mode::Shared);
     lock.lock();
     slot_pending_ = false;
     slot_ = std::make_shared<SharedSlot>();
@@ -243,7 +245,9 @@ std::unique_ptr<Hold> ProcessLock::acquire_exclusive(Clock::time_point deadline)
     writer_active_ = true;
     lock.unlock();
     try {
-        return std::make_unique<ExclusiveHold>(*this, backend_->acquire(Mode::Exclusive, deadline));
+        auto granted = std::make_unique<ExclusiveHold>(*this, backend_->acquire(Mode::Exclusive, deadline));
+        counts::granted(Mode::Exclusive);
+        return granted;
     } catch (...) {
         lock.lock();
         writer_active_ = false;

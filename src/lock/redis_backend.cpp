@@ -3,6 +3,7 @@
 // (redis_subscriber.cpp). This file: acquiring, releasing and checking holds, and the
 // Backend interface over them. redis_core.h has the threads and the lock order;
 // docs/LOCKING.md is the protocol.
+#include "lock/counts.h"
 #include "lock/identity.h"
 #include "lock/redis_core.h"
 #include "util/error.h"
@@ -177,8 +178,10 @@ void Core::release(const std::shared_ptr<Entry>& entry, milliseconds wait) noexc
 void Core::check_valid(Entry& entry) const {
     if (entry.lost) throw Error(EIO, "lock '" + options_.key + "': hold lost (lease ran out or the lock was broken)");
     if (Clock::now().time_since_epoch().count() >= entry.valid_until.load()) {
-        entry.lost = true;
-        log::warning("lock '", options_.key, "': lease could not be renewed in time; hold given up");
+        if (!entry.lost.exchange(true)) {
+            counts::lost(entry.mode);
+            log::warning("lock '", options_.key, "': lease could not be renewed in time; hold given up");
+        }
         throw Error(EIO, "lock '" + options_.key + "': lease could not be renewed in time");
     }
     if (entry.confirmed_epoch.load() < epoch_.load())

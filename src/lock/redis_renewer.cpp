@@ -1,6 +1,7 @@
 // The redis backend's renewer thread: extends the lease of every tracked entry (holds and
 // waiting writers) each lease/3, and marks holds that redis no longer has as lost.
 // redis_core.h has the lock order.
+#include "lock/counts.h"
 #include "lock/redis_core.h"
 #include "util/log.h"
 
@@ -58,12 +59,15 @@ void Core::renewer_loop() {
                     if (until > entry.valid_until.load()) entry.valid_until = until;
                     entry.confirmed_epoch = epoch;
                 } else if (!entry.waiting) {
-                    if (!entry.lost.exchange(true))
+                    if (!entry.lost.exchange(true)) {
+                        counts::lost(entry.mode);
                         log::warning("lock '", options_.key, "': hold is gone from redis (expired, broken or redis restarted)");
+                    }
                 }
             }
             ok = true;
         } catch (const std::exception& e) {
+            counts::renewal_missed();
             log::warning("lock '", options_.key, "': lease renewal failed: ", e.what());
         }
         lock.lock();

@@ -2,6 +2,7 @@
 // every notice (and hands "writer" notices to the process layer), and after a lost
 // connection moves epoch_ (every hold must then be confirmed again) and reconnects.
 // redis_core.h has the lock order.
+#include "lock/counts.h"
 #include "lock/redis_core.h"
 #include "util/log.h"
 
@@ -38,7 +39,7 @@ bool Core::subscribe_once(milliseconds& backoff) {
 
 void Core::subscriber_loop() {
     milliseconds backoff = 50ms;
-    bool reported = false;
+    bool reported = false;  // the connection was lost, and is not made again yet
     for (;;) {
         Connection* connection = nullptr;
         {
@@ -48,7 +49,7 @@ void Core::subscriber_loop() {
         }
         try {
             if (!connection) {
-                subscribe_once(backoff);
+                if (subscribe_once(backoff) && reported) counts::reconnected();
                 if (reported) log::info("lock '", options_.key, "': redis reachable again");
                 reported = false;
                 continue;

@@ -20,4 +20,8 @@ private:
 // Maps any exception in flight to a positive errno (EIO for the unknown).
 int errno_of(const std::exception& e) noexcept;
 
+// The symbolic name of an errno: "ENOENT" for ENOENT; "E" and the number for one the C
+// library has no name for.
+std::string errno_name(int error);
+
 }  // namespace h5swmrfs

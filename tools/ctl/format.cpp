@@ -48,6 +48,18 @@ void json_list(std::ostringstream& out, const std::vector<lock::Participant>& li
 
 }  // namespace
 
+std::string participants_text(const std::vector<lock::Participant>& list) {
+    std::ostringstream out;
+    text_lines(out, list);
+    return out.str();
+}
+
+std::string participants_json(const std::vector<lock::Participant>& list) {
+    std::ostringstream out;
+    json_list(out, list);
+    return out.str();
+}
+
 std::string status_text(const lock::LockStatus& status) {
     std::ostringstream out;
     out << "lock " << status.key << " (" << status.backend;

@@ -4,6 +4,7 @@
 #include "lock/admin.h"
 #include "lock/lock.h"
 #include "lock/password_file.h"
+#include "mount_status.h"
 #include "run.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -14,6 +15,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,7 @@ constexpr int exit_error = 1;
 
 const char* usage_text =
     "usage: h5swmrfs-ctl [OPTIONS] status KEY|FILE [--json]\n"
+    "       h5swmrfs-ctl [OPTIONS] status MOUNTPOINT [--json]\n"
     "       h5swmrfs-ctl [OPTIONS] break KEY|FILE\n"
     "       h5swmrfs-ctl [OPTIONS] run --shared|--exclusive KEY|FILE -- CMD [ARGS...]\n"
     "\n"
@@ -41,6 +44,10 @@ const char* usage_text =
     "A FILE (an existing path) stands for its lock: its canonical absolute path as the\n"
     "redis key, or its sidecar FILE.h5swmrfs-lock with --lock local.\n"
     "\n"
+    "status MOUNTPOINT: whether the h5swmrfs mount there answers (one statfs, given\n"
+    "--timeout), the file it serves, and the holds and waits of that mount in its lock\n"
+    "(the file's default key unless --lock-key says otherwise).\n"
+    "\n"
     "options:\n"
     "  --redis URL                redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH.sock[?db=N]\n"
     "                             (default $H5SWMRFS_REDIS, else redis://127.0.0.1:6379/0)\n"
@@ -48,11 +55,16 @@ const char* usage_text =
     "  --lock redis|local         lock backend (default redis)\n"
     "  --lease SECONDS            lease of the hold taken by run (default 15)\n"
     "  --lock-timeout SECONDS     how long run waits for the lock (default 60)\n"
+    "  --lock-key KEY             status MOUNTPOINT: the mount's lock key, if it was given one\n"
+    "  --timeout SECONDS          status MOUNTPOINT: how long the mount has to answer (default 5)\n"
     "  --json                     status as JSON\n"
     "  -v, --verbose              log lock activity to stderr\n"
     "\n"
     "exit status: run exits with the command's status (128+N if killed by signal N);\n"
-    "64 usage, 69 redis unreachable or refused, 75 lock still taken after --lock-timeout, 1 other.\n";
+    "64 usage, 69 redis unreachable or refused, 75 lock still taken after --lock-timeout, 1 other.\n"
+    "status MOUNTPOINT: 0 the mount answers and its lock could be read; 2 not the mount point\n"
+    "of an h5swmrfs mount; 3 no answer within --timeout (daemon stopped or hung); 4 daemon\n"
+    "gone (unmount with fusermount3 -u); 69 the mount answers but its lock cannot be read.\n";
 
 int usage(const std::string& why) {
     if (!why.empty()) std::cerr << "h5swmrfs-ctl: " << why << "\n";
@@ -87,13 +99,52 @@ std::string resolve_target(lock::Options& options, const std::string& target) {
     return is_file ? options.key : std::string();
 }
 
+// `status MOUNTPOINT`; `options.key` set when --lock-key named the mount's key.
+int mount_status(lock::Options options, const util::MountEntry& mount, std::chrono::milliseconds timeout, bool json) {
+    ctl::MountStatus status;
+    status.mount = mount;
+    status.timeout = timeout;
+    status.answer = ctl::ask_mount(mount.mount_point, timeout);  // first: it forks, and nothing has threads yet
+    try {
+        if (options.key.empty() || options.backend == "local") resolve_target(options, mount.source);
+        ctl::keep_mount_participants(status, lock::read_status(options), options.backend);
+    } catch (const std::exception& e) {
+        status.lock_error = e.what();
+    }
+    std::cout << (json ? ctl::mount_status_json(status) : ctl::mount_status_text(status));
+    return ctl::mount_exit_status(status);
+}
+
+// Says why `lookup` of `target` is no mount point to give status; nullopt when it is one,
+// or names a KEY or FILE.
+std::optional<int> refuse_as_mount(const std::string& target, const ctl::MountLookup& lookup) {
+    using Kind = ctl::MountLookup::Kind;
+    switch (lookup.kind) {
+        case Kind::Mount:
+        case Kind::Other: return std::nullopt;
+        case Kind::Inside:
+            std::cerr << "h5swmrfs-ctl: " << target << " is inside the h5swmrfs mount " << lookup.mount.mount_point
+                      << "; give its mount point\n";
+            break;
+        case Kind::OtherMount:
+            std::cerr << "h5swmrfs-ctl: " << target << " is the mount point of a " << lookup.mount.type
+                      << " mount, not of h5swmrfs\n";
+            break;
+        case Kind::Directory:
+            std::cerr << "h5swmrfs-ctl: " << target << " is a directory, not the mount point of an h5swmrfs mount\n";
+            break;
+    }
+    return ctl::exit_not_a_mount;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     ctl::block_forwarded_signals();
     lock::Options options;
     options.keep_idle = std::chrono::milliseconds(0);
-    std::string command, target, password_file;
+    std::string command, target, password_file, lock_key;
+    std::chrono::milliseconds answer_timeout{5000};
     bool json = false;
     int run_mode = 0;  // 1 shared, 2 exclusive
     std::vector<std::string> run_command;
@@ -122,6 +173,8 @@ int main(int argc, char** argv) {
             else if (a == "--lock") options.backend = value();
             else if (a == "--lease") options.lease = seconds_option(a, value());
             else if (a == "--lock-timeout") options.timeout = seconds_option(a, value());
+            else if (a == "--lock-key") lock_key = value();
+            else if (a == "--timeout") answer_timeout = seconds_option(a, value());
             else if (a == "--json") json = true;
             else if (a == "--shared") run_mode = 1;
             else if (a == "--exclusive") run_mode = 2;
@@ -137,6 +190,15 @@ int main(int argc, char** argv) {
         if (options.backend != "redis" && options.backend != "local")
             return usage("--lock " + options.backend + " is not supported here (redis or local)");
         if (!password_file.empty()) options.redis_password = lock::read_password_file(password_file);
+        if (command == "status") {
+            // Before anything looks at the path: a mount whose daemon is stopped would hang it.
+            const ctl::MountLookup lookup = ctl::look_up_mount(target);
+            if (lookup.kind == ctl::MountLookup::Kind::Mount) {
+                options.key = lock_key;
+                return mount_status(options, lookup.mount, answer_timeout, json);
+            }
+            if (auto refused = refuse_as_mount(target, lookup)) return *refused;
+        }
         const std::string file = resolve_target(options, target);
 
         if (command == "status") {

@@ -1,0 +1,28 @@
+// The mounts this process sees, from /proc/self/mountinfo: found without touching the
+// mounted paths, which a stopped FUSE daemon would leave hanging.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace h5swmrfs::util {
+
+struct MountEntry {
+    std::string mount_point;  // absolute, escapes (\040 ...) decoded
+    std::string type;         // "ext4", "fuse.h5swmrfs", ...
+    std::string source;       // the device, or a FUSE mount's fsname
+};
+
+// The entries of mountinfo text, in its order (a mount stacked on another comes after it).
+// Lines it cannot read are left out.
+std::vector<MountEntry> parse_mountinfo(std::string_view text);
+
+// This process's mounts now; empty when /proc/self/mountinfo cannot be read.
+std::vector<MountEntry> mounts();
+
+// `path` made absolute (against the working directory) and normal: no ".", "..", empty
+// or trailing components. Only text: nothing is looked up, no symbolic link resolved.
+std::string lexically_absolute(const std::string& path);
+
+}  // namespace h5swmrfs::util
