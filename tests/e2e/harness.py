@@ -321,6 +321,31 @@ class Mount:
         return problems
 
 
+class DaemonTestCase(unittest.TestCase):
+    """What the tests of a class that start their own daemons share: a
+    temporary directory (cls.tmp), a private redis (cls.redis, asking for
+    REDIS_PASSWORD when set) and the zoo file (cls.zoo). Subclasses that add
+    to setUpClass call it first."""
+
+    REDIS_PASSWORD = None
+
+    @classmethod
+    def setUpClass(cls):
+        if SELFTEST:
+            raise unittest.SkipTest('needs the daemon')
+        require_host()
+        cls.tmpdir = tempfile.TemporaryDirectory(prefix='h5swmrfs-e2e-')
+        cls.tmp = cls.tmpdir.name
+        cls.redis = Redis(password=cls.REDIS_PASSWORD).start()
+        cls.zoo = os.path.join(cls.tmp, 'zoo.h5')
+        make_zoo(cls.zoo)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.redis.stop()
+        cls.tmpdir.cleanup()
+
+
 class MountedTestCase(unittest.TestCase):
     """One file, one redis and one mount shared by the tests of a class;
     cls.h5 is the same file opened with h5py, cls.entries its links

@@ -9,29 +9,16 @@ import errno
 import os
 import signal
 import subprocess
-import tempfile
-import unittest
 
 import harness
 
 
-class DeadMount(unittest.TestCase):
+class DeadMount(harness.DaemonTestCase):
 
     @classmethod
     def setUpClass(cls):
-        if harness.SELFTEST:
-            raise unittest.SkipTest('needs the daemon')
-        harness.require_host()
-        cls.tmpdir = tempfile.TemporaryDirectory(prefix='h5swmrfs-e2e-')
-        cls.tmp = cls.tmpdir.name
-        cls.redis = harness.Redis().start()
-        cls.h5 = os.path.join(cls.tmp, 'zoo.h5')
-        harness.make_zoo(cls.h5)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.redis.stop()
-        cls.tmpdir.cleanup()
+        super().setUpClass()
+        cls.h5 = cls.zoo
 
     def setUp(self):
         self.mnt = os.path.join(self.tmp, self.id().split('.')[-1])

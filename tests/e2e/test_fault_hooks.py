@@ -18,7 +18,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import unittest
 
 import harness
 import write_harness as wh
@@ -216,11 +215,7 @@ class PinTakenDuringACut(wh.WriteTestCase):
             target=lambda: opened.append(os.open(self.p('ds'), os.O_RDONLY)))
         reader.start()
         try:
-            for _ in harness.deadline_loop(10):
-                if os.path.getsize(self.fault_file) == 0:
-                    break
-            self.assertEqual(os.path.getsize(self.fault_file), 0,
-                             'the open never reached its pin')
+            self.wait_paused('the open')
             start = time.monotonic()  # the open holds its hold, unpinned
             new = np.arange(100, 110, dtype='<i4').tobytes()
             fd = os.open(self.p('ds'), os.O_WRONLY)
@@ -238,6 +233,14 @@ class PinTakenDuringACut(wh.WriteTestCase):
                         'the writer waited %.1fs: the open kept the hold '
                         'as a pin after the cut' % took)
         self.assertEqual(self.cat(self.p('ds')), new)
+
+    def wait_paused(self, what):
+        """Until the pause hook was reached (it empties the fault file)."""
+        for _ in harness.deadline_loop(10):
+            if os.path.getsize(self.fault_file) == 0:
+                break
+        self.assertEqual(os.path.getsize(self.fault_file), 0,
+                         what + ' never reached its pin')
 
     def write(self, name, data):
         fd = os.open(self.p(name), os.O_WRONLY)
@@ -261,11 +264,7 @@ class PinTakenDuringACut(wh.WriteTestCase):
                 target=lambda: got.append(os.pread(fd, 40, 0)))
             reader.start()
             try:
-                for _ in harness.deadline_loop(10):
-                    if os.path.getsize(self.fault_file) == 0:
-                        break
-                self.assertEqual(os.path.getsize(self.fault_file), 0,
-                                 'the read never reached its pin')
+                self.wait_paused('the read')
                 start = time.monotonic()
                 self.write('other', bytes(range(8)))
                 took = time.monotonic() - start

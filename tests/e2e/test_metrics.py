@@ -17,7 +17,6 @@ import http.client
 import os
 import re
 import socket
-import subprocess
 import threading
 import time
 import urllib.error

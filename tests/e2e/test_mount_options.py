@@ -9,8 +9,6 @@ accepted; an option libfuse does not know is one line too."""
 import errno
 import os
 import shutil
-import tempfile
-import unittest
 
 import harness
 
@@ -20,27 +18,17 @@ import redis
 PASSWORD = 'e2e-secret'
 
 
-class MountOptions(unittest.TestCase):
+class MountOptions(harness.DaemonTestCase):
+
+    REDIS_PASSWORD = PASSWORD
 
     @classmethod
     def setUpClass(cls):
-        if harness.SELFTEST:
-            raise unittest.SkipTest('needs the daemon')
-        harness.require_host()
-        cls.tmpdir = tempfile.TemporaryDirectory(prefix='h5swmrfs-e2e-')
-        cls.tmp = cls.tmpdir.name
-        cls.redis = harness.Redis(password=PASSWORD).start()
+        super().setUpClass()
         cls.password_file = os.path.join(cls.tmp, 'password')
         with open(cls.password_file, 'w') as out:
             out.write(PASSWORD + '\n')
         cls.plain_url = 'redis://127.0.0.1:%d/0' % cls.redis.port
-        cls.zoo = os.path.join(cls.tmp, 'zoo.h5')
-        harness.make_zoo(cls.zoo)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.redis.stop()
-        cls.tmpdir.cleanup()
 
     def setUp(self):
         self.mounts = []

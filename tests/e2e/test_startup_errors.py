@@ -4,26 +4,20 @@ makes the daemon exit 1 before mounting, with exactly one line on stderr
 that names the problem, and nothing mounted."""
 
 import os
-import tempfile
-import unittest
 
 import harness
 
 PASSWORD = 'e2e-secret'
 
 
-class StartupErrors(unittest.TestCase):
+class StartupErrors(harness.DaemonTestCase):
+
+    REDIS_PASSWORD = PASSWORD
 
     @classmethod
     def setUpClass(cls):
-        if harness.SELFTEST:
-            raise unittest.SkipTest('needs the daemon')
-        harness.require_host()
-        cls.tmpdir = tempfile.TemporaryDirectory(prefix='h5swmrfs-e2e-')
-        cls.tmp = cls.tmpdir.name
-        cls.redis = harness.Redis(password=PASSWORD).start()
-        cls.h5 = os.path.join(cls.tmp, 'good.h5')
-        harness.make_zoo(cls.h5)
+        super().setUpClass()
+        cls.h5 = cls.zoo
         cls.mnt = os.path.join(cls.tmp, 'mnt')
         os.mkdir(cls.mnt)
         cls.text = os.path.join(cls.tmp, 'not hdf5.h5')
@@ -34,11 +28,6 @@ class StartupErrors(unittest.TestCase):
             out.write('x')
         cls.empty = os.path.join(cls.tmp, 'empty.h5')
         open(cls.empty, 'w').close()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.redis.stop()
-        cls.tmpdir.cleanup()
 
     def start(self, h5file, mountpoint, redis_url=None):
         """Run the daemon; stop and unmount it if it did not exit."""

@@ -347,16 +347,27 @@ class Scenario:
         log('%s cleared the dead mount' % pre)
 
     def mount_as_fstab_does(self):
+        # An fstab line in a temporary fstab, its options in their -o spelling:
         # mount(8) runs mount.fuse3, which runs `h5swmrfs FILE MOUNTPOINT -o OPTIONS`
         # from PATH and returns once the daemon has forked away.
-        run(['mount', '-t', 'fuse.h5swmrfs', '-o', '_netdev,nofail', self.sample,
-             self.mountpoint], env=dict(os.environ, H5SWMRFS_REDIS=self.redis_url))
+        fstab = os.path.join(os.path.dirname(self.sample), 'fstab')
+        with open(fstab, 'w') as out:
+            out.write('%s %s fuse.h5swmrfs redis=%s,lease=5,lock_timeout=30,_netdev,nofail 0 0\n'
+                      % (self.sample, self.mountpoint, self.redis_url))
+        run(['mount', '-a', '-T', fstab])
         if not mounted(self.mountpoint):
-            raise Failure('mount -t fuse.h5swmrfs returned without a mount')
+            raise Failure('mount -a -T FSTAB returned without a mount')
         self.compare()
+        written = bytes(range(256)) * 16
+        with open(os.path.join(self.mountpoint, 'written'), 'wb') as out:
+            out.write(written)
         run(['umount', self.mountpoint])
         wait_for(lambda: not pids_naming(self.mountpoint), 20,
                  'the daemon of mount(8) to exit')
+        with h5py.File(self.sample, 'r') as f:
+            if f['written'][...].tobytes() != written:
+                raise Failure('what was written through the fstab mount is not in the file')
+        log('fstab line: cat == h5py, a new dataset written and read back by h5py')
 
     def remove(self):
         run(APT + ['remove', PACKAGE], env=APT_ENV)
@@ -415,7 +426,7 @@ def main():
                                                           scenario.make_sample()))
         scenario.step('mount with /usr/bin/h5swmrfs, cat, unmount', scenario.mount_directly)
         scenario.step('a killed daemon, the unit\'s ExecStartPre', scenario.crash_and_clear)
-        scenario.step('mount -t fuse.h5swmrfs, cat, umount', scenario.mount_as_fstab_does)
+        scenario.step('mount -a -T FSTAB (redis=, lease=), cat, write, umount', scenario.mount_as_fstab_does)
         scenario.step('apt-get remove ' + PACKAGE, scenario.remove)
     except Failure as e:
         log('FAIL: %s' % e)
