@@ -5,16 +5,13 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include <cctype>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
-#include <vector>
 
 #include "util/error.h"
+#include "util/mounts.h"
 
 extern char** environ;
 
@@ -31,34 +28,12 @@ std::string absolute_path(const std::string& mountpoint) {
     return (std::filesystem::path(parent) / path.filename()).string();
 }
 
-// A mountinfo field with its octal escapes ("\040" for a blank) undone.
-std::string unescaped(const std::string& field) {
-    std::string out;
-    for (std::size_t i = 0; i < field.size(); ++i) {
-        if (field[i] == '\\' && i + 3 < field.size() && std::isdigit(static_cast<unsigned char>(field[i + 1]))) {
-            out += static_cast<char>(std::strtol(field.substr(i + 1, 3).c_str(), nullptr, 8));
-            i += 3;
-        } else {
-            out += field[i];
-        }
-    }
-    return out;
-}
-
 // The type of the topmost mount on `path` ("fuse.h5swmrfs"), empty when nothing is
 // mounted there.
 std::string mount_type_at(const std::string& path) {
-    std::ifstream info("/proc/self/mountinfo");
-    std::string line, type;
-    while (std::getline(info, line)) {
-        std::istringstream fields(line);
-        std::vector<std::string> before;  // the fields up to the " - " separator
-        std::string field;
-        while (fields >> field && field != "-") before.push_back(field);
-        std::string fstype;
-        fields >> fstype;
-        if (before.size() > 4 && unescaped(before[4]) == path) type = fstype;  // later lines stack on earlier ones
-    }
+    std::string type;
+    for (const util::MountEntry& entry : util::mounts())
+        if (entry.mount_point == path) type = entry.type;  // later entries stack on earlier ones
     return type;
 }
 
