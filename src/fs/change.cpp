@@ -28,7 +28,7 @@ fuse_entry_param entry_of(Filesystem& fs, View& view, hid_t group, const Node& d
 
 void mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t) {
     Filesystem& fs = filesystem_of(req);
-    auto entry = locked(fs, Access::exclusive(), [&](View& view, const lock::Hold&) {
+    auto entry = locked(fs, Access::exclusive_names(), [&](View& view, const lock::Hold&) {
         Node dir = directory_node(fs, parent);
         h5::Id group = h5::open_object(view.file.id(), dir.path, dir.address);
         h5::create_group(group.get(), name);
@@ -40,7 +40,7 @@ void mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t) {
 void mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t) {
     Filesystem& fs = filesystem_of(req);
     if (!S_ISREG(mode)) throw Error(EPERM, std::string(name) + ": no devices, fifos or sockets in an HDF5 file");
-    auto entry = locked(fs, Access::exclusive(), [&](View& view, const lock::Hold&) {
+    auto entry = locked(fs, Access::exclusive_names(), [&](View& view, const lock::Hold&) {
         return make_entry(fs, view, create_dataset_node(fs, view, parent, name));
     });
     reply::entry(req, &entry);
@@ -48,7 +48,7 @@ void mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev
 
 void unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
     Filesystem& fs = filesystem_of(req);
-    locked(fs, Access::exclusive(), [&](View& view, const lock::Hold& hold) {
+    locked(fs, Access::exclusive_names(), [&](View& view, const lock::Hold& hold) {
         Node dir = directory_node(fs, parent);
         h5::Id group = h5::open_object(view.file.id(), dir.path, dir.address);
         h5::Link link = existing_link(group.get(), dir.path, name);
@@ -61,7 +61,7 @@ void unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
 
 void rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
     Filesystem& fs = filesystem_of(req);
-    locked(fs, Access::exclusive(), [&](View& view, const lock::Hold&) {
+    locked(fs, Access::exclusive_names(), [&](View& view, const lock::Hold&) {
         Node dir = directory_node(fs, parent);
         h5::Id group = h5::open_object(view.file.id(), dir.path, dir.address);
         h5::Link link = existing_link(group.get(), dir.path, name);
@@ -77,7 +77,7 @@ void rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_
             unsigned flags) {
     Filesystem& fs = filesystem_of(req);
     if (flags & RENAME_EXCHANGE) throw Error(EINVAL, std::string(name) + ": renames that exchange are not supported");
-    locked(fs, Access::exclusive(), [&](View& view, const lock::Hold& hold) {
+    locked(fs, Access::exclusive_names(), [&](View& view, const lock::Hold& hold) {
         Node from_dir = directory_node(fs, parent), to_dir = directory_node(fs, new_parent);
         h5::Id from = h5::open_object(view.file.id(), from_dir.path, from_dir.address);
         h5::Id to = h5::open_object(view.file.id(), to_dir.path, to_dir.address);
@@ -107,7 +107,7 @@ void rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_
 
 void symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
     Filesystem& fs = filesystem_of(req);
-    auto entry = locked(fs, Access::exclusive(), [&](View& view, const lock::Hold&) {
+    auto entry = locked(fs, Access::exclusive_names(), [&](View& view, const lock::Hold&) {
         Node dir = directory_node(fs, parent);
         h5::Id group = h5::open_object(view.file.id(), dir.path, dir.address);
         h5::LinkValue link = h5::link_value_of(target, dir.path == "/" ? "" : dir.path, fs.config.mountpoint);
@@ -122,7 +122,7 @@ void symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* 
 
 void link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new_name) {
     Filesystem& fs = filesystem_of(req);
-    auto entry = locked(fs, Access::exclusive(), [&](View& view, const lock::Hold&) {
+    auto entry = locked(fs, Access::exclusive_names(), [&](View& view, const lock::Hold&) {
         Node node = fs.inodes.get(ino);
         if (node.kind == h5::Kind::Group) throw Error(EPERM, node.path + ": hard links to groups are not made");
         if (is_symlink(node.kind)) throw Error(EPERM, node.path + ": a symbolic link has no object to link to");
@@ -154,8 +154,8 @@ void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
             });
         }
     }
-    struct stat st = attributes_of(fs, ino, fi);
-    reply::attr(req, &st, 0);
+    Attributes answer = attributes_of(fs, ino, fi);
+    reply::attr(req, &answer.st, answer.timeout);
 }
 
 }  // namespace h5swmrfs::fs::ops

@@ -25,10 +25,12 @@ namespace h5swmrfs::fs {
 
 pid_t process_of(fuse_req_t req) { return util::process_of_thread(fuse_req_ctx(req)->pid); }
 
-void apply_staged_size(OpenFile* file, struct stat& st) {
-    if (!file) return;
+bool apply_staged_size(OpenFile* file, struct stat& st) {
+    if (!file) return false;
     std::lock_guard guard(file->mutex);
-    if (file->staging && file->staging->dirty()) st.st_size = static_cast<off_t>(file->staging->size());
+    if (!file->staging || !file->staging->dirty()) return false;
+    st.st_size = static_cast<off_t>(file->staging->size());
+    return true;
 }
 
 std::unique_ptr<h5::DatasetReader> open_reader(View& view, const Node& node) {
@@ -40,12 +42,15 @@ std::unique_ptr<h5::DatasetReader> open_reader(View& view, const Node& node) {
 namespace ops {
 namespace {
 
-// Every read goes to the daemon, under the lock: another mount may change the
-// dataset at any time, so the page cache must not answer for it.
+// A reader's open uses the page cache when the mount caches (kernel_cache.h), and keeps
+// the pages the kernel has only when all are of its hold's generation. A writer's open
+// never does: its own reads show what it staged, which no one else may see, and a shared
+// writable mapping of it is refused (ENODEV) rather than left uncommitted.
 void set_open_flags(Filesystem& fs, fuse_file_info* fi, std::unique_ptr<OpenFile> file) {
+    const bool cached = fs.cache.enabled() && !file->writable;
+    fi->keep_cache = cached && fs.cache.keep_pages(file->ino, file->generation);
+    fi->direct_io = !cached;
     fi->fh = fs.handles.keep(std::move(file));
-    fi->direct_io = 1;
-    fi->keep_cache = 0;
 }
 
 std::string spill_directory(const Filesystem& fs) { return util::directory_of(fs.config.file); }
@@ -133,7 +138,7 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
     Filesystem& fs = filesystem_of(req);
     if (!S_ISREG(mode)) throw Error(EPERM, std::string(name) + ": only regular files can be created");
-    auto created = locked(fs, Access::exclusive(), [&](View& view, const lock::Hold&) {
+    auto created = locked(fs, Access::exclusive_names(), [&](View& view, const lock::Hold&) {
         Node node = create_dataset_node(fs, view, parent, name);
         auto file = std::make_unique<OpenFile>();
         file->node = node;
@@ -166,12 +171,17 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
         repin = file.pinned_reader && !file.pin;
     }
     std::shared_ptr<lock::Hold> hold;
+    bool staged = false;
+    std::uint64_t generation = 0;
     auto data = locked(fs, Access::pin_of(file.ino, &file).handing_to(hold), [&](View& view, const lock::Hold&) {
         if (repin) reply::fault_point("read-repin");
         std::lock_guard guard(file.mutex);
         if (file.generation != view.generation) {
-            // A pinned reader that was cut goes on only if its bytes cannot have changed.
-            if (file.pinned_reader && !fs.changes.untouched(file.generation, view.generation, file.node.address))
+            // A pinned reader that was cut goes on only if its bytes cannot have changed,
+            // or if its process maps the dataset: a mapping follows the file (the page
+            // cache was emptied for the change, and a fault has no way to fail but SIGBUS).
+            if (file.pinned_reader && !fs.changes.untouched(file.generation, view.generation, file.node.address) &&
+                !(fs.cache.enabled() && util::has_mapped(process_of(req), fs.device, file.ino)))
                 throw Error(EIO, file.node.path + ": changed by a writer while open; open it again");
             refresh_path(fs, file);
             file.reader = open_reader(view, file.node);
@@ -182,7 +192,9 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
             file.pinned_at = std::chrono::steady_clock::now();
         }
         std::vector<std::byte> buffer;
+        generation = view.generation;
         if (file.staging && file.staging->dirty()) {
+            staged = true;
             // What this open wrote shows through its own reads (O_RDWR).
             const std::uint64_t end = file.staging->size();
             const auto at = static_cast<std::uint64_t>(offset);
@@ -201,6 +213,10 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
         return buffer;
     });
     hold.reset();
+    if (staged)
+        fs.cache.tainted(file.ino);
+    else
+        fs.cache.pages(file.ino, generation);
     reply::buf(req, reinterpret_cast<const char*>(data.data()), data.size());
     activity::read(data.size());
 }

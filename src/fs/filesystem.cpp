@@ -1,19 +1,25 @@
 #include "fs/filesystem.h"
 
 #include "util/log.h"
+#include "util/mounts.h"
 
 namespace h5swmrfs::fs {
 
-Filesystem::Filesystem(Config config_) : config(std::move(config_)), pins(config.pin_grace) {}
+Filesystem::Filesystem(Config config_) : config(std::move(config_)), pins(config.pin_grace), cache(config.cache) {}
 
-void Filesystem::start(std::unique_ptr<lock::Lock> lock_) {
+void Filesystem::start(std::unique_ptr<lock::Lock> lock_, fuse_session* session) {
     lock = std::move(lock_);
+    for (const util::MountEntry& entry : util::mounts())
+        if (entry.mount_point == config.mountpoint) device = entry.device;  // the last one is ours
     lock->on_writer_waiting([this] { pins.writer_waiting(); });
+    if (cache.enabled()) lock->on_shared_released([this](const lock::Drop& drop) { cache.drop(drop.id); });
+    cache.start(session_notices(session), [this](std::uint64_t id) { lock->dropped(id); });
     pins.start();
 }
 
 Filesystem::~Filesystem() {
     pins.stop();
+    cache.stop();
     {
         std::unique_lock guard(view_mutex);
         if (std::size_t left = handles.clear())

@@ -18,6 +18,7 @@
 #include "fs/config.h"
 #include "fs/handles.h"
 #include "fs/inodes.h"
+#include "fs/kernel_cache.h"
 #include "fs/pins.h"
 #include "fs/view.h"
 #include "lock/lock.h"
@@ -26,8 +27,9 @@ namespace h5swmrfs::fs {
 
 struct Filesystem {
     explicit Filesystem(Config config);
-    // Takes the lock and starts serving: pins are cut for writers the lock hears of.
-    void start(std::unique_ptr<lock::Lock> lock);
+    // Takes the lock and starts serving: pins are cut for writers the lock hears of, and
+    // the kernel's caches of `session` emptied after every shared hold given up.
+    void start(std::unique_ptr<lock::Lock> lock, fuse_session* session);
     // Teardown, once no request runs any more: open files and directories the kernel
     // had not released are dropped (a write staged and never closed is not committed, as
     // if its writer had been killed), then every HDF5 handle, then the lock (releasing
@@ -45,6 +47,8 @@ struct Filesystem {
 
     LocalChanges changes;
     Pins pins;
+    KernelCache cache;
+    dev_t device = 0;  // st_dev of this mount's files (in /proc/PID/maps), once mounted
     Handles handles;  // after `lock` and `view`: open files hold holds and HDF5 handles
 };
 

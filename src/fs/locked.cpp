@@ -50,19 +50,28 @@ std::shared_ptr<lock::Hold> handed(std::shared_ptr<lock::Hold> hold, const Acces
 
 }  // namespace
 
+DropsAfterChange::~DropsAfterChange() {
+    if (generation != 0) fs_.lock->wait_for_drops(generation, others_only_);
+}
+
 Locked::Locked(Filesystem& fs, const Access& access) : hold_(handed(take(fs, access), access)), view_(fs, *hold_) {
-    if (hold_->mode() != lock::Mode::Exclusive) return;
+    if (hold_->mode() != lock::Mode::Exclusive) {
+        fs.cache.join_shared();  // what this request answers may be cached, until a drop
+        return;
+    }
+    KernelCache::join_exclusive();
     fs.changes.record(hold_->generation());
     check_space(view_->path, 0);
 }
 
-void Locked::finish() {
-    if (hold_->mode() == lock::Mode::Exclusive)
+void Locked::finish(DropsAfterChange& drops) {
+    if (hold_->mode() == lock::Mode::Exclusive) {
         // Checks the hold before it publishes the change; once published, the change
         // reaches the file (by this writer or the next holder) and succeeded, whatever
         // becomes of the hold after.
         view_.finish_change();
-    else
+        drops.generation = hold_->generation();
+    } else
         hold_->check_valid();  // the lease held for the whole read, or its answer cannot be trusted
 }
 

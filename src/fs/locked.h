@@ -30,6 +30,15 @@ struct Access {
     // An exclusive hold: every change. This mount's pinned readers are cut first
     // (pins.h); EROFS on a read-only mount.
     static Access exclusive() { return Access{lock::Mode::Exclusive}; }
+    // An exclusive hold for a change of names in a directory (mkdir, unlink, rename, ...):
+    // the kernel keeps that directory locked until the answer and updates its own names
+    // for it, so the change waits only for other mounts to drop their caches (this
+    // mount's drop may be waiting for that very directory).
+    static Access exclusive_names() {
+        Access access{lock::Mode::Exclusive};
+        access.others_only = true;
+        return access;
+    }
     // Shared, through the pin of `file` or of another open file of inode `ino` while
     // there is one — asking the lock again could wait for a writer that waits for this
     // very pin — else a new shared hold. For reads and fstat(2) of open files.
@@ -48,9 +57,26 @@ struct Access {
     fuse_ino_t ino = 0;
     OpenFile* file = nullptr;
     std::shared_ptr<lock::Hold>* out = nullptr;  // handing_to
+    bool others_only = false;                    // exclusive_names
 };
 
 namespace detail {
+
+// After a change, once its hold is gone: waits until every mount that may have cached
+// what the change replaced has dropped it (kernel_cache.h), so the change's operation
+// answers only when no cache anywhere shows the file as it was.
+class DropsAfterChange {
+public:
+    DropsAfterChange(Filesystem& fs, const Access& access) : fs_(fs), others_only_(access.others_only) {}
+    ~DropsAfterChange();
+    DropsAfterChange(const DropsAfterChange&) = delete;
+    DropsAfterChange& operator=(const DropsAfterChange&) = delete;
+    std::uint64_t generation = 0;  // of the published change; 0: nothing to wait for
+
+private:
+    Filesystem& fs_;
+    bool others_only_;
+};
 
 // One pass through the lock: the hold, then the view; destroyed in the other order.
 class Locked {
@@ -60,7 +86,7 @@ public:
     const lock::Hold& hold() const { return *hold_; }
     // Publishes an exclusive hold's change, or checks a shared hold is still good.
     // Once a change is published it succeeded: the hold is not checked again after.
-    void finish();
+    void finish(DropsAfterChange& drops);
 
 private:
     std::shared_ptr<lock::Hold> hold_;
@@ -73,13 +99,14 @@ private:
 // or throws what fails once the hold is released.
 template <class Work>
 auto locked(Filesystem& fs, const Access& access, Work&& work) {
+    detail::DropsAfterChange drops(fs, access);  // destroyed after the hold
     detail::Locked entry(fs, access);
     if constexpr (std::is_void_v<std::invoke_result_t<Work&, View&, const lock::Hold&>>) {
         work(entry.view(), entry.hold());
-        entry.finish();
+        entry.finish(drops);
     } else {
         auto result = work(entry.view(), entry.hold());
-        entry.finish();
+        entry.finish(drops);
         return result;
     }
 }

@@ -63,6 +63,8 @@ public:
     MountedSession(const MountedSession&) = delete;
     MountedSession& operator=(const MountedSession&) = delete;
 
+    fuse_session* get() const { return session_; }
+
     // Serves requests until the session ends; a positive status is the signal that ended it.
     int serve(bool single_thread) {
         if (single_thread) return fuse_session_loop(session_);
@@ -125,7 +127,7 @@ int mount(const Config& config, const Session& session, const LockMaker& make_lo
 
     int status = 0;
     try {
-        filesystem.start(make_lock());
+        filesystem.start(make_lock(), mounted.get());
         if (session.serve_metrics) session.serve_metrics();
         log::info("mounted ", config.file, " on ", config.mountpoint, " (", session.lock_description, ")");
         status = mounted.serve(session.single_thread);

@@ -1,5 +1,6 @@
 #include "fs/reply.h"
 
+#include "fs/kernel_cache.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -61,7 +62,10 @@ Serving::Serving(fuse_req_t req) {
     serving = req;
     served_error = 0;
 }
-Serving::~Serving() { serving = nullptr; }
+Serving::~Serving() {
+    serving = nullptr;
+    KernelCache::request_ended();  // its answer is sent: what it read may be dropped now
+}
 bool Serving::answered() const { return serving == nullptr; }
 int Serving::error() const { return served_error; }
 

@@ -112,11 +112,11 @@ Node node_of(const h5::Link& link, haddr_t directory, const std::string& directo
     return Node{link.kind, link.address, directory, child_path(directory_path, link.name)};
 }
 
-struct stat attributes_of(Filesystem& fs, fuse_ino_t ino, fuse_file_info* fi) {
+Attributes attributes_of(Filesystem& fs, fuse_ino_t ino, fuse_file_info* fi) {
     OpenFile* file = open_file_of(fi);  // fstat(2) of an open file, ftruncate(2)
     return locked(fs, Access::pin_of(ino, file), [&](View& view, const lock::Hold&) {
-        struct stat out = stat_of(view, fs.config, ino, fs.inodes.get(ino));
-        apply_staged_size(file, out);
+        Attributes out{stat_of(view, fs.config, ino, fs.inodes.get(ino)), 0};
+        if (!apply_staged_size(file, out.st)) out.timeout = fs.cache.attributes(ino);
         return out;
     });
 }
@@ -134,7 +134,7 @@ fuse_entry_param make_entry(Filesystem& fs, View& view, const Node& found) {
     }
     entry.ino = ino;
     entry.generation = 0;
-    // Another mount may change the file at any time: the kernel keeps nothing.
+    // Kept by the kernel only when the request's caller says so (KernelCache::entry).
     entry.attr_timeout = 0;
     entry.entry_timeout = 0;
     return entry;

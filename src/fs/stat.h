@@ -26,8 +26,13 @@ h5::Id follow_node(View& view, Node& node);
 h5::Id open_parent(View& view, const Node& node);
 
 // What getattr/setattr answer for `ino`, under a shared hold (through the open file
-// behind `fi` when there is one: its pin, its staged size).
-struct stat attributes_of(Filesystem& fs, fuse_ino_t ino, fuse_file_info* fi);
+// behind `fi` when there is one: its pin, its staged size), and for how long the kernel
+// may keep it (0 for a staged size: no other process may see it).
+struct Attributes {
+    struct stat st;
+    double timeout;
+};
+Attributes attributes_of(Filesystem& fs, fuse_ino_t ino, fuse_file_info* fi);
 
 // Fills the entry reply for a name just looked up and records it in the inode table.
 fuse_entry_param make_entry(Filesystem& fs, View& view, const Node& node);

@@ -55,8 +55,16 @@ void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
         Node dir = directory_node(fs, parent);
         h5::Id group = open_node(view, dir);
         auto link = h5::find_link(group.get(), name);
-        if (!link) throw Error(ENOENT, child_path(dir.path, name) + ": no such name");
-        return make_entry(fs, view, node_of(*link, dir.address, dir.path));
+        if (!link) {
+            // A name that does not exist is kept by the kernel as long as the rest.
+            fuse_entry_param none{};
+            fs.cache.entry(none, parent, name);
+            if (none.entry_timeout == 0) throw Error(ENOENT, child_path(dir.path, name) + ": no such name");
+            return none;
+        }
+        fuse_entry_param found = make_entry(fs, view, node_of(*link, dir.address, dir.path));
+        fs.cache.entry(found, parent, name);
+        return found;
     });
     reply::entry(req, &entry);
 }
@@ -73,8 +81,8 @@ void forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
 }
 
 void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-    struct stat st = attributes_of(filesystem_of(req), ino, fi);
-    reply::attr(req, &st, 0);
+    Attributes answer = attributes_of(filesystem_of(req), ino, fi);
+    reply::attr(req, &answer.st, answer.timeout);
 }
 
 void readlink(fuse_req_t req, fuse_ino_t ino) {
@@ -142,6 +150,7 @@ void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse
             fuse_entry_param probe{};
             if (fuse_add_direntry_plus(req, nullptr, 0, name, &probe, next) > room) return 0;
             fuse_entry_param entry = make_entry(fs, view, node);
+            fs.cache.entry(entry, ino, name);
             return fuse_add_direntry_plus(req, at, room, name, &entry, next);
         });
     });

@@ -55,6 +55,12 @@ struct Options {
     std::chrono::milliseconds keep_idle{1000};
 };
 
+// A dropped shared hold: what a caching process must empty before it reports dropped(id).
+struct Drop {
+    std::uint64_t id = 0;
+    std::uint64_t generation = 0;
+};
+
 class Lock {
 public:
     virtual ~Lock() = default;
@@ -70,6 +76,9 @@ public:
     // with no lock of this layer held, must not block, and may run more than once per
     // writer. Set it once, before the first acquire.
     virtual void on_writer_waiting(std::function<void()> handler) = 0;
+    virtual void on_shared_released(std::function<void(const Drop&)> handler) = 0;
+    virtual void dropped(std::uint64_t id) noexcept = 0;
+    virtual void wait_for_drops(std::uint64_t generation, bool others_only) noexcept = 0;
 };
 
 // Something that must be set right before anyone uses what the lock guards (in

@@ -89,6 +89,10 @@ public:
     void check_reachable() override { backend_->check_reachable(); }
     void on_writer_waiting(std::function<void()> handler) override { writer_waiting_handler_ = std::move(handler); }
     std::uint64_t current_generation() override { return backend_->current_generation(); }
+    void on_shared_released(std::function<void(const Drop&)> handler) override { released_handler_ = std::move(handler); }
+    void dropped(std::uint64_t) noexcept override {}
+    void wait_for_drops(std::uint64_t, bool) noexcept override {}
+    std::function<void(const Drop&)> released_handler_;
 
     void release_shared(const std::shared_ptr<SharedSlot>& slot) noexcept;
     void release_exclusive(std::unique_ptr<BackendHold> hold) noexcept;
@@ -111,6 +115,7 @@ private:
         auto idle = take_slot();
         lock.unlock();
         idle.reset();
+        if (released_handler_ && !stopping_) released_handler_(Drop{});
         lock.lock();
         changed_.notify_all();
     }
@@ -203,7 +208,9 @@ void ProcessLock::release_shared(const std::shared_ptr<SharedSlot>& slot) noexce
         slot->idle_since = Clock::now();
         if (slot_ == slot && slot_should_go()) release = take_slot();
     }
+    const bool released = release != nullptr;
     release.reset();
+    if (released && released_handler_) released_handler_(Drop{});
     changed_.notify_all();  // waiting writers, and the keeper's idle timer
 }
 

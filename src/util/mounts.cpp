@@ -1,5 +1,8 @@
 #include "util/mounts.h"
 
+#include <sys/sysmacros.h>
+
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -38,7 +41,10 @@ std::vector<MountEntry> parse_mountinfo(std::string_view text) {
         std::size_t separator = 6;
         while (separator < words.size() && words[separator] != "-") ++separator;
         if (words.size() < 6 || separator + 2 >= words.size()) continue;
-        out.push_back(MountEntry{decoded(words[4]), decoded(words[separator + 1]), decoded(words[separator + 2])});
+        unsigned major = 0, minor = 0;
+        std::sscanf(words[2].c_str(), "%u:%u", &major, &minor);
+        out.push_back(MountEntry{decoded(words[4]), decoded(words[separator + 1]), decoded(words[separator + 2]),
+                                 makedev(major, minor)});
     }
     return out;
 }

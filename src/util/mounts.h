@@ -2,6 +2,8 @@
 // mounted paths, which a stopped FUSE daemon would leave hanging.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +14,7 @@ struct MountEntry {
     std::string mount_point;  // absolute, escapes (\040 ...) decoded
     std::string type;         // "ext4", "fuse.h5swmrfs", ...
     std::string source;       // the device, or a FUSE mount's fsname
+    dev_t device = 0;         // st_dev of the files in it
 };
 
 // The entries of mountinfo text, in its order (a mount stacked on another comes after it).

@@ -1,6 +1,7 @@
 #include "util/proc.h"
 
 #include <fcntl.h>
+#include <sys/sysmacros.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -67,6 +68,20 @@ bool has_open_for_writing(pid_t pid, const std::string& path) {
         if (fsys::read_symlink(fd, ec) != path || ec) continue;
         const long flags = std::strtol(field(process / "fdinfo" / fd.filename(), "flags:").c_str(), nullptr, 8);
         if ((flags & O_ACCMODE) != O_RDONLY) return true;
+    }
+    return false;
+}
+
+bool has_mapped(pid_t pid, dev_t device, ino_t ino) {
+    // ADDRESS PERMS OFFSET MAJOR:MINOR INODE [PATH], device numbers in hex. The path is no
+    // help: it reads "... (deleted)" once the kernel forgot the name.
+    std::ifstream in(proc_of(pid) / "maps");
+    std::string line;
+    while (std::getline(in, line)) {
+        unsigned major = 0, minor = 0;
+        unsigned long long inode = 0;
+        if (std::sscanf(line.c_str(), "%*s %*s %*s %x:%x %llu", &major, &minor, &inode) != 3) continue;
+        if (inode == ino && makedev(major, minor) == device) return true;
     }
     return false;
 }

@@ -25,4 +25,7 @@ pid_t process_of_thread(pid_t thread);
 // Whether process `pid` has `path` open for writing (O_WRONLY or O_RDWR).
 bool has_open_for_writing(pid_t pid, const std::string& path);
 
+// Whether process `pid` has the file `ino` of device `device` mapped into its memory (mmap).
+bool has_mapped(pid_t pid, dev_t device, ino_t ino);
+
 }  // namespace h5swmrfs::util

@@ -1,0 +1,210 @@
+#include "fs/kernel_cache.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "util/log.h"
+
+namespace h5swmrfs::fs {
+namespace {
+
+// The request this thread serves, as far as the cache is concerned.
+struct Member {
+    KernelCache* cache = nullptr;
+    int parity = -1;         // the epoch parity it joined, -1: not joined
+    bool exclusive = false;  // it changes the file
+};
+thread_local Member member;
+
+// The cache's key of a name: the directory's inode number, then the name.
+std::string entry_key(fuse_ino_t parent, std::string_view name) {
+    std::string key(sizeof parent, '\0');
+    std::memcpy(key.data(), &parent, sizeof parent);
+    key.append(name);
+    return key;
+}
+
+class SessionNotices : public KernelNotices {
+public:
+    explicit SessionNotices(fuse_session* session) : session_(session) {}
+    void forget_inode(fuse_ino_t ino, bool pages) override {
+        check(fuse_lowlevel_notify_inval_inode(session_, ino, pages ? 0 : -1, 0), "inode");
+    }
+    void forget_entry(fuse_ino_t parent, std::string_view name) override {
+        check(fuse_lowlevel_notify_inval_entry(session_, parent, name.data(), name.size()), "name");
+    }
+
+private:
+    // ENOENT: the kernel had already forgotten it. Anything else means the kernel may
+    // still serve it: logged, since only the cache's safety-net timeout ends it then.
+    static void check(int result, const char* what) {
+        if (result == 0 || result == -ENOENT) return;
+        log::error("cannot make the kernel forget a cached ", what, ": ", std::strerror(-result));
+    }
+    fuse_session* session_;
+};
+
+}  // namespace
+
+std::unique_ptr<KernelNotices> session_notices(fuse_session* session) {
+    return std::make_unique<SessionNotices>(session);
+}
+
+void KernelCache::start(std::unique_ptr<KernelNotices> notices, std::function<void(std::uint64_t)> done) {
+    notices_ = std::move(notices);
+    done_ = std::move(done);
+    if (enabled_) thread_ = std::thread([this] { run(); });
+}
+
+void KernelCache::stop() {
+    {
+        std::lock_guard guard(mutex_);
+        stopping_ = true;
+    }
+    changed_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void KernelCache::join_shared() {
+    if (!enabled_ || member.parity >= 0) return;
+    std::lock_guard guard(mutex_);
+    member.cache = this;
+    member.parity = static_cast<int>(epoch_ & 1);
+    ++active_[member.parity];
+}
+
+void KernelCache::join_exclusive() { member.exclusive = true; }
+
+void KernelCache::request_ended() {
+    KernelCache* cache = member.cache;
+    const int parity = member.parity;
+    member = Member{};
+    if (!cache || parity < 0) return;
+    {
+        std::lock_guard guard(cache->mutex_);
+        --cache->active_[parity];
+    }
+    cache->changed_.notify_all();
+}
+
+bool KernelCache::cacheable() const { return member.cache == this && member.parity >= 0 && !member.exclusive; }
+
+KernelCache::Fills& KernelCache::current() { return fills_[member.parity]; }
+
+void KernelCache::entry(fuse_entry_param& entry, fuse_ino_t parent, std::string_view name) {
+    entry.entry_timeout = entry.attr_timeout = 0;
+    if (!cacheable()) return;
+    entry.entry_timeout = kTimeout;
+    std::lock_guard guard(mutex_);
+    Fills& fills = current();
+    fills.entries.insert(entry_key(parent, name));
+    if (entry.ino != 0) {
+        entry.attr_timeout = kTimeout;
+        fills.inodes.emplace(entry.ino, false);
+    }
+}
+
+double KernelCache::attributes(fuse_ino_t ino) {
+    if (!cacheable()) return 0;
+    std::lock_guard guard(mutex_);
+    current().inodes.emplace(ino, false);
+    return kTimeout;
+}
+
+void KernelCache::pages(fuse_ino_t ino, std::uint64_t generation) {
+    if (!cacheable()) return;
+    std::lock_guard guard(mutex_);
+    current().inodes[ino] = true;
+    auto [it, added] = page_generation_.emplace(ino, generation);
+    if (!added && it->second != generation) it->second = 0;
+}
+
+void KernelCache::tainted(fuse_ino_t ino) {
+    if (!enabled_ || member.parity < 0) return;
+    {
+        std::lock_guard guard(mutex_);
+        current().inodes[ino] = true;
+        page_generation_[ino] = 0;
+        drops_.push_back(0);
+    }
+    changed_.notify_all();
+}
+
+bool KernelCache::keep_pages(fuse_ino_t ino, std::uint64_t generation) {
+    if (!cacheable()) return false;
+    std::lock_guard guard(mutex_);
+    auto it = page_generation_.find(ino);
+    return it != page_generation_.end() && it->second == generation;
+}
+
+void KernelCache::drop(std::uint64_t id) {
+    if (!enabled_) {
+        if (done_) done_(id);
+        return;
+    }
+    {
+        std::lock_guard guard(mutex_);
+        drops_.push_back(id);
+    }
+    changed_.notify_all();
+}
+
+KernelCache::Counts KernelCache::counts() const {
+    std::lock_guard guard(mutex_);
+    Counts counts = counts_;
+    for (const Fills& fills : fills_) {
+        counts.inodes += fills.inodes.size();
+        counts.entries += fills.entries.size();
+    }
+    return counts;
+}
+
+void KernelCache::run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        changed_.wait(lock, [&] { return stopping_ || !drops_.empty(); });
+        if (stopping_) return;  // the unmount empties the kernel's caches
+        std::deque<std::uint64_t> batch;
+        batch.swap(drops_);
+        // Requests that joined before now may still be sending what they read under the
+        // hold given up: wait for their answers, then nothing of that hold can come later.
+        const int old = static_cast<int>(epoch_ & 1);
+        ++epoch_;
+        changed_.wait(lock, [&] { return stopping_ || active_[old] == 0; });
+        if (stopping_) return;
+        Fills fills = std::move(fills_[old]);
+        fills_[old] = Fills{};
+        // No open keeps these pages while they are being forgotten.
+        for (const auto& [ino, pages] : fills.inodes)
+            if (pages) page_generation_[ino] = 0;
+        lock.unlock();
+        empty(fills);
+        lock.lock();
+        // Pages read since (or staged bytes read, waiting for the next pass) stay unknown.
+        const Fills& since = fills_[epoch_ & 1];
+        for (const auto& [ino, pages] : fills.inodes) {
+            auto it = page_generation_.find(ino);
+            if (!pages || it == page_generation_.end() || it->second != 0) continue;
+            if (auto later = since.inodes.find(ino); later != since.inodes.end() && later->second) continue;
+            page_generation_.erase(it);
+        }
+        ++counts_.passes;
+        counts_.forgotten += fills.inodes.size() + fills.entries.size();
+        lock.unlock();
+        for (std::uint64_t id : batch)
+            if (id != 0) done_(id);
+        lock.lock();
+    }
+}
+
+void KernelCache::empty(Fills& fills) {
+    // Names first: a lookup that comes meanwhile finds the name gone and asks again.
+    for (const std::string& key : fills.entries) {
+        fuse_ino_t parent;
+        std::memcpy(&parent, key.data(), sizeof parent);
+        notices_->forget_entry(parent, std::string_view(key).substr(sizeof parent));
+    }
+    for (const auto& [ino, pages] : fills.inodes) notices_->forget_inode(ino, pages);
+}
+
+}  // namespace h5swmrfs::fs
