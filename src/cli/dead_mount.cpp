@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 
 #include <climits>
@@ -56,8 +57,9 @@ int run_fusermount_lazy_unmount(const std::string& path) {
 }  // namespace
 
 bool is_dead_fuse_mount(const std::string& mountpoint) {
-    struct stat st {};
-    if (::stat(mountpoint.c_str(), &st) == 0 || errno != ENOTCONN) return false;
+    // statfs always reaches the daemon; stat may be answered from the kernel's cache.
+    struct statvfs st {};
+    if (::statvfs(mountpoint.c_str(), &st) == 0 || errno != ENOTCONN) return false;
     return mount_type_at(absolute_path(mountpoint)).starts_with("fuse");
 }
 

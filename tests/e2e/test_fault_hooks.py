@@ -48,7 +48,8 @@ class FaultHooks(wh.WriteTestCase):
             f.create_group('g')
             f['link'] = h5py_soft('/ds')
         self.make_file(build)
-        self.mount(errors=True)
+        # Each operation must reach the daemon: nothing answered from the kernel's caches.
+        self.mount(args=['--no-cache'], errors=True)
 
     def fail_next(self, op):
         with open(self.fault_file, 'w') as out:
