@@ -1,0 +1,214 @@
+// KernelCache: what a request may let the kernel keep, and the drop that empties it only
+// once every request that read under the given-up hold has sent its answer.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fs/kernel_cache.h"
+
+using namespace h5swmrfs::fs;
+using namespace std::chrono_literals;
+
+namespace {
+
+// What the kernel was told, in order, and what was reported dropped.
+struct Log {
+    std::mutex mutex;
+    std::vector<std::string> events;
+    void add(std::string event) {
+        std::lock_guard guard(mutex);
+        events.push_back(std::move(event));
+    }
+    std::vector<std::string> get() {
+        std::lock_guard guard(mutex);
+        return events;
+    }
+    // Waits until `event` is logged; false after 5 s.
+    bool wait_for(const std::string& event) {
+        for (int i = 0; i < 500; ++i) {
+            for (const std::string& e : get())
+                if (e == event) return true;
+            std::this_thread::sleep_for(10ms);
+        }
+        return false;
+    }
+};
+
+class FakeKernel : public KernelNotices {
+public:
+    explicit FakeKernel(Log& log) : log_(log) {}
+    void forget_inode(fuse_ino_t ino, bool pages) override {
+        log_.add("inode " + std::to_string(ino) + (pages ? " pages" : ""));
+    }
+    void forget_entry(fuse_ino_t parent, std::string_view name) override {
+        log_.add("entry " + std::to_string(parent) + "/" + std::string(name));
+    }
+
+private:
+    Log& log_;
+};
+
+void start(KernelCache& cache, Log& log) {
+    cache.start(std::make_unique<FakeKernel>(log), [&log](std::uint64_t id) { log.add("dropped " + std::to_string(id)); });
+}
+
+// Runs `work` as one request on a thread of its own (membership is per thread).
+template <class Work>
+void request(Work&& work) {
+    std::thread([&] {
+        work();
+        KernelCache::request_ended();
+    }).join();
+}
+
+}  // namespace
+
+TEST_CASE("a mount that does not cache lets the kernel keep nothing") {
+    Log log;
+    KernelCache cache(false);
+    start(cache, log);
+    request([&] {
+        cache.join_shared();
+        fuse_entry_param entry{};
+        entry.ino = 5;
+        cache.entry(entry, 1, "a");
+        CHECK(entry.entry_timeout == 0);
+        CHECK(entry.attr_timeout == 0);
+        CHECK(cache.attributes(5) == 0);
+        cache.pages(5, 3);
+        CHECK_FALSE(cache.keep_pages(5, 3));
+    });
+    cache.drop(4);
+    CHECK(log.get() == std::vector<std::string>{"dropped 4"});
+}
+
+TEST_CASE("what a shared request answered is forgotten at the next drop, then the drop is reported") {
+    Log log;
+    KernelCache cache(true);
+    start(cache, log);
+    request([&] {
+        cache.join_shared();
+        fuse_entry_param entry{};
+        entry.ino = 5;
+        cache.entry(entry, 1, "a");
+        CHECK(entry.entry_timeout == KernelCache::kTimeout);
+        CHECK(entry.attr_timeout == KernelCache::kTimeout);
+        fuse_entry_param none{};
+        cache.entry(none, 1, "missing");  // a name that does not exist
+        CHECK(none.entry_timeout == KernelCache::kTimeout);
+        CHECK(cache.attributes(7) == KernelCache::kTimeout);
+        cache.pages(9, 3);
+    });
+    CHECK(log.get().empty());  // nothing is forgotten while the hold is kept
+    cache.drop(11);
+    REQUIRE(log.wait_for("dropped 11"));
+    auto events = log.get();
+    REQUIRE(events.size() == 6);
+    CHECK(events.back() == "dropped 11");
+    events.pop_back();
+    std::sort(events.begin(), events.end());
+    CHECK(events == std::vector<std::string>{"entry 1/a", "entry 1/missing", "inode 5", "inode 7", "inode 9 pages"});
+
+    cache.drop(12);  // nothing filled since: reported at once, nothing forgotten twice
+    REQUIRE(log.wait_for("dropped 12"));
+    CHECK(log.get().size() == 7);
+}
+
+TEST_CASE("a drop waits for the answers of requests that joined before it") {
+    Log log;
+    KernelCache cache(true);
+    start(cache, log);
+    std::promise<void> answer;
+    std::promise<void> joined;
+    std::thread reader([&] {
+        cache.join_shared();
+        cache.attributes(5);
+        joined.set_value();
+        answer.get_future().wait();  // the reply is still being sent
+        log.add("answered");
+        KernelCache::request_ended();
+    });
+    joined.get_future().wait();
+    cache.drop(3);
+    // The pass must not forget inode 5 before the answer that filled it was sent:
+    // otherwise the answer lands after, and the kernel keeps it past the drop.
+    std::this_thread::sleep_for(200ms);
+    CHECK(log.get().empty());
+    answer.set_value();
+    reader.join();
+    REQUIRE(log.wait_for("dropped 3"));
+    CHECK(log.get() == std::vector<std::string>{"answered", "inode 5", "dropped 3"});
+}
+
+TEST_CASE("a request that changes the file lets the kernel keep nothing") {
+    Log log;
+    KernelCache cache(true);
+    start(cache, log);
+    request([&] {
+        cache.join_shared();
+        KernelCache::join_exclusive();
+        fuse_entry_param entry{};
+        entry.ino = 5;
+        cache.entry(entry, 1, "new");
+        CHECK(entry.entry_timeout == 0);
+        CHECK(entry.attr_timeout == 0);
+        CHECK(cache.attributes(5) == 0);
+    });
+    request([&] {  // and the next request of the same thread may again
+        cache.join_shared();
+        CHECK(cache.attributes(6) == KernelCache::kTimeout);
+    });
+    cache.drop(1);
+    REQUIRE(log.wait_for("dropped 1"));
+    CHECK(log.get() == std::vector<std::string>{"inode 6", "dropped 1"});
+}
+
+TEST_CASE("an open keeps the kernel's pages only when all are of its generation") {
+    Log log;
+    KernelCache cache(true);
+    start(cache, log);
+    request([&] {
+        cache.join_shared();
+        CHECK_FALSE(cache.keep_pages(9, 3));  // none read yet: nothing to keep
+        cache.pages(9, 3);
+        CHECK(cache.keep_pages(9, 3));
+        CHECK_FALSE(cache.keep_pages(9, 4));
+        cache.pages(9, 4);  // pages of two generations
+        CHECK_FALSE(cache.keep_pages(9, 3));
+        CHECK_FALSE(cache.keep_pages(9, 4));
+    });
+    cache.drop(2);
+    REQUIRE(log.wait_for("dropped 2"));
+    request([&] {
+        cache.join_shared();
+        CHECK_FALSE(cache.keep_pages(9, 4));
+        cache.pages(9, 4);
+        CHECK(cache.keep_pages(9, 4));
+    });
+}
+
+TEST_CASE("staged bytes read into the page cache are forgotten once answered, without a drop") {
+    Log log;
+    KernelCache cache(true);
+    start(cache, log);
+    request([&] {
+        cache.join_shared();
+        cache.pages(9, 3);
+        cache.tainted(9);
+        CHECK_FALSE(cache.keep_pages(9, 3));
+    });
+    REQUIRE(log.wait_for("inode 9 pages"));
+    std::this_thread::sleep_for(50ms);
+    CHECK(log.get() == std::vector<std::string>{"inode 9 pages"});  // no drop reported
+    request([&] {
+        cache.join_shared();
+        CHECK_FALSE(cache.keep_pages(9, 3));
+    });
+}
