@@ -105,6 +105,7 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     auto opened = locked(fs, Access::shared().handing_to(hold), [&](View& view, const lock::Hold&) {
         auto file = std::make_unique<OpenFile>();
         file->ino = ino;
+        file->opener = process_of(req);
         file->node = fs.inodes.get(ino);
         if (file->node.kind == h5::Kind::Group) throw Error(EISDIR, file->node.path + ": is a group");
         file->generation = view.generation;

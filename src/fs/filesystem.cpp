@@ -2,6 +2,8 @@
 
 #include "util/log.h"
 #include "util/mounts.h"
+#include "util/proc.h"
+#include "fs/open_file.h"
 
 namespace h5swmrfs::fs {
 
@@ -14,7 +16,9 @@ void Filesystem::start(std::unique_ptr<lock::Lock> lock_, fuse_session* session)
     lock->on_writer_waiting([this] { pins.writer_waiting(); });
     if (cache.enabled()) lock->on_shared_released([this](const lock::Drop& drop) { cache.drop(drop.id); });
     cache.start(session_notices(session), [this](std::uint64_t id) { lock->dropped(id); });
-    pins.start();
+    pins.start([this](const OpenFile& file) {
+        return cache.enabled() && util::has_mapped(file.opener, device, file.ino);
+    });
 }
 
 Filesystem::~Filesystem() {

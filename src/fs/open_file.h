@@ -30,6 +30,7 @@ struct OpenFile : Handle {
     bool pinned_reader = false;
     std::shared_ptr<lock::Hold> pin;
     std::chrono::steady_clock::time_point pinned_at;
+    pid_t opener = 0;  // the process that opened it
 
     // Writing (O_WRONLY / O_RDWR): what this open has written and not yet committed.
     bool writable = false;

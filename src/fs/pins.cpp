@@ -15,7 +15,10 @@ void count_cuts(const std::vector<std::shared_ptr<lock::Hold>>& dropped) {
 
 }  // namespace
 
-void Pins::start() { thread_ = std::thread([this] { run(); }); }
+void Pins::start(std::function<bool(const OpenFile&)> follows) {
+    follows_ = std::move(follows);
+    thread_ = std::thread([this] { run(); });
+}
 
 void Pins::stop() {
     {
@@ -79,12 +82,27 @@ void Pins::run() {
             wake_.wait(guard);
             continue;
         }
+        if (screened_ < notices_.size() && follows_) {
+            screened_ = notices_.size();
+            std::vector<std::shared_ptr<lock::Hold>> dropped;
+            for (OpenFile* file : files_) {
+                if (!follows_(*file)) continue;
+                std::lock_guard file_guard(file->mutex);
+                if (file->pin) dropped.push_back(std::move(file->pin));
+            }
+            guard.unlock();
+            count_cuts(dropped);
+            dropped.clear();
+            guard.lock();
+            continue;
+        }
         const Clock::time_point since = notices_.front();
         if (Clock::now() < since + grace_) {
             wake_.wait_until(guard, since + grace_);
             continue;
         }
         notices_.pop_front();
+        if (screened_ > 0) --screened_;
         // Pins made before the writer began to wait are the ones in its way.
         std::vector<std::shared_ptr<lock::Hold>> dropped;
         for (OpenFile* file : files_) {

@@ -7,6 +7,8 @@
 //  - a writer of this mount cuts every pin at once;
 //  - a writer elsewhere cuts the pins that are still there `grace` after it began
 //    to wait (so a reader left open forever does not block writers forever).
+//  - a writer anywhere cuts at once the pins of files their opener has mapped
+//    (`follows`): a mapping shows the file as it is, not one version (kernel_cache.h).
 // A read after a cut takes a new hold and goes on only if its dataset cannot have
 // changed (changes.h); otherwise it fails with EIO rather than mix two versions.
 #pragma once
@@ -18,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <deque>
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -34,8 +37,10 @@ public:
     explicit Pins(std::chrono::milliseconds grace) : grace_(grace) {}
     ~Pins() { stop(); }
 
-    // Starts the thread that cuts pins for writers elsewhere.
-    void start();
+    // Starts the thread that cuts pins for writers elsewhere; `follows(file)` tells an open
+    // file whose pin need not wait for the grace (asked on that thread, with no mutex held
+    // but this one's).
+    void start(std::function<bool(const OpenFile&)> follows = {});
     void stop();
 
     // The number of cut_all() calls so far: an operation reads it before it takes the
@@ -66,6 +71,8 @@ private:
     std::set<OpenFile*> files_;
     std::atomic<std::uint64_t> cuts_{0};  // changed under mutex_
     std::deque<Clock::time_point> notices_;  // when writers began to wait, oldest first
+    std::size_t screened_ = 0;               // notices whose following pins were cut at once
+    std::function<bool(const OpenFile&)> follows_;
     bool stopping_ = false;
     std::thread thread_;
 };
