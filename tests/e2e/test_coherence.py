@@ -1,0 +1,251 @@
+#!/usr/bin/python3
+"""Kernel caching stays coherent across mounts (README "Kernel caching").
+
+Two mounts of one file: the reading mount first fills every cache the kernel
+has (pages, a mapping, attributes, names, a name that does not exist,
+extended attributes, a link), then the other mount (or an h5py program under
+`h5swmrfs-ctl run --exclusive`) changes the file. Everything the reading
+mount is asked after the change returned shows the new state, and a mapping
+made before shows the new bytes. Staged bytes are never seen, on either
+mount, until their close. And the caches are real: a second read of a
+dataset does not reach the daemon (its metrics count the read requests)."""
+
+import errno
+import mmap
+import os
+import re
+import subprocess
+import urllib.request
+
+import numpy as np
+
+import harness
+import write_harness as wh
+
+A = np.arange(1000, dtype='<f4')   # g/a: resizable
+B = np.arange(16, dtype='<i4')     # g/b: fixed size
+
+
+def build(f):
+    g = f.create_group('g')
+    g.create_dataset('a', data=A, maxshape=(None,), chunks=(100,))
+    g.create_dataset('b', data=B)
+    g.create_group('sub')
+    g.attrs['units'] = 'm'
+    f['ln'] = __import__('h5py').SoftLink('/g/a')
+
+
+def read_requests(port):
+    """The daemon's count of read requests answered."""
+    with urllib.request.urlopen('http://127.0.0.1:%d/metrics' % port,
+                                timeout=10) as response:
+        text = response.read().decode()
+    found = re.search(r'^h5swmrfs_operations_total\{op="read",result="ok"\} '
+                      r'(\S+)$', text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+class Coherence(wh.WriteTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.make_file(build)
+        self.port = harness.free_port()
+        self.reader = self.mount(name='ra', args=[
+            '--metrics', '127.0.0.1:%d' % self.port])
+        self.writer = self.mount(name='wb')
+        self.ra = self.reader.mountpoint
+        self.wb = self.writer.mountpoint
+        self.maps = []
+
+    def tearDown(self):
+        for mapping in self.maps:
+            mapping.close()
+
+    def a(self, *parts):
+        return os.path.join(self.ra, *parts)
+
+    def b(self, *parts):
+        return os.path.join(self.wb, *parts)
+
+    def mapping(self, path):
+        """A read-only shared mapping of path; its descriptor closed at once
+        (the mapping keeps the file open, as numpy.memmap does)."""
+        with open(path, 'rb') as f:
+            mapped = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+        self.maps.append(mapped)
+        return mapped
+
+    def fill(self):
+        """Everything the reading mount's kernel can keep, filled now."""
+        self.assertEqual(self.read_in_process(self.a('g', 'a')), A.tobytes())
+        self.assertEqual(self.read_in_process(self.a('g', 'b')), B.tobytes())
+        maps = {'a': self.mapping(self.a('g', 'a')),
+                'b': self.mapping(self.a('g', 'b'))}
+        self.assertEqual(maps['a'][:8], A[:2].tobytes())
+        self.assertEqual(maps['b'][:], B.tobytes())
+        self.assertEqual(os.stat(self.a('g', 'a')).st_size, A.nbytes)
+        self.assertEqual(sorted(os.listdir(self.a('g'))), ['a', 'b', 'sub'])
+        self.assertEqual(self.xattr(self.a('g'), 'user.units'), 'm')
+        self.assertEqual(os.readlink(self.a('ln')), 'g/a')
+        self.assertFalse(os.path.exists(self.a('g', 'new')))
+        return maps
+
+    def run_ok(self, *args):
+        self.assert_ok(self.run_tool(*args))
+
+    # -- data ---------------------------------------------------------------
+
+    def test_cp_replaces_what_a_reader_cached_and_mapped(self):
+        maps = self.fill()
+        new = (B + 100).tobytes()
+        self.run_ok('cp', self.src('new', new), self.b('g', 'b'))
+        self.assertEqual(self.read_in_process(self.a('g', 'b')), new)
+        self.assertEqual(maps['b'][:], new)
+
+    def test_append_grows_the_cached_size(self):
+        self.fill()
+        row = np.array([-1.5], '<f4').tobytes()
+        self.assert_ok(self.sh('cat "$1" >> "$2"', self.src('row', row),
+                               self.b('g', 'a')))
+        self.assertEqual(os.stat(self.a('g', 'a')).st_size, A.nbytes + 4)
+        self.assertEqual(self.read_in_process(self.a('g', 'a')),
+                         A.tobytes() + row)
+
+    def test_dd_notrunc_shows_in_pages_and_mapping(self):
+        maps = self.fill()
+        patch = np.full(100, 7.0, '<f4').tobytes()
+        self.run_ok('dd', 'if=' + self.src('patch', patch),
+                    'of=' + self.b('g', 'a'), 'bs=400', 'seek=1',
+                    'conv=notrunc')
+        want = A.tobytes()[:400] + patch + A.tobytes()[800:]
+        self.assertEqual(maps['a'][:], want)
+        self.assertEqual(self.read_in_process(self.a('g', 'a')), want)
+
+    def test_truncate_shrinks_the_cached_size(self):
+        self.fill()
+        self.run_ok('truncate', '-s', '400', self.b('g', 'a'))
+        self.assertEqual(os.stat(self.a('g', 'a')).st_size, 400)
+        self.assertEqual(self.read_in_process(self.a('g', 'a')),
+                         A.tobytes()[:400])
+
+    def test_h5py_writer_under_the_exclusive_lock(self):
+        maps = self.fill()
+        script = ('import h5py, numpy as np\n'
+                  'with h5py.File(%r, "r+") as f:\n'
+                  '    f["g/b"][...] = np.arange(16, dtype="<i4") * 3\n'
+                  '    f["g"].attrs["units"] = "km"\n'
+                  '    f.create_group("g/new")\n' % self.h5path)
+        result = subprocess.run(
+            [self.ctl, '--redis', self.redis.url(), 'run', '--exclusive',
+             self.h5path, '--', wh.harness.PYTHON, '-c', script],
+            capture_output=True, text=True, timeout=60,
+            env=dict(os.environ, HDF5_USE_FILE_LOCKING='FALSE'))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        new = (B * 3).tobytes()
+        self.assertEqual(self.read_in_process(self.a('g', 'b')), new)
+        self.assertEqual(maps['b'][:], new)
+        self.assertEqual(self.xattr(self.a('g'), 'user.units'), 'km')
+        self.assertTrue(os.path.isdir(self.a('g', 'new')))
+
+    # -- metadata and names ---------------------------------------------------
+
+    def test_setfattr_replaces_a_cached_value(self):
+        self.fill()
+        self.run_ok('setfattr', '-n', 'user.units', '-v', 'km', self.b('g'))
+        self.assertEqual(self.xattr(self.a('g'), 'user.units'), 'km')
+        self.run_ok('setfattr', '-n', 'user.extra', '-v', '1', self.b('g'))
+        self.assertIn('user.extra', os.listxattr(self.a('g')))
+
+    def test_mkdir_ends_a_cached_absence(self):
+        self.fill()
+        os.mkdir(self.b('g', 'new'))
+        self.assertTrue(os.path.isdir(self.a('g', 'new')))
+        self.assertIn('new', os.listdir(self.a('g')))
+
+    def test_rmdir_rm_and_mv_end_cached_names(self):
+        self.fill()
+        os.rmdir(self.b('g', 'sub'))
+        self.assertFalse(os.path.exists(self.a('g', 'sub')))
+        os.unlink(self.b('g', 'b'))
+        self.assertFalse(os.path.exists(self.a('g', 'b')))
+        with self.assertRaises(FileNotFoundError):
+            os.stat(self.a('g', 'b'))
+        os.rename(self.b('g', 'a'), self.b('g', 'a2'))
+        self.assertFalse(os.path.exists(self.a('g', 'a')))
+        self.assertEqual(self.read_in_process(self.a('g', 'a2')), A.tobytes())
+        self.assertEqual(sorted(os.listdir(self.a('g'))), ['a2'])
+
+    def test_ln_s_replaces_a_cached_link(self):
+        self.fill()
+        os.unlink(self.b('ln'))
+        os.symlink('g/b', self.b('ln'))
+        self.assertEqual(os.readlink(self.a('ln')), 'g/b')
+        self.assertEqual(self.read_in_process(self.a('ln')), B.tobytes())
+
+    # -- what is not committed ------------------------------------------------
+
+    def test_staged_bytes_are_seen_by_no_one_until_the_close(self):
+        maps = self.fill()
+        b_map = self.mapping(self.b('g', 'b'))
+        new = (B - 1).tobytes()
+        fd = os.open(self.b('g', 'b'), os.O_RDWR)
+        try:
+            self.assertEqual(os.write(fd, new), len(new))
+            self.assertEqual(os.pread(fd, len(new), 0), new)  # its own writes
+            for where in (self.a('g', 'b'), self.b('g', 'b')):
+                self.assertEqual(self.read_in_process(where), B.tobytes(), where)
+                self.assertEqual(os.stat(where).st_size, B.nbytes, where)
+            self.assertEqual(maps['b'][:], B.tobytes())
+            self.assertEqual(b_map[:], B.tobytes())
+            # A shared mapping of a descriptor open for writing would let the
+            # page cache carry staged bytes: refused.
+            with self.assertRaises(OSError) as refused:
+                mmap.mmap(fd, 0, prot=mmap.PROT_READ)
+            self.assertEqual(refused.exception.errno, errno.ENODEV)
+        finally:
+            os.close(fd)
+        for where in (self.a('g', 'b'), self.b('g', 'b')):
+            self.assertEqual(self.read_in_process(where), new, where)
+        self.assertEqual(maps['b'][:], new)
+        self.assertEqual(b_map[:], new)
+
+    # -- the caches are real --------------------------------------------------
+
+    def test_a_second_read_does_not_reach_the_daemon(self):
+        self.assertEqual(self.read_in_process(self.a('g', 'a')), A.tobytes())
+        first = read_requests(self.port)
+        self.assertGreater(first, 0)
+        for _ in range(3):
+            self.assertEqual(self.read_in_process(self.a('g', 'a')),
+                             A.tobytes())
+        mapped = self.mapping(self.a('g', 'a'))
+        self.assertEqual(mapped[:], A.tobytes())
+        self.assertEqual(read_requests(self.port), first)
+        # A change elsewhere empties the cache: the next read asks again.
+        self.run_ok('dd', 'if=' + self.src('z', bytes(4)), 'of=' + self.b('g', 'a'),
+                    'conv=notrunc')
+        self.assertEqual(self.read_in_process(self.a('g', 'a')),
+                         bytes(4) + A.tobytes()[4:])
+        self.assertGreater(read_requests(self.port), first)
+
+
+class Uncached(wh.WriteTestCase):
+
+    def test_no_cache_sends_every_read_to_the_daemon(self):
+        self.make_file(build)
+        port = harness.free_port()
+        mount = self.mount(args=['--no-cache', '--metrics',
+                                 '127.0.0.1:%d' % port])
+        path = os.path.join(mount.mountpoint, 'g', 'a')
+        self.assertEqual(self.read_in_process(path), A.tobytes())
+        first = read_requests(port)
+        self.assertEqual(self.read_in_process(path), A.tobytes())
+        self.assertGreater(read_requests(port), first)
+        with open(path, 'rb') as f:  # direct_io: no mapping of a shared page cache
+            with self.assertRaises(OSError):
+                mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+
+
+if __name__ == '__main__':
+    wh.main()
