@@ -96,8 +96,8 @@ std::unique_ptr<BackendHold> Core::acquire(Mode mode, Clock::time_point deadline
     auto entry = std::make_shared<Entry>();
     entry->token = random_token();
     entry->mode = mode;
-    const std::vector<std::string> args{mode == Mode::Shared ? "S" : "X", entry->token,
-                                        std::to_string(options_.lease.count()), owner_json(options_.holder_label)};
+    std::vector<std::string> args{mode == Mode::Shared ? "S" : "X", entry->token,
+                                  std::to_string(options_.lease.count()), owner_json(options_.holder_label), ""};
     const Clock::time_point started = Clock::now();
     std::string unreachable;  // the last connection failure, while the last attempt failed
     milliseconds backoff = 50ms;
@@ -107,23 +107,28 @@ std::unique_ptr<BackendHold> Core::acquire(Mode mode, Clock::time_point deadline
         const std::uint64_t epoch = epoch_.load();
         const Clock::time_point sent = Clock::now();
         Clock::time_point retry_at;
+        args.back() = std::to_string(seen_generation_.load());
         try {
             ReplyPtr reply = run(acquire_script(), args, deadline);
             if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 6)
                 throw RedisError(Failure::Reply, "unexpected reply to the acquire script");
             if (integer_of(reply->element[5]) == 1 && !warned_blind_.exchange(true))
                 log::warning("lock '", options_.key, "': the redis user may not run INFO (give it +info): a redis "
-                             "restart that reloads an older snapshot cannot be recognised, and the generation may "
-                             "then repeat");
+                             "restart that reloads an older snapshot cannot be recognised unless a process that saw "
+                             "a later generation asks first; until then holds it forgot are not waited for, and the "
+                             "generation may repeat");
             const long long restarted = integer_of(reply->element[4]);
             if (restarted == 2)
                 log::info("lock '", options_.key, "': first use of the lock on this redis (or redis lost its data)");
             if (restarted == 1)
                 log::warning("lock '", options_.key, "': redis at ", pool_.endpoint().describe(),
-                             " serves this lock from a new server process (restarted, or failed over): holds it no "
-                             "longer has are lost, and the generation moved past every earlier one");
+                             " serves this lock from a new server process, or lost or rolled back its state: holds "
+                             "it no longer has are lost, the generation moved past every earlier one, and nothing "
+                             "is granted until every hold it forgot has run out (",
+                             seconds_text(milliseconds(integer_of(reply->element[3]))), ")");
             if (integer_of(reply->element[0]) == 1) {
                 entry->generation = static_cast<std::uint64_t>(integer_of(reply->element[1]));
+                remember_generation(entry->generation);
                 entry->fence = static_cast<std::uint64_t>(integer_of(reply->element[2]));
                 entry->valid_until = (sent + trusted_for()).time_since_epoch().count();
                 entry->confirmed_epoch = epoch;
@@ -161,6 +166,12 @@ std::unique_ptr<BackendHold> Core::acquire(Mode mode, Clock::time_point deadline
             throw Error(EBUSY, "lock '" + options_.key + "' still taken after " + seconds_text(Clock::now() - started) +
                                    " (h5swmrfs-ctl status shows the holders)");
         }
+    }
+}
+
+void Core::remember_generation(std::uint64_t generation) noexcept {
+    std::uint64_t seen = seen_generation_.load();
+    while (generation > seen && !seen_generation_.compare_exchange_weak(seen, generation)) {
     }
 }
 

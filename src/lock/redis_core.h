@@ -103,6 +103,7 @@ private:
     ReplyPtr run(const Script& script, const std::vector<std::string>& args,
                  Clock::time_point deadline = Clock::time_point::max());
 
+    void remember_generation(std::uint64_t generation) noexcept;
     void track(const std::shared_ptr<Entry>& entry);
     void untrack(const std::string& token);
     void renewer_loop();
@@ -119,6 +120,10 @@ private:
     // our entries, so every hold must be confirmed again before it is trusted.
     std::atomic<std::uint64_t> epoch_{1};
     std::atomic<bool> warned_blind_{false};
+    // The highest generation granted to this process on the key. The acquire script is told:
+    // a key whose generation is lower lost or rolled back its state, which a redis that just
+    // restarted without its data could not tell from a first use.
+    std::atomic<std::uint64_t> seen_generation_{0};
 
     // Lock order: tracked_mutex_, then subscriber_mutex_ (the top of this file says why).
     std::mutex tracked_mutex_;  // guards tracked_, renew_now_, next_renewal_

@@ -40,31 +40,60 @@ end
 constexpr std::string_view acquire_body = R"lua(
 purge()
 local mode, token, lease = ARGV[2], ARGV[3], tonumber(ARGV[4])
+-- The highest generation the caller was granted on this key before (0: none, or not told).
+local seen = tonumber(ARGV[6] or '0') or 0
 -- Generations never repeat, even when redis loses its data or reloads an older snapshot:
--- each redis process that serves this key for the first time (a run_id not recorded here)
--- moves the generation past the server's clock in microseconds, which no generation handed
--- out before can have reached (one grant per microsecond is far beyond any redis).
+-- each redis process that serves this key for the first time (a run_id not recorded here),
+-- or that has a lower generation than its caller was granted, moves the generation past the
+-- server's clock in microseconds, which no generation handed out before can have reached
+-- (one grant per microsecond is far beyond any redis).
 local function run_id()
   local ok, info = pcall(redis.call, 'INFO', 'server')
   if not ok then return nil end
   return string.match(info, 'run_id:(%x+)')
 end
--- 1: another redis process served this key before (restart, failover, older snapshot);
--- 2: none did (the key's first use, or redis lost every key).
--- Without INFO (a redis user refused @dangerous) only a loss of every key is seen.
+-- 1: the state may lack holds granted before: another redis process served this key
+--    (restart, failover, older snapshot), or the caller saw a later generation than the key
+--    has now (its state was lost or rolled back);
+-- 2: nothing recorded, nothing seen: the key's first use, or a loss nobody has noticed yet.
+-- Without INFO (a redis user refused @dangerous) a new process goes unseen; only a key that
+-- has lost its record, or is behind what its caller saw, is recognised.
 local restarted = 0
 local id = run_id()
 local last_id = redis.call('HGET', server, 'run_id')
-if (id and last_id ~= id) or (not id and not last_id) then
+local behind = seen > counter(generation)
+if (id and last_id ~= id) or (not id and not last_id) or behind then
   restarted = 2
-  if last_id then restarted = 1 end
+  if last_id or behind then restarted = 1 end
   local micros = tonumber(t[1]) * 1000000 + tonumber(t[2])
   redis.call('SET', generation, string.format('%.0f', math.max(counter(generation) + 1, micros)))
   redis.call('SET', fence, string.format('%.0f', math.max(counter(fence) + 1, micros)))
   redis.call('HSET', server, 'run_id', id or 'unknown', 'since', now)
+  if restarted == 1 then
+    -- A hold granted before and not in this state may still be in use: its lease ends at
+    -- most the longest lease from now (its holder stops trusting it sooner). Grant nothing
+    -- until then.
+    local longest = math.max(lease, tonumber(redis.call('HGET', server, 'max_lease') or '0'))
+    redis.call('HSET', server, 'grace_until', now + longest)
+  end
 end
 local blind = 0
 if not id then blind = 1 end
+-- ms until grants may be made again (<= 0: now). A caller with a longer lease than any
+-- recorded may have held the lock with it: a grace still running lasts that long.
+local function grace_left()
+  local s = redis.call('HMGET', server, 'max_lease', 'grace_until', 'since')
+  local longest, grace_until = tonumber(s[1] or '0'), tonumber(s[2] or '0')
+  if lease > longest then
+    redis.call('HSET', server, 'max_lease', lease)
+    if now < grace_until then
+      grace_until = math.max(grace_until, tonumber(s[3] or '0') + lease)
+      redis.call('HSET', server, 'grace_until', grace_until)
+    end
+  end
+  return grace_until - now
+end
+local grace = grace_left()
 local function owner(state)
   local o = cjson.decode(ARGV[5])
   o.mode = mode
@@ -72,8 +101,10 @@ local function owner(state)
   o.since = now
   return cjson.encode(o)
 end
--- When to look again if nobody tells us: when the first other entry's lease ends.
+-- When to look again if nobody tells us: when the grace ends, else when the first other
+-- entry's lease ends.
 local function retry_after()
+  if grace > 0 then return grace end
   local first = redis.call('ZRANGE', leases, 0, 1, 'WITHSCORES')
   for i = 1, #first, 2 do
     if first[i] ~= token then return math.max(1, tonumber(first[i + 1]) - now) end
@@ -104,13 +135,13 @@ if mode == 'S' then
   for _, m in ipairs(redis.call('HVALS', holders)) do
     if m == 'X' then exclusive = true end
   end
-  if not exclusive and redis.call('ZCARD', writers) == 0 then
+  if grace <= 0 and not exclusive and redis.call('ZCARD', writers) == 0 then
     return grant(counter(generation), counter(fence))
   end
   return {0, 0, 0, retry_after(), restarted, blind}
 end
 local head = redis.call('ZRANGE', writers, 0, 0)
-if nholders == 0 and (#head == 0 or head[1] == token) then
+if grace <= 0 and nholders == 0 and (#head == 0 or head[1] == token) then
   redis.call('ZREM', writers, token)
   local g = redis.call('INCR', generation)
   local f = redis.call('INCR', fence)

@@ -19,10 +19,14 @@ struct KeyNames {
     std::string leases;      // zset  token -> lease end, ms of redis TIME (holders and waiting writers)
     std::string writers;     // zset  token -> ticket                 (waiting writers, FIFO)
     std::string generation;  // string counter: +1 per exclusive grant and per break; past the
-                             // server clock (µs) when a new redis process first serves the key
+                             // server clock (µs) when a new redis process first serves the key,
+                             // or a caller was granted a higher one (the state was lost)
     std::string fence;       // string counter: +1 per exclusive grant (moved likewise)
     std::string ticket;      // string counter: ticket source for `writers`
-    std::string server;      // hash  run_id, since: the redis process that last granted here
+    std::string server;      // hash  run_id, since: the redis process that first served the key's
+                             // present state, and when; grace_until: no grant before this (ms of
+                             // redis TIME) after a restart, a loss or a rollback; max_lease: the
+                             // longest lease ever asked for
     std::string broken;      // set   tokens of broken holds: no renewal, kept until their lease ends
     std::string channel;     // pub/sub channel: "released" | "writer"
     // The KEYS every script takes, in this order.
@@ -45,10 +49,13 @@ private:
     std::string sha1_;
 };
 
-// ARGV: channel, mode "S"|"X", token, lease ms, owner JSON {host,pid,label}
-// -> {granted 0|1, generation, fence, retry-after ms, 1 if another redis process
-//    served the key before (restarted, failed over, older snapshot), 2 if none did (first use or
-//    every key lost), else 0; 1 if the script may not run INFO (then a rollback goes unseen)}
+// ARGV: channel, mode "S"|"X", token, lease ms, owner JSON {host,pid,label}[, the highest
+//       generation the caller was granted on this key (0: none)]
+// -> {granted 0|1, generation, fence, retry-after ms, 1 if the state may lack holds granted
+//    before (another redis process served the key: restarted, failed over, older snapshot; or
+//    the key is behind the caller's generation: lost or rolled back) — then nothing is granted
+//    for the longest lease, 2 if nothing was recorded nor seen (first use, or every key lost),
+//    else 0; 1 if the script may not run INFO (then a new redis process goes unseen)}
 const Script& acquire_script();
 // ARGV: channel, token -> 1 if it was a holder, else 0
 const Script& release_script();

@@ -3,12 +3,17 @@
 and their limits"), through two mounts of one file:
 
 - redis restarted without its data, or reloading an older snapshot, while
-  the mounts stay up: a writer replacing a dataset through one mount, the
-  other mount appending to an unrelated dataset and reading the first.
-  Every read gives one whole version, never bytes of two, and never a
-  version older than one whose close() had returned before the read began.
-  (Before generations were made unique, the reused numbers fooled the
-  reading mount's check of its own writes and its cached view.)
+  the mounts stay up: nothing is granted for a lease after the restart;
+  then a writer replacing a dataset through one mount, the other mount
+  appending to an unrelated dataset and reading the first. Every read
+  gives one whole version, never bytes of two, and never a version older
+  than one whose close() had returned before the read began. (Before
+  generations were made unique, the reused numbers fooled the reading
+  mount's check of its own writes and its cached view.)
+- redis restarted from a snapshot older than a commit in progress: the
+  next writer (another mount) gets in only after the committing mount's
+  lease has run out; the file stays readable by h5dump and holds one
+  commit after the other.
 - `h5swmrfs-ctl break` during a commit: no second writer is let in while
   the broken one may still write; the file stays readable by h5dump and
   holds one commit after the other.
@@ -32,6 +37,7 @@ import numpy as np
 SIZE = 8 << 20          # bytes of /c: many read requests per cat
 ROW = 64                # bytes per row of /a
 LEASE = '3'
+SLACK = 0.05            # seconds: the server's clock against ours, rounding
 RACE_SECONDS = 10.0     # how long the writer, appender and reader race at least
 RACE_LIMIT = 60.0       # ... and at most
 MIN_READS = 10          # whole cats the race must complete to mean anything
@@ -148,7 +154,15 @@ class LockStateTest(WriteTestCase):
                 out.write(bytes([value]) * SIZE)
         self.redis.pause_server()
         self.assertEqual(os.path.exists(snapshot), rolled_back)
+        restarted = time.monotonic()
         self.redis.resume_server()
+        # The new redis process grants nothing for a lease (a hold it forgot may
+        # still be in use until then), and then the whole current version.
+        self.assertEqual(self.cat(os.path.join(m3, 'c')), bytes([253]) * SIZE)
+        waited = time.monotonic() - restarted
+        print('  first read after the restart: %.2f s' % waited)
+        self.assertGreaterEqual(waited, float(LEASE) - SLACK,
+                                'granted within a lease of the restart')
 
         race = Race(m2, m3, current=253)
         reads, torn, stale, failed = race.run()
@@ -210,6 +224,59 @@ class LockStateTest(WriteTestCase):
               % (slow.returncode, slow_err.strip(), fast.returncode,
                  fast.stderr.strip()))
         self.assertEqual(fast.returncode, 0, fast.stderr)
+        self.unmount_all()
+        self.check_h5dump(self.h5path)
+        with self.h5() as f:
+            self.assertEqual(f['new'][...].tobytes(), second)
+            k = f['k'][...].tobytes()
+            self.assertIn(k, (first, bytes(n)), 'k holds neither version')
+            if slow.returncode == 0:
+                self.assertEqual(k, first, 'a cp that exited 0 was lost')
+
+    def test_redis_rolled_back_during_a_commit(self):
+        n = 64 << 20
+        rng = np.random.default_rng(8)
+
+        def build(f):
+            f.create_dataset('k', data=np.zeros(n, dtype='u1'),
+                             chunks=(1 << 20,), compression='gzip')
+        self.make_file(build)
+        first = rng.integers(0, 256, n, dtype='u1').tobytes()
+        second = rng.integers(0, 256, 3 << 20, dtype='u1').tobytes()
+        k1 = self.src('k1.bin', first)
+        ma = self.mount(['--lease', LEASE], name='ma', errors=True).mountpoint
+        mb = self.mount(['--lease', LEASE], name='mb', errors=True).mountpoint
+        # The snapshot knows the lock, from before the commit below, and has
+        # no hold (a hold in it would keep writers out until its lease ends).
+        self.assertEqual(os.listdir(mb), ['k'])
+        for _ in wh.harness.deadline_loop(20):
+            if not self.ctl_status()['holders']:
+                break
+        snapshot = os.path.join(self.redis.dir, 'dump.rdb')
+        self.addCleanup(lambda: os.path.exists(snapshot) and os.unlink(snapshot))
+        subprocess.run(['redis-cli', '-p', str(self.redis.port), 'SAVE'],
+                       check=True, capture_output=True)
+
+        slow = subprocess.Popen(['cp', k1, os.path.join(ma, 'k')],
+                                stderr=subprocess.PIPE)
+        for _ in wh.harness.deadline_loop(60):
+            if any(h['mode'] == 'X' for h in self.ctl_status()['holders']):
+                break
+            self.assertIsNone(slow.poll(), 'the commit ended before the restart')
+        self.redis.pause_server()
+        restarted = time.monotonic()
+        self.redis.resume_server()
+        # Creating /new takes an exclusive hold: the open returns once granted.
+        fd = os.open(os.path.join(mb, 'new'), os.O_WRONLY | os.O_CREAT, 0o644)
+        waited = time.monotonic() - restarted
+        with os.fdopen(fd, 'wb') as out:
+            out.write(second)
+        slow_err = slow.communicate(timeout=120)[1].decode()
+        print('  committing cp: exit %d %s; the next writer got in %.2f s '
+              'after the restart' % (slow.returncode, slow_err.strip(), waited))
+        self.assertGreaterEqual(waited, float(LEASE) - SLACK,
+                                'the next writer got in within the lease of '
+                                'the hold redis forgot')
         self.unmount_all()
         self.check_h5dump(self.h5path)
         with self.h5() as f:

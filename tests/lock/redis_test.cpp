@@ -1,5 +1,5 @@
 // Lock tests against a real redis (with_redis.py starts one and sets H5SWMRFS_TEST_REDIS):
-// round trips, the process layer's sharing and idle keeping, break, timeouts.
+// round trips, the process layer's sharing and idle keeping, break, a lost or rolled-back state, timeouts.
 #include <catch2/catch.hpp>
 
 #include "lock/admin.h"
@@ -227,6 +227,35 @@ TEST_CASE("break: a broken shared hold keeps writers out, not readers, until its
 // What redis holds after losing its data (no persistence) or reloading an older snapshot is
 // simulated here by deleting or restoring the lock's keys, and by recording another server
 // process as the last one to serve the key (a restarted redis has a new run_id).
+namespace {
+
+using Snapshot = std::vector<std::pair<std::string, std::string>>;
+
+// The lock's keys as a redis with RDB persistence would save them.
+Snapshot snapshot_of(lock::redis::Connection& c, const lock::redis::KeyNames& keys) {
+    Snapshot snapshot;
+    for (const auto& key : keys.script_keys()) {
+        auto dumped = c.command({"DUMP", key});
+        if (dumped->type == REDIS_REPLY_STRING) snapshot.emplace_back(key, lock::redis::string_of(dumped.get()));
+    }
+    return snapshot;
+}
+
+void forget_all(lock::redis::Connection& c, const lock::redis::KeyNames& keys) {
+    for (const auto& key : keys.script_keys()) c.command({"DEL", key});
+}
+
+// The keys as a redis process that reloaded `snapshot` has them; `new_process`: that process
+// is another one than the one that served the key (false: as a redis user refused INFO sees it).
+void roll_back(lock::redis::Connection& c, const lock::redis::KeyNames& keys, const Snapshot& snapshot,
+               bool new_process = true) {
+    forget_all(c, keys);
+    for (const auto& [key, value] : snapshot) c.command({"RESTORE", key, "0", value});
+    if (new_process) c.command({"HSET", keys.server, "run_id", "0000000000000000000000000000000000000000"});
+}
+
+}  // namespace
+
 TEST_CASE("generations never repeat when redis loses or rolls back the lock's state") {
     auto options = options_for("lost-state");
     options.keep_idle = 0ms;
@@ -239,24 +268,16 @@ TEST_CASE("generations never repeat when redis loses or rolls back the lock's st
     // Seeded from the server clock (µs): far above the number of grants ever made.
     CHECK(first > 1'000'000'000'000'000ULL);
     CHECK(generation_of_write() == first + 1);
-    // An older snapshot of the keys, as a redis with RDB persistence would reload it.
-    std::vector<std::pair<std::string, std::string>> snapshot;
-    for (const auto& key : keys.script_keys()) {
-        auto dumped = c.command({"DUMP", key});
-        if (dumped->type == REDIS_REPLY_STRING) snapshot.emplace_back(key, lock::redis::string_of(dumped.get()));
-    }
+    const Snapshot snapshot = snapshot_of(c, keys);
     std::vector<std::uint64_t> handed_out{first, first + 1};
     for (int i = 0; i < 5; ++i) handed_out.push_back(generation_of_write());
 
-    SECTION("rolled back") {
-        for (const auto& key : keys.script_keys()) c.command({"DEL", key});
-        for (const auto& [key, value] : snapshot) c.command({"RESTORE", key, "0", value});
-        c.command({"HSET", keys.server, "run_id", "0000000000000000000000000000000000000000"});
-    }
-    SECTION("lost") {
-        for (const auto& key : keys.script_keys()) c.command({"DEL", key});
-    }
+    SECTION("rolled back") { roll_back(c, keys, snapshot); }
+    SECTION("lost") { forget_all(c, keys); }
+    // Nothing is granted for one lease after the state was found lost or rolled back.
+    const auto forgotten_at = Clock::now();
     const auto shared = lock->acquire(lock::Mode::Shared)->generation();
+    CHECK(Clock::now() - forgotten_at >= options.lease - 20ms);
     const auto next = generation_of_write();
     for (auto g : handed_out) {
         CHECK(shared > g);
@@ -265,7 +286,59 @@ TEST_CASE("generations never repeat when redis loses or rolls back the lock's st
     CHECK(next == shared + 1);
 }
 
-TEST_CASE("a redis user refused INFO still gets new generations after redis lost its keys") {
+TEST_CASE("after redis lost or rolled back the lock's state, nothing is granted before a hold it forgot ran out") {
+    auto options = options_for("forgotten-hold");
+    options.keep_idle = 0ms;
+    auto c = admin();
+    const lock::redis::KeyNames keys(options.key);
+    auto holder = lock::make_lock(options);
+    holder->acquire(lock::Mode::Exclusive).reset();
+    const Snapshot snapshot = snapshot_of(c, keys);  // from before the hold below
+    auto other = lock::make_lock(options);
+    other->acquire(lock::Mode::Shared).reset();
+
+    auto hold = holder->acquire(lock::Mode::Exclusive);
+    // The holder checks its hold as a writer does before each step, until that fails.
+    std::atomic<bool> stop{false};
+    std::atomic<Clock::rep> last_valid{0};
+    std::atomic<int> failure{0};
+    std::thread writer([&] {
+        while (!stop) {
+            try {
+                hold->check_valid();
+                last_valid = Clock::now().time_since_epoch().count();
+            } catch (const Error& e) {
+                failure = e.code();
+                return;
+            }
+            std::this_thread::sleep_for(2ms);
+        }
+    });
+    std::this_thread::sleep_for(100ms);
+    const auto forgotten_at = Clock::now();
+    SECTION("a new redis process reloaded a snapshot from before the hold; the next writer never used the key") {
+        roll_back(c, keys, snapshot);
+        other = lock::make_lock(options);
+    }
+    SECTION("every key lost; the next writer used the key before") { forget_all(c, keys); }
+    auto next = other->acquire(lock::Mode::Exclusive);
+    const auto granted_at = Clock::now();
+    std::this_thread::sleep_for(50ms);  // a holder that still trusted its hold would pass a check now
+    stop = true;
+    writer.join();
+    const auto waited = granted_at - forgotten_at;
+    std::cout << "next writer granted " << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()
+              << " ms after the lock's state was forgotten\n";
+    CHECK(waited >= options.lease - 20ms);  // the forgotten hold's lease ran out first
+    CHECK(failure.load() == EIO);           // its holder found out that the hold is gone
+    CHECK(last_valid.load() < granted_at.time_since_epoch().count());  // before anyone else got in
+    CHECK(error_code_of([&] { hold->check_valid(); }) == EIO);
+    next->check_valid();
+    next.reset();
+    hold.reset();
+}
+
+TEST_CASE("a redis user refused INFO: new generations and a grace after a loss or a rollback this process sees") {
     auto c = admin();
     c.command({"ACL", "SETUSER", "locker", "on", ">pw", "~*", "&*", "+@all", "-@dangerous"});
     auto options = options_for("no-info");
@@ -276,8 +349,15 @@ TEST_CASE("a redis user refused INFO still gets new generations after redis lost
     const lock::redis::KeyNames keys(options.key);
     std::vector<std::uint64_t> handed_out;
     for (int i = 0; i < 3; ++i) handed_out.push_back(lock->acquire(lock::Mode::Exclusive)->generation());
-    for (const auto& key : keys.script_keys()) c.command({"DEL", key});
+    const Snapshot snapshot = snapshot_of(c, keys);
+    handed_out.push_back(lock->acquire(lock::Mode::Exclusive)->generation());
+    // Without INFO the server cannot tell a new redis process; this process can tell that the
+    // key is behind what it saw.
+    SECTION("lost") { forget_all(c, keys); }
+    SECTION("rolled back") { roll_back(c, keys, snapshot, false); }
+    const auto forgotten_at = Clock::now();
     const auto next = lock->acquire(lock::Mode::Exclusive)->generation();
+    CHECK(Clock::now() - forgotten_at >= options.lease - 20ms);
     for (auto g : handed_out) CHECK(next > g);
     c.command({"ACL", "DELUSER", "locker"});
 }
