@@ -15,7 +15,8 @@ void Filesystem::start(std::unique_ptr<lock::Lock> lock_, fuse_session* session)
         if (entry.mount_point == config.mountpoint) device = entry.device;  // the last one is ours
     lock->on_writer_waiting([this] { pins.writer_waiting(); });
     if (cache.enabled()) lock->on_shared_released([this](const lock::Drop& drop) { cache.drop(drop.id); });
-    cache.start(session_notices(session), [this](std::uint64_t id) { lock->dropped(id); });
+    cache.start(session_notices(session), [this](std::uint64_t id) { lock->dropped(id); },
+                "cache-drop@" + config.mountpoint);
     pins.start([this](const OpenFile& file) {
         return cache.enabled() && util::has_mapped(file.opener, device, file.ino);
     });

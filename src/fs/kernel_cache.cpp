@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "fs/reply.h"
 #include "util/log.h"
 
 namespace h5swmrfs::fs {
@@ -50,9 +51,11 @@ std::unique_ptr<KernelNotices> session_notices(fuse_session* session) {
     return std::make_unique<SessionNotices>(session);
 }
 
-void KernelCache::start(std::unique_ptr<KernelNotices> notices, std::function<void(std::uint64_t)> done) {
+void KernelCache::start(std::unique_ptr<KernelNotices> notices, std::function<void(std::uint64_t)> done,
+                        std::string fault_point) {
     notices_ = std::move(notices);
     done_ = std::move(done);
+    fault_point_ = std::move(fault_point);
     if (enabled_) thread_ = std::thread([this] { run(); });
 }
 
@@ -178,6 +181,10 @@ void KernelCache::run() {
         for (const auto& [ino, pages] : fills.inodes)
             if (pages) page_generation_[ino] = 0;
         lock.unlock();
+        try {
+            reply::fault_point(fault_point_.c_str());  // tests: a slow drop
+        } catch (const std::exception&) {
+        }
         empty(fills);
         lock.lock();
         // Pages read since (or staged bytes read, waiting for the next pass) stay unknown.

@@ -61,7 +61,9 @@ public:
     bool enabled() const { return enabled_; }
 
     // Starts the thread that empties the kernel's caches; `done(id)` reports a drop.
-    void start(std::unique_ptr<KernelNotices> notices, std::function<void(std::uint64_t)> done);
+    // `fault_point` names the test-only pause point passed before each emptying.
+    void start(std::unique_ptr<KernelNotices> notices, std::function<void(std::uint64_t)> done,
+               std::string fault_point = "cache-drop");
     void stop();
 
     // --- the request this thread serves
@@ -122,6 +124,7 @@ private:
 
     std::unique_ptr<KernelNotices> notices_;
     std::function<void(std::uint64_t)> done_;
+    std::string fault_point_;
     std::thread thread_;
 };
 

@@ -15,12 +15,14 @@ import mmap
 import os
 import re
 import subprocess
+import time
 import urllib.request
 
 import numpy as np
 
 import harness
 import write_harness as wh
+from test_fault_hooks import use_fault_file
 
 A = np.arange(1000, dtype='<f4')   # g/a: resizable
 B = np.arange(16, dtype='<i4')     # g/b: fixed size
@@ -49,6 +51,7 @@ class Coherence(wh.WriteTestCase):
 
     def setUp(self):
         super().setUp()
+        use_fault_file(self)  # empty: no fault, until a test arms one
         self.make_file(build)
         self.port = harness.free_port()
         self.reader = self.mount(name='ra', args=[
@@ -117,7 +120,7 @@ class Coherence(wh.WriteTestCase):
         patch = np.full(100, 7.0, '<f4').tobytes()
         self.run_ok('dd', 'if=' + self.src('patch', patch),
                     'of=' + self.b('g', 'a'), 'bs=400', 'seek=1',
-                    'conv=notrunc')
+                    'conv=notrunc', 'status=none')
         want = A.tobytes()[:400] + patch + A.tobytes()[800:]
         self.assertEqual(maps['a'][:], want)
         self.assertEqual(self.read_in_process(self.a('g', 'a')), want)
@@ -147,6 +150,28 @@ class Coherence(wh.WriteTestCase):
         self.assertEqual(maps['b'][:], new)
         self.assertEqual(self.xattr(self.a('g'), 'user.units'), 'km')
         self.assertTrue(os.path.isdir(self.a('g', 'new')))
+
+    def test_a_change_returns_once_the_reading_mount_dropped_its_caches(self):
+        """The reading mount is made slow to drop (a test-only pause before
+        it empties the kernel's caches): the change waits for it, so what
+        its mapping and its cached size show right after is new."""
+        maps = self.fill()
+        with open(self.fault_file, 'w') as out:
+            out.write('pause cache-drop@%s 1500' % os.path.realpath(self.ra))
+        began = time.monotonic()
+        new = (B + 5).tobytes()
+        self.run_ok('cp', self.src('new', new), self.b('g', 'b'))
+        took = time.monotonic() - began
+        self.assertEqual(os.path.getsize(self.fault_file), 0,
+                         'the reading mount never dropped its caches')
+        self.assertEqual(maps['b'][:], new)
+        self.assertGreaterEqual(took, 1.4, 'the change did not wait')
+        row = np.array([2.5], '<f4').tobytes()
+        with open(self.fault_file, 'w') as out:
+            out.write('pause cache-drop@%s 1500' % os.path.realpath(self.ra))
+        self.assert_ok(self.sh('cat "$1" >> "$2"', self.src('row', row),
+                               self.b('g', 'a')))
+        self.assertEqual(os.stat(self.a('g', 'a')).st_size, A.nbytes + 4)
 
     # -- metadata and names ---------------------------------------------------
 
@@ -224,7 +249,7 @@ class Coherence(wh.WriteTestCase):
         self.assertEqual(read_requests(self.port), first)
         # A change elsewhere empties the cache: the next read asks again.
         self.run_ok('dd', 'if=' + self.src('z', bytes(4)), 'of=' + self.b('g', 'a'),
-                    'conv=notrunc')
+                    'conv=notrunc', 'status=none')
         self.assertEqual(self.read_in_process(self.a('g', 'a')),
                          bytes(4) + A.tobytes()[4:])
         self.assertGreater(read_requests(self.port), first)
