@@ -14,6 +14,18 @@ struct Totals {
         "h5swmrfs_commit_bytes_total", "Bytes written through open files and committed, by commits that succeeded.");
     metrics::Counter& read_bytes =
         metrics::registry().counter("h5swmrfs_read_bytes_total", "Bytes that read requests answered with.");
+    metrics::Counter& cache_drops = metrics::registry().counter(
+        "h5swmrfs_cache_drops_total",
+        "Times the kernel's caches of this mount were emptied because it gave up a shared hold.");
+    metrics::Counter& forgotten_inodes = metrics::registry().counter(
+        "h5swmrfs_cache_forgotten_total", "What the kernel was told to forget, by kind: inode (attributes and pages) or name.",
+        {{"kind", "inode"}});
+    metrics::Counter& forgotten_names = metrics::registry().counter(
+        "h5swmrfs_cache_forgotten_total", "What the kernel was told to forget, by kind: inode (attributes and pages) or name.",
+        {{"kind", "name"}});
+    metrics::Histogram& drop_time = metrics::registry().histogram(
+        "h5swmrfs_cache_drop_duration_seconds",
+        "Time from giving up a shared hold to reporting the kernel's caches emptied: what writers elsewhere wait for.");
 };
 
 // Registered when the program starts, so every series is there, at 0, from the first scrape.
@@ -42,5 +54,12 @@ void committed(int error, std::uint64_t bytes) noexcept {
 }
 
 void read(std::uint64_t bytes) noexcept { totals.read_bytes.add(bytes); }
+
+void cache_dropped(std::uint64_t inodes, std::uint64_t names, std::chrono::steady_clock::duration took) noexcept {
+    totals.cache_drops.add();
+    totals.forgotten_inodes.add(inodes);
+    totals.forgotten_names.add(names);
+    totals.drop_time.observe(took);
+}
 
 }  // namespace h5swmrfs::fs::activity

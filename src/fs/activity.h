@@ -30,5 +30,10 @@ private:
 void committed(int error, std::uint64_t bytes) noexcept;
 // Bytes a read answered with.
 void read(std::uint64_t bytes) noexcept;
+// The kernel's caches emptied after a shared hold was given up (kernel_cache.h): how many
+// inodes and names it was told to forget, and how long it took from the drop to the report
+// (what writers elsewhere wait for). What the kernel answers from its caches never reaches
+// the mount, so hits cannot be counted: they are the requests that do not show up.
+void cache_dropped(std::uint64_t inodes, std::uint64_t names, std::chrono::steady_clock::duration took) noexcept;
 
 }  // namespace h5swmrfs::fs::activity

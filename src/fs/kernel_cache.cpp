@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "fs/activity.h"
 #include "fs/reply.h"
 #include "util/log.h"
 
@@ -128,7 +129,7 @@ void KernelCache::tainted(fuse_ino_t ino) {
         std::lock_guard guard(mutex_);
         current().inodes[ino] = true;
         page_generation_[ino] = 0;
-        drops_.push_back(0);
+        drops_.push_back({0, std::chrono::steady_clock::now()});
     }
     changed_.notify_all();
 }
@@ -147,7 +148,7 @@ void KernelCache::drop(std::uint64_t id) {
     }
     {
         std::lock_guard guard(mutex_);
-        drops_.push_back(id);
+        drops_.push_back({id, std::chrono::steady_clock::now()});
     }
     changed_.notify_all();
 }
@@ -167,7 +168,7 @@ void KernelCache::run() {
     for (;;) {
         changed_.wait(lock, [&] { return stopping_ || !drops_.empty(); });
         if (stopping_) return;  // the unmount empties the kernel's caches
-        std::deque<std::uint64_t> batch;
+        std::deque<Pending> batch;
         batch.swap(drops_);
         // Requests that joined before now may still be sending what they read under the
         // hold given up: wait for their answers, then nothing of that hold can come later.
@@ -198,8 +199,15 @@ void KernelCache::run() {
         ++counts_.passes;
         counts_.forgotten += fills.inodes.size() + fills.entries.size();
         lock.unlock();
-        for (std::uint64_t id : batch)
-            if (id != 0) done_(id);
+        bool reported = false;
+        for (const Pending& drop : batch) {
+            if (drop.id == 0) continue;
+            done_(drop.id);
+            if (!reported)  // the oldest drop of the pass: how long writers waited at most
+                activity::cache_dropped(fills.inodes.size(), fills.entries.size(),
+                                        std::chrono::steady_clock::now() - drop.since);
+            reported = true;
+        }
         lock.lock();
     }
 }

@@ -20,6 +20,7 @@
 
 #include "fs/fuse.h"
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -118,7 +119,11 @@ private:
     int active_[2] = {0, 0};  // requests joined in epoch parity 0 / 1
     Fills fills_[2];
     std::unordered_map<fuse_ino_t, std::uint64_t> page_generation_;  // 0: mixed or staged
-    std::deque<std::uint64_t> drops_;  // drop ids waiting for a pass (0: a taint, no report)
+    struct Pending {
+        std::uint64_t id;  // 0: staged bytes read, nothing to report
+        std::chrono::steady_clock::time_point since;
+    };
+    std::deque<Pending> drops_;  // waiting for a pass
     bool stopping_ = false;
     Counts counts_;
 
