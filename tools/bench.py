@@ -68,16 +68,21 @@ def wait_for(condition, what, timeout=20.0):
 class Mount:
     """A private redis and one mount of `h5` on `mnt`, torn down on exit."""
 
-    def __init__(self, daemon, h5, work, args=()):
-        self.daemon, self.h5, self.work, self.args = daemon, h5, work, list(args)
-        self.mnt = os.path.join(work, "mnt")
+    def __init__(self, daemon, h5, work, args=(), beside=None):
+        """`beside`: another Mount of the same file, whose redis this one shares."""
+        self.daemon, self.h5, self.work, self.args, self.beside = daemon, h5, work, list(args), beside
+        self.mnt = os.path.join(work, "mnt2" if beside else "mnt")
 
     def __enter__(self):
         os.makedirs(self.mnt, exist_ok=True)
-        port = free_port()
-        self.redis = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-                                       "--appendonly", "no", "--dir", self.work], stdout=subprocess.DEVNULL)
+        self.redis = None
         self.proc = None
+        if self.beside:
+            port = self.port = self.beside.port
+        else:
+            port = self.port = free_port()
+            self.redis = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                                           "--appendonly", "no", "--dir", self.work], stdout=subprocess.DEVNULL)
         try:
             wait_for(lambda: subprocess.run(["redis-cli", "-p", str(port), "ping"],
                                             capture_output=True).returncode == 0, "redis")
@@ -98,8 +103,9 @@ class Mount:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.redis.terminate()
-        self.redis.wait()
+        if self.redis:
+            self.redis.terminate()
+            self.redis.wait()
 
 
 def bench_read(args, daemon, work):
@@ -198,7 +204,7 @@ class BusyHost:
         finally:
             for fd in fds:
                 os.close(fd)
-        return self
+        return self.mnt
 
     def __exit__(self, *exc):
         for child in self.children:
@@ -279,15 +285,27 @@ def bench_metadata(args, daemon, work):
         f.create_dataset("floats", data=np.arange(args.mib * (1 << 18), dtype="<f4"))
     plain = os.path.join(work, "plain.bin")
     np.arange(args.mib * (1 << 18), dtype="<f4").tofile(plain)
+    def mkdir_beside(mount, name):
+        """Seconds of a mkdir through a second mount while `mount` caches the whole tree:
+        the change waits for the first mount to forget it (Kernel caching)."""
+        quiet(["ls", "-lR", mount.mnt])
+        with Mount(daemon, h5, work, beside=mount) as other:
+            return best_of(1, lambda: os.mkdir(os.path.join(other, name)))
+
     rows = [("stat of a dataset, calls/s", None, stats_per_second(plain), "plain file"),
             ("ls -lR", None, best_of(args.repeat, lambda: quiet(["h5ls", "-r", h5])), "h5ls -r"),
             ("getfattr -R -d", None, best_of(args.repeat, lambda: quiet(["h5dump", "-H", h5])), "h5dump -H"),
             ("numpy.memmap sum", None, memmap_sum(args.repeat, plain), "plain file")]
-    with Mount(daemon, h5, work) as mnt:
+    mkdir = os.path.join(work, "plain-dir")
+    rows.append(("mkdir beside a cached tree", None, best_of(1, lambda: os.mkdir(mkdir)), "plain mkdir"))
+    mount = Mount(daemon, h5, work)
+    with mount as mnt:
+        os.stat(os.path.join(mnt, "g000", "d000"))
         mounted = [lambda: stats_per_second(os.path.join(mnt, "g000", "d000")),
                    lambda: best_of(args.repeat, lambda: quiet(["ls", "-lR", mnt])),
                    lambda: best_of(args.repeat, lambda: quiet(["getfattr", "-R", "-d", mnt])),
-                   lambda: memmap_sum(args.repeat, os.path.join(mnt, "floats"))]
+                   lambda: memmap_sum(args.repeat, os.path.join(mnt, "floats")),
+                   lambda: mkdir_beside(mount, "new")]
         rows = [(what, measure(), base, base_name) for (what, _, base, base_name), measure in zip(rows, mounted)]
     return rows
 
