@@ -388,12 +388,14 @@ TEST_CASE("local drops: a drop ends with its process's descriptors") {
 TEST_CASE("local drops: a writer gets the lock at once from an idle caching process, and returns once it dropped") {
     TempDir dir;
     auto options = local_options(dir);
-    options.keep_idle = 60s;
+    options.keep_idle = std::chrono::milliseconds::max();  // kept until someone needs it
     auto reader = lock::make_lock(options);
     std::atomic<std::uint64_t> pending{0};
     reader->on_shared_released([&](const lock::Drop& drop) { pending = drop.id; });
     reader->acquire(lock::Mode::Shared).reset();
+    std::this_thread::sleep_for(100ms);
     CHECK(lock::read_status(options).holders.size() == 1);  // kept
+    CHECK(pending.load() == 0);
     auto writer = lock::make_lock(options);
     const auto start = std::chrono::steady_clock::now();
     auto hold = writer->acquire(lock::Mode::Exclusive);
