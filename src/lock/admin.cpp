@@ -1,6 +1,7 @@
 #include "lock/admin.h"
 
 #include "lock/identity.h"
+#include "lock/local_layout.h"
 #include "lock/redis_scripts.h"
 #include "util/error.h"
 
@@ -32,7 +33,8 @@ LockStatus redis_status(const Options& options) {
     redis::Connection connection(endpoint, command_timeout(options));
     const redis::KeyNames keys(options.key);
     redis::ReplyPtr reply = redis::status_script().run(connection, keys, {});
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4 || reply->element[3]->type != REDIS_REPLY_ARRAY)
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 5 || reply->element[3]->type != REDIS_REPLY_ARRAY ||
+        reply->element[4]->type != REDIS_REPLY_ARRAY)
         throw Error(EIO, "unexpected reply to the status script");
     LockStatus status;
     status.backend = "redis";
@@ -67,6 +69,32 @@ LockStatus redis_status(const Options& options) {
         if (lease_end <= now) p.state = "expired";
         (waiting ? status.waiting : status.holders).push_back(p);
     }
+    const redisReply* drops = reply->element[4];
+    for (std::size_t i = 0; i < drops->elements; ++i) {
+        const redisReply* e = drops->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 7) continue;
+        Participant p;
+        p.token = redis::string_of(e->element[0]);
+        p.state = "dropping";
+        p.mode = "S";
+        p.host = redis::string_of(e->element[1]);
+        p.label = redis::string_of(e->element[3]);
+        long long since = 0, lease_end = 0;
+        try {
+            p.pid = std::stol(redis::string_of(e->element[2]));
+        } catch (...) {
+        }
+        try {
+            since = std::stoll(redis::string_of(e->element[4]));
+            lease_end = std::stoll(redis::string_of(e->element[5]));
+            p.generation = std::stoull(redis::string_of(e->element[6]));
+        } catch (...) {
+        }
+        if (since > 0) p.age_seconds = static_cast<double>(now - since) / 1000.0;  // since it was dropped
+        p.lease_left_seconds = static_cast<double>(lease_end - now) / 1000.0;
+        if (lease_end <= now) p.state = "expired";
+        status.drops.push_back(p);
+    }
     return status;
 }
 
@@ -83,8 +111,9 @@ std::string command_line(long pid) {
 // OFD locks do not name their process in /proc/locks (pid -1), so the holders are found
 // through the descriptors that have the sidecar open: /proc/PID/fdinfo/FD lists the locks
 // held through that descriptor ("lock:\t1: OFDLCK ADVISORY  READ -1 fe:00:131 65 65").
-// A descriptor holding the rw byte (65) is a holder; one holding only the turnstile (64) or
-// nothing is waiting. Only processes we may inspect are seen (all of them as root).
+// A descriptor holding the rw byte (65) is a holder; one holding a drop byte (from 4096) is
+// a drop; one holding only the turnstile (64) or nothing is waiting. Only processes we may
+// inspect are seen (all of them as root).
 LockStatus local_status(const Options& options) {
     const std::string& path = options.local_lock_file;
     struct stat st {};
@@ -117,21 +146,28 @@ LockStatus local_status(const Options& options) {
             std::string line;
             std::string rw;  // READ | WRITE | empty
             bool turnstile = false;
+            long long drop_byte = -1;
             while (std::getline(info, line)) {
                 if (!line.starts_with("lock:")) continue;
                 std::istringstream fields(line.substr(5));
                 std::string id, kind, advisory, type, pid_field, dev;
                 long long start = 0;
                 fields >> id >> kind >> advisory >> type >> pid_field >> dev >> start;
-                if (start == 65) rw = type;
-                if (start == 64) turnstile = true;
+                if (start == local_layout::rw_byte) rw = type;
+                if (start == local_layout::turnstile_byte) turnstile = true;
+                if (start >= local_layout::drop_region && type == "WRITE") drop_byte = start;  // READ: a writer waiting for drops
             }
             Participant p;
             p.token = name + "/" + fd.path().filename().string();
             p.host = host;
             p.pid = pid;
             p.label = command_line(pid);
-            if (!rw.empty()) {
+            if (drop_byte >= 0 && rw.empty()) {
+                p.state = "dropping";
+                p.mode = "S";
+                p.generation = static_cast<std::uint64_t>((drop_byte - local_layout::drop_region) / local_layout::drop_slots);
+                status.drops.push_back(p);
+            } else if (!rw.empty()) {
                 p.state = "holding";
                 p.mode = rw == "WRITE" ? "X" : "S";
                 status.holders.push_back(p);

@@ -12,13 +12,14 @@ namespace h5swmrfs::lock {
 
 struct Participant {
     std::string token;       // redis: the entry's token; local: the kernel lock's id
-    std::string state;       // "holding" | "waiting" | "expired"
+    std::string state;       // "holding" | "broken" | "waiting" | "dropping" | "expired"
     std::string mode;        // "S" | "X" | "?"
     std::string host;
     long pid = 0;
     std::string label;       // mount point or command
     double age_seconds = -1;          // since granted (holding) or since it began to wait; -1 unknown
     double lease_left_seconds = -1;   // -1: no lease (local)
+    std::uint64_t generation = 0;     // drops: the generation of the hold that was dropped
 };
 
 struct LockStatus {
@@ -29,6 +30,9 @@ struct LockStatus {
     std::uint64_t fence = 0;
     std::vector<Participant> holders;
     std::vector<Participant> waiting;
+    // Shared holds of caching processes released as drops, not yet reported dropped: writers
+    // of later generations wait for them (docs/LOCKING.md, "Cache drops").
+    std::vector<Participant> drops;
 };
 
 // Throws Error: EIO (redis), ENOENT (no sidecar), EINVAL (backend).

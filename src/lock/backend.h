@@ -21,6 +21,12 @@ public:
     virtual std::uint64_t generation() const noexcept = 0;
     virtual std::uint64_t fence() const noexcept = 0;
     virtual void check_valid() const = 0;  // throws Error(EIO)
+    // Gives a shared hold up as a drop: atomically with the release the backend records
+    // that this process may still serve what it read under the hold, until
+    // Backend::dropped(id). The returned id is new even when nothing could be recorded (the
+    // hold had expired or was broken, the backend was unreachable): dropped(id) is then a
+    // no-op. The destructor then has nothing left to release. Never throws.
+    virtual Drop release_as_drop() noexcept = 0;
     bool valid() const noexcept {
         try {
             check_valid();
@@ -42,6 +48,15 @@ public:
     // `handler` runs (on a backend thread; it must not block) whenever some process starts
     // or keeps waiting for an exclusive hold. Set once, before the first acquire.
     virtual void on_writer_waiting(std::function<void()> handler) = 0;
+    // `handler` runs (on a backend thread; it must not block) whenever the lease of one of
+    // this process's holds is in doubt: a renewal failed or came after the hold's trusted
+    // time, the hold is gone from the server (expired, broken), or the connection to the
+    // server was lost. Backends without leases never call it. Set once, before the first acquire.
+    virtual void on_lease_in_doubt(std::function<void()> handler) = 0;
+    // Lock::dropped and Lock::wait_for_drops; the wait gives up at `deadline` and returns
+    // false (true: no drop left to wait for). Neither throws.
+    virtual void dropped(std::uint64_t id) noexcept = 0;
+    virtual bool wait_for_drops(std::uint64_t generation, bool others_only, Clock::time_point deadline) noexcept = 0;
 };
 
 // The process layer (process_lock.cpp) over `backend`: what make_lock returns.

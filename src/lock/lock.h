@@ -19,6 +19,13 @@ namespace h5swmrfs::lock {
 
 enum class Mode { Shared, Exclusive };
 
+// A dropped shared hold: what a caching process must empty before it reports dropped(id).
+// `id` is unique within the Lock; `generation` is the generation the hold was granted in.
+struct Drop {
+    std::uint64_t id = 0;
+    std::uint64_t generation = 0;
+};
+
 // One hold of the lock. Destroying it releases it (or, for a shared hold that
 // the mount keeps between operations, gives this operation's share back).
 // A thread must not ask for a second hold while it has one (no upgrade, no recursion):
@@ -55,12 +62,6 @@ struct Options {
     std::chrono::milliseconds keep_idle{1000};
 };
 
-// A dropped shared hold: what a caching process must empty before it reports dropped(id).
-struct Drop {
-    std::uint64_t id = 0;
-    std::uint64_t generation = 0;
-};
-
 class Lock {
 public:
     virtual ~Lock() = default;
@@ -76,8 +77,31 @@ public:
     // with no lock of this layer held, must not block, and may run more than once per
     // writer. Set it once, before the first acquire.
     virtual void on_writer_waiting(std::function<void()> handler) = 0;
+
+    // Cache drops (docs/LOCKING.md, "Cache drops"): a process that lets the kernel cache what
+    // it read under a shared hold must empty that cache after it gave the hold up (emptying
+    // it before would wait on requests that wait for the lock), and a writer must not return
+    // from its change before every such process has.
+    //
+    // Makes this process a caching one: from now on every backend shared hold it gives up
+    // (writer waiting, lease in doubt, idle) is released as a *drop*: atomically with the
+    // release the lock records "this process still may serve what it read under generation
+    // G" (with a lease that this process's renewer keeps extending), then calls
+    // handler(drop) on a lock thread, never on the thread of an operation (it must not
+    // block long; it may be called concurrently with anything). The process calls
+    // dropped(drop.id) once it emptied its caches. A kept shared hold whose lease is in
+    // doubt (renewal failed or came too late, backend unreachable, hold broken) is given up
+    // like one a writer waits for. Set once, before the first acquire. Releases in the Lock's
+    // destructor are plain, and drops still pending then are reported dropped (unmounting
+    // empties the kernel's caches anyway).
     virtual void on_shared_released(std::function<void(const Drop&)> handler) = 0;
+    // Reports that drop `id` is done; idempotent; never throws (logs a failure; the entry then
+    // ends with its lease).
     virtual void dropped(std::uint64_t id) noexcept = 0;
+    // Called by a writer after it released an exclusive hold of generation `generation`:
+    // blocks until every drop of a generation < `generation` recorded for this key, by any
+    // process (except this process's own when `others_only`), was reported dropped or its
+    // lease ran out. Bounded by the lock timeout (then logs a warning and returns). Never throws.
     virtual void wait_for_drops(std::uint64_t generation, bool others_only) noexcept = 0;
 };
 

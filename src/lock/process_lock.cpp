@@ -8,6 +8,10 @@
 //    current shared hold; it is released as soon as the operations in it finish, and new
 //    readers ask the backend again (and so queue behind the writer).
 //  - mutex_ is never held during a backend call (those wait on other processes).
+//  - A caching process (on_shared_released) gives its shared holds up on the keeper thread
+//    only, as drops, and calls the drop handler there: never on an operation's thread,
+//    which may hold what emptying the kernel's caches waits for. Its kept hold is also
+//    given up when the backend says its lease is in doubt.
 #include "lock/backend.h"
 #include "lock/counts.h"
 #include "lock/lock.h"
@@ -64,6 +68,7 @@ public:
     ProcessLock(const Options& options, std::unique_ptr<Backend> backend)
         : options_(options), backend_(std::move(backend)) {
         backend_->on_writer_waiting([this] { writer_waits_elsewhere(); });
+        backend_->on_lease_in_doubt([this] { lease_in_doubt(); });
         keeper_ = std::thread([this] { keeper_loop(); });
     }
 
@@ -89,10 +94,9 @@ public:
     void check_reachable() override { backend_->check_reachable(); }
     void on_writer_waiting(std::function<void()> handler) override { writer_waiting_handler_ = std::move(handler); }
     std::uint64_t current_generation() override { return backend_->current_generation(); }
-    void on_shared_released(std::function<void(const Drop&)> handler) override { released_handler_ = std::move(handler); }
-    void dropped(std::uint64_t) noexcept override {}
-    void wait_for_drops(std::uint64_t, bool) noexcept override {}
-    std::function<void(const Drop&)> released_handler_;
+    void on_shared_released(std::function<void(const Drop&)> handler) override { drop_handler_ = std::move(handler); }
+    void dropped(std::uint64_t id) noexcept override { backend_->dropped(id); }
+    void wait_for_drops(std::uint64_t generation, bool others_only) noexcept override;
 
     void release_shared(const std::shared_ptr<SharedSlot>& slot) noexcept;
     void release_exclusive(std::unique_ptr<BackendHold> hold) noexcept;
@@ -101,7 +105,9 @@ private:
     std::unique_ptr<Hold> acquire_shared(Clock::time_point deadline);
     std::unique_ptr<Hold> acquire_exclusive(Clock::time_point deadline);
     void writer_waits_elsewhere();
+    void lease_in_doubt();
     void keeper_loop();
+    bool caching() const { return static_cast<bool>(drop_handler_); }
 
     // Detaches the idle slot's backend hold; the caller releases it after unlocking mutex_.
     std::unique_ptr<BackendHold> take_slot() {
@@ -110,14 +116,46 @@ private:
         return hold;
     }
     // Lets the idle slot's hold go, outside mutex_ (giving it back may talk to the lock
-    // server), and tells the waiters; `lock` is held again after.
+    // server), and tells the waiters; `lock` is held again after. In a caching process only
+    // the keeper calls it.
     void let_idle_slot_go(std::unique_lock<std::mutex>& lock) {
         auto idle = take_slot();
         lock.unlock();
-        idle.reset();
-        if (released_handler_ && !stopping_) released_handler_(Drop{});
+        give_up(std::move(idle));
         lock.lock();
         changed_.notify_all();
+    }
+    // Releases a backend shared hold; in a caching process as a drop, then tells the handler.
+    void give_up(std::unique_ptr<BackendHold> hold) noexcept {
+        if (!caching()) {
+            hold.reset();
+            return;
+        }
+        const Drop drop = hold->release_as_drop();
+        hold.reset();
+        try {
+            drop_handler_(drop);
+        } catch (const std::exception& e) {
+            log::error("lock '", options_.key, "': the handler of a dropped shared hold failed: ", e.what());
+        } catch (...) {
+            log::error("lock '", options_.key, "': the handler of a dropped shared hold failed");
+        }
+    }
+    // An idle slot that should go: let it go here, or (caching) have the keeper do it; the
+    // caller then waits for changed_. True when it was let go here.
+    bool let_idle_slot_go_or_wake_keeper(std::unique_lock<std::mutex>& lock) {
+        if (caching()) {
+            changed_.notify_all();
+            return false;
+        }
+        let_idle_slot_go(lock);
+        return true;
+    }
+    // When the idle slot has been kept for keep_idle, which may be "for ever" (a caching
+    // mount keeps its hold until someone needs it) and must not overflow the clock.
+    Clock::time_point idle_expiry(const SharedSlot& slot) const {
+        if (options_.keep_idle >= std::chrono::hours(24 * 365 * 100)) return Clock::time_point::max();
+        return slot.idle_since + options_.keep_idle;
     }
     bool slot_should_go() const {
         return slot_->draining || writers_ > 0 || options_.keep_idle.count() == 0 || !slot_->hold->valid();
@@ -140,6 +178,10 @@ private:
     bool stopping_ = false;
     std::thread keeper_;
     std::function<void()> writer_waiting_handler_;  // set before the first acquire, then only read
+    std::function<void(const Drop&)> drop_handler_;  // likewise; set: a caching process
+
+    // A writer waits, or the kept hold's lease is in doubt: no new users, release when idle.
+    void drain_kept_hold();
 
     // Marks the shared slot as draining; true when that is news its users should hear.
     bool start_draining() {
@@ -165,10 +207,7 @@ std::unique_ptr<Hold> ProcessLock::acquire_shared(Clock::time_point deadline) {
             }
             if (!slot_ && !slot_pending_) break;
         }
-        if (slot_ && slot_->users == 0 && slot_should_go()) {
-            let_idle_slot_go(lock);
-            continue;
-        }
+        if (slot_ && slot_->users == 0 && slot_should_go() && let_idle_slot_go_or_wake_keeper(lock)) continue;
         if (slot_ && slot_->users > 0 && !slot_->draining && !slot_->hold->valid()) slot_->draining = true;
         wait_or_timeout(lock, deadline, "a shared hold");
     }
@@ -206,11 +245,10 @@ void ProcessLock::release_shared(const std::shared_ptr<SharedSlot>& slot) noexce
         std::lock_guard lock(mutex_);
         if (--slot->users > 0) return;
         slot->idle_since = Clock::now();
-        if (slot_ == slot && slot_should_go()) release = take_slot();
+        // A caching process's keeper gives it up (woken below).
+        if (slot_ == slot && slot_should_go() && !caching()) release = take_slot();
     }
-    const bool released = release != nullptr;
     release.reset();
-    if (released && released_handler_) released_handler_(Drop{});
     changed_.notify_all();  // waiting writers, and the keeper's idle timer
 }
 
@@ -237,10 +275,7 @@ std::unique_ptr<Hold> ProcessLock::acquire_exclusive(Clock::time_point deadline)
             if (!writer_active_ && !slot_ && !slot_pending_) break;
             if (slot_) {
                 slot_->draining = true;
-                if (slot_->users == 0) {
-                    let_idle_slot_go(lock);
-                    continue;
-                }
+                if (slot_->users == 0 && let_idle_slot_go_or_wake_keeper(lock)) continue;
             }
             wait_or_timeout(lock, deadline, "this process's other holds");
         }
@@ -265,7 +300,16 @@ std::unique_ptr<Hold> ProcessLock::acquire_exclusive(Clock::time_point deadline)
 }
 
 // Runs on a backend thread: must not block on the backend. The keeper does the release.
-void ProcessLock::writer_waits_elsewhere() {
+void ProcessLock::writer_waits_elsewhere() { drain_kept_hold(); }
+
+// Runs on a backend thread. A caching process must not keep serving from its caches on a
+// hold it may no longer have: it gives the hold up (and so drops) as for a writer. Others
+// keep using it until check_valid says otherwise.
+void ProcessLock::lease_in_doubt() {
+    if (caching()) drain_kept_hold();
+}
+
+void ProcessLock::drain_kept_hold() {
     bool news;
     {
         std::lock_guard lock(mutex_);
@@ -277,17 +321,26 @@ void ProcessLock::writer_waits_elsewhere() {
     if (news) tell_users_a_writer_waits();
 }
 
+void ProcessLock::wait_for_drops(std::uint64_t generation, bool others_only) noexcept {
+    if (!backend_->wait_for_drops(generation, others_only, Clock::now() + options_.timeout))
+        log::warning("lock '", options_.key, "': drops of generations before ", generation,
+                     " still pending after the lock timeout (", options_.timeout.count(),
+                     " ms): a caching process may still serve what was there before; going on");
+}
+
 // Releases the kept shared hold when a writer waits or it has been idle for keep_idle.
 void ProcessLock::keeper_loop() {
     std::unique_lock lock(mutex_);
     while (!stopping_) {
         if (slot_ && slot_->users == 0) {
-            const Clock::time_point expires = slot_->idle_since + options_.keep_idle;
+            const Clock::time_point expires = idle_expiry(*slot_);
             if (slot_should_go() || Clock::now() >= expires) {
                 let_idle_slot_go(lock);
                 continue;
             }
-            changed_.wait_until(lock, expires);
+            // Far-off expiries are looked at again now and then: waits until the clock's
+            // last instant are not reliable.
+            changed_.wait_until(lock, std::min(expires, Clock::now() + std::chrono::hours(1)));
         } else {
             changed_.wait(lock);
         }

@@ -24,11 +24,6 @@ Core::Core(const Options& options, Endpoint endpoint)
 
 namespace {
 
-// The longest a waiter sleeps without news; a lost notification costs at most this.
-constexpr milliseconds max_quiet_wait = 2000ms;
-// The shortest time a request to redis is given, even near a deadline.
-constexpr milliseconds min_request = 50ms;
-
 std::string seconds_text(Clock::duration d) {
     auto ms = std::chrono::duration_cast<milliseconds>(d).count();
     return std::to_string(ms / 1000) + "." + std::to_string((ms % 1000) / 100) + " s";
@@ -37,15 +32,22 @@ std::string seconds_text(Clock::duration d) {
 class RedisHold : public BackendHold {
 public:
     RedisHold(std::shared_ptr<Core> core, std::shared_ptr<Entry> entry) : core_(std::move(core)), entry_(std::move(entry)) {}
-    ~RedisHold() override { core_->release(entry_); }
+    ~RedisHold() override {
+        if (!released_) core_->release(entry_);
+    }
     Mode mode() const noexcept override { return entry_->mode; }
     std::uint64_t generation() const noexcept override { return entry_->generation; }
     std::uint64_t fence() const noexcept override { return entry_->fence; }
     void check_valid() const override { core_->check_valid(*entry_); }
+    Drop release_as_drop() noexcept override {
+        released_ = true;
+        return core_->release_as_drop(entry_);
+    }
 
 private:
     std::shared_ptr<Core> core_;
     std::shared_ptr<Entry> entry_;
+    bool released_ = false;
 };
 
 }  // namespace
@@ -223,7 +225,10 @@ class RedisBackend : public Backend {
 public:
     RedisBackend(const Options& options, redis::Endpoint endpoint)
         : core_(std::make_shared<redis::Core>(options, std::move(endpoint))) {}
-    ~RedisBackend() override { core_->stop(); }
+    ~RedisBackend() override {
+        core_->drop_all();
+        core_->stop();
+    }
 
     std::unique_ptr<BackendHold> acquire(Mode mode, Clock::time_point deadline) override {
         start_once();
@@ -232,6 +237,17 @@ public:
     void check_reachable() override { core_->check_reachable(); }
     std::uint64_t current_generation() override { return core_->current_generation(); }
     void on_writer_waiting(std::function<void()> handler) override { core_->on_writer_waiting(std::move(handler)); }
+    void on_lease_in_doubt(std::function<void()> handler) override { core_->on_lease_in_doubt(std::move(handler)); }
+    void dropped(std::uint64_t id) noexcept override { core_->dropped(id); }
+    bool wait_for_drops(std::uint64_t generation, bool others_only, Clock::time_point deadline) noexcept override {
+        try {
+            start_once();  // subscribed, so that a 'dropped' notice wakes the wait
+        } catch (const std::exception& e) {
+            log::warning("lock '", core_->key(), "': ", e.what());
+            return false;
+        }
+        return core_->wait_for_drops(generation, others_only, deadline);
+    }
 
 private:
     void start_once() {

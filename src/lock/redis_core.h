@@ -1,9 +1,10 @@
 // The redis backend's shared state (Core), split over redis_backend.cpp (grants, releases,
-// the Backend interface), redis_renewer.cpp (the renewer thread) and redis_subscriber.cpp
-// (the subscriber thread); nothing else includes it. docs/LOCKING.md is the protocol.
+// the Backend interface), redis_drops.cpp (cache drops), redis_renewer.cpp (the renewer
+// thread) and redis_subscriber.cpp (the subscriber thread); nothing else includes it.
+// docs/LOCKING.md is the protocol.
 //
-// Threads: callers of acquire/release; the renewer (extends every tracked lease each
-// lease/3); the subscriber (pub/sub on the key's channel).
+// Threads: callers of acquire/release; the renewer (extends every tracked lease, drops'
+// too, each lease/3); the subscriber (pub/sub on the key's channel).
 //
 // Lock order: tracked_mutex_ before subscriber_mutex_. The renewer holds tracked_mutex_
 // while it takes subscriber_mutex_ to look at stopping_, so no code may take tracked_mutex_
@@ -37,6 +38,10 @@ using std::chrono::milliseconds;
 // of its lease, which nobody renews; one that waited longer would hold up the operation
 // that gives the hold back (a kept shared hold goes right before the next acquire).
 constexpr milliseconds release_wait{500};
+// The longest a waiter sleeps without news; a lost notification costs at most this.
+constexpr milliseconds max_quiet_wait{2000};
+// The shortest time a request to redis is given, even near a deadline.
+constexpr milliseconds min_request{50};
 
 // Counts "something changed" notices; a waiter remembers the count before it asks redis
 // and sleeps only while it has not moved, so no notice between the two is lost.
@@ -64,7 +69,8 @@ private:
     std::uint64_t count_ = 0;
 };
 
-// What this process knows about one of its entries in redis (a hold or a waiting writer).
+// What this process knows about one of its entries in redis (a hold, a waiting writer, or
+// a drop).
 struct Entry {
     std::string token;
     Mode mode = Mode::Shared;
@@ -72,6 +78,7 @@ struct Entry {
     std::uint64_t fence = 0;
     std::atomic<bool> waiting{true};  // a waiting writer: renewed, never "lost"
     std::atomic<bool> lost{false};
+    std::atomic<bool> dropping{false};  // released as a drop (or being): renewed until dropped
     std::atomic<Clock::rep> valid_until{0};       // steady clock: our lease is certain until then
     std::atomic<std::uint64_t> confirmed_epoch{0};  // connection epoch the server last confirmed it in
 };
@@ -82,6 +89,7 @@ public:
 
     void start();
     void stop() noexcept;
+    const std::string& key() const noexcept { return options_.key; }
 
     std::unique_ptr<BackendHold> acquire(Mode mode, Clock::time_point deadline);
     // Gives the entry back, waiting for redis at most `wait`.
@@ -90,6 +98,14 @@ public:
     void check_reachable();
     std::uint64_t current_generation();
     void on_writer_waiting(std::function<void()> handler) { writer_waiting_ = std::move(handler); }
+    void on_lease_in_doubt(std::function<void()> handler) { lease_in_doubt_ = std::move(handler); }
+
+    // Cache drops (redis_drops.cpp).
+    Drop release_as_drop(const std::shared_ptr<Entry>& entry) noexcept;
+    void dropped(std::uint64_t id) noexcept;
+    bool wait_for_drops(std::uint64_t generation, bool others_only, Clock::time_point deadline) noexcept;
+    // Reports every drop still pending as dropped: the process is letting go of the lock.
+    void drop_all() noexcept;
 
 private:
     // A lease is trusted for 4/5 of its length from the moment the request that set it was
@@ -110,12 +126,17 @@ private:
     void subscriber_loop();
     bool subscribe_once(milliseconds& backoff);
     void connection_lost();
+    void tell_lease_in_doubt() {
+        if (lease_in_doubt_) lease_in_doubt_();
+    }
 
     const Options options_;
     const KeyNames keys_;
     Pool pool_;
     Events events_;
     std::function<void()> writer_waiting_;
+    std::function<void()> lease_in_doubt_;
+    std::atomic<std::uint64_t> next_drop_id_{1};
     // +1 whenever the subscriber's connection fails: redis may have restarted and forgotten
     // our entries, so every hold must be confirmed again before it is trusted.
     std::atomic<std::uint64_t> epoch_{1};
@@ -126,9 +147,12 @@ private:
     std::atomic<std::uint64_t> seen_generation_{0};
 
     // Lock order: tracked_mutex_, then subscriber_mutex_ (the top of this file says why).
-    std::mutex tracked_mutex_;  // guards tracked_, renew_now_, next_renewal_
+    std::mutex tracked_mutex_;  // guards tracked_, drops_, renew_now_, next_renewal_
     std::condition_variable tracked_changed_;
     std::map<std::string, std::shared_ptr<Entry>> tracked_;
+    // This process's drops by id, from the moment their release is sent until dropped(id)
+    // (tracked_ too while redis has them, so that they are renewed).
+    std::map<std::uint64_t, std::shared_ptr<Entry>> drops_;
     bool renew_now_ = false;
     Clock::time_point next_renewal_ = Clock::time_point::max();
 

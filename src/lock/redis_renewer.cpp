@@ -1,6 +1,7 @@
-// The redis backend's renewer thread: extends the lease of every tracked entry (holds and
-// waiting writers) each lease/3, and marks holds that redis no longer has as lost.
-// redis_core.h has the lock order.
+// The redis backend's renewer thread: extends the lease of every tracked entry (holds,
+// waiting writers and drops) each lease/3, marks holds that redis no longer has as lost,
+// and tells the process layer when a hold's lease is in doubt (a renewal failed, came
+// after the hold's trusted time, or found the hold gone). redis_core.h has the lock order.
 #include "lock/counts.h"
 #include "lock/redis_core.h"
 #include "util/log.h"
@@ -40,13 +41,22 @@ void Core::renewer_loop() {
         if (tracked_.empty()) continue;
         std::vector<std::shared_ptr<Entry>> entries;
         std::vector<std::string> args{std::to_string(options_.lease.count())};
+        const Clock::rep woke = Clock::now().time_since_epoch().count();
+        // A hold past its trusted time (this process was paused, or renewals failed): what
+        // was read under it may be stale by now.
+        bool in_doubt = false;
         for (auto& [token, entry] : tracked_) {
             entries.push_back(entry);
             args.push_back(token);
+            if (!entry->waiting && !entry->dropping && (entry->lost || woke >= entry->valid_until.load()))
+                in_doubt = true;
         }
         lock.unlock();
+        if (in_doubt) tell_lease_in_doubt();
+        in_doubt = false;
         const std::uint64_t epoch = epoch_.load();
         const Clock::time_point sent = Clock::now();
+        std::vector<std::string> ended;  // drops that redis no longer has
         bool ok = false;
         try {
             ReplyPtr reply = run(renew_script(), args);
@@ -58,19 +68,28 @@ void Core::renewer_loop() {
                     Clock::rep until = (sent + trusted_for()).time_since_epoch().count();
                     if (until > entry.valid_until.load()) entry.valid_until = until;
                     entry.confirmed_epoch = epoch;
+                } else if (entry.dropping) {
+                    ended.push_back(entry.token);  // reported dropped, or its lease ran out
                 } else if (!entry.waiting) {
                     if (!entry.lost.exchange(true)) {
                         counts::lost(entry.mode);
                         log::warning("lock '", options_.key, "': hold is gone from redis (expired, broken or redis restarted)");
                     }
+                    in_doubt = true;
                 }
             }
             ok = true;
         } catch (const std::exception& e) {
             counts::renewal_missed();
             log::warning("lock '", options_.key, "': lease renewal failed: ", e.what());
+            in_doubt = true;
         }
+        if (in_doubt) tell_lease_in_doubt();
         lock.lock();
+        for (const auto& token : ended) {
+            auto it = tracked_.find(token);
+            if (it != tracked_.end() && it->second->dropping) tracked_.erase(it);
+        }
         if (ok) {
             next_renewal_ = sent + renew_every();
             if (epoch_.load() != epoch) renew_now_ = true;  // a disconnect raced the renewal

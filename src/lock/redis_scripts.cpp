@@ -12,6 +12,7 @@ namespace {
 constexpr std::string_view prelude = R"lua(
 local holders, owners, leases, writers = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local generation, fence, ticket, server, broken = KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local drops, dropgen = KEYS[10], KEYS[11]
 local channel = ARGV[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -25,6 +26,14 @@ local function purge()
     redis.call('SREM', broken, tok)
   end
   if #dead > 0 then redis.call('PUBLISH', channel, 'released') end
+  -- A drop whose process stopped renewing it: that process is gone or paused past its lease.
+  local ended = redis.call('ZRANGEBYSCORE', drops, '-inf', now)
+  for _, tok in ipairs(ended) do
+    redis.call('ZREM', drops, tok)
+    redis.call('HDEL', dropgen, tok)
+    redis.call('HDEL', owners, tok)
+  end
+  if #ended > 0 then redis.call('PUBLISH', channel, 'dropped') end
 end
 local function counter(key)
   return tonumber(redis.call('GET', key) or '0')
@@ -165,13 +174,61 @@ if is_broken(token) then return 0 end
 local mode = redis.call('HGET', holders, token)
 local waited = redis.call('ZREM', writers, token)
 redis.call('HDEL', holders, token)
-redis.call('HDEL', owners, token)
 redis.call('ZREM', leases, token)
+-- A caching process's shared hold becomes a drop: it may still serve what it read under
+-- this generation (no exclusive hold can have been granted while it held S) until it
+-- reports dropped, or its lease (renewed like a hold's) ends.
+local recorded = false
+if mode == 'S' and ARGV[3] == 'drop' then
+  redis.call('ZADD', drops, now + tonumber(ARGV[4]), token)
+  redis.call('HSET', dropgen, token, redis.call('GET', generation) or '0')
+  local ok, o = pcall(cjson.decode, redis.call('HGET', owners, token) or '{}')
+  if not ok or type(o) ~= 'table' then o = {} end
+  o.state = 'dropping'
+  o.since = now
+  redis.call('HSET', owners, token, cjson.encode(o))
+  recorded = true
+else
+  redis.call('HDEL', owners, token)
+end
 if waited == 1 or (mode and redis.call('HLEN', holders) == 0) then
   redis.call('PUBLISH', channel, 'released')
 end
+if recorded then return 2 end
 if mode then return 1 end
 return 0
+)lua";
+
+constexpr std::string_view dropped_body = R"lua(
+purge()
+local token = ARGV[2]
+local was = redis.call('ZREM', drops, token)
+redis.call('HDEL', dropgen, token)
+if was == 1 then
+  redis.call('HDEL', owners, token)
+  redis.call('PUBLISH', channel, 'dropped')
+end
+return was
+)lua";
+
+constexpr std::string_view wait_drops_body = R"lua(
+-- Drops a writer of generation ARGV[2] must wait for: those of older generations, but
+-- not the tokens named after it (the writer's own). Returns {how many, ms until the
+-- first of their leases ends} ({0, 0} when none).
+purge()
+local g = tonumber(ARGV[2])
+local ignored = {}
+for i = 3, #ARGV do ignored[ARGV[i]] = true end
+local count, first = 0, 0
+local live = redis.call('ZRANGE', drops, 0, -1, 'WITHSCORES')
+for i = 1, #live, 2 do
+  local tok = live[i]
+  if not ignored[tok] and tonumber(redis.call('HGET', dropgen, tok) or '0') < g then
+    if count == 0 then first = math.max(1, tonumber(live[i + 1]) - now) end
+    count = count + 1
+  end
+end
+return {count, first}
 )lua";
 
 constexpr std::string_view renew_body = R"lua(
@@ -181,6 +238,9 @@ local result = {}
 for i = 3, #ARGV do
   if redis.call('ZSCORE', leases, ARGV[i]) and not is_broken(ARGV[i]) then
     redis.call('ZADD', leases, now + lease, ARGV[i])
+    result[#result + 1] = 1
+  elseif redis.call('ZSCORE', drops, ARGV[i]) then
+    redis.call('ZADD', drops, now + lease, ARGV[i])
     result[#result + 1] = 1
   else
     result[#result + 1] = 0
@@ -209,7 +269,16 @@ for i = 1, #all, 2 do
   entries[#entries + 1] = {tok, state, mode or o.mode or '?', tostring(o.host or ''), tostring(o.pid or ''),
     tostring(o.label or ''), tostring(o.since or 0), all[i + 1], tostring(tkt or 0)}
 end
-return {now, counter(generation), counter(fence), entries}
+local pending = {}
+local dropping = redis.call('ZRANGE', drops, 0, -1, 'WITHSCORES')
+for i = 1, #dropping, 2 do
+  local tok = dropping[i]
+  local ok, o = pcall(cjson.decode, redis.call('HGET', owners, tok) or '{}')
+  if not ok or type(o) ~= 'table' then o = {} end
+  pending[#pending + 1] = {tok, tostring(o.host or ''), tostring(o.pid or ''), tostring(o.label or ''),
+    tostring(o.since or 0), dropping[i + 1], redis.call('HGET', dropgen, tok) or '0'}
+end
+return {now, counter(generation), counter(fence), entries, pending}
 )lua";
 
 constexpr std::string_view break_body = R"lua(
@@ -255,11 +324,13 @@ KeyNames::KeyNames(std::string_view key) : prefix("h5swmr:{" + std::string(key) 
     ticket = prefix + "ticket";
     server = prefix + "server";
     broken = prefix + "broken";
+    drops = prefix + "drops";
+    dropgen = prefix + "dropgen";
     channel = prefix + "events";
 }
 
 std::vector<std::string> KeyNames::script_keys() const {
-    return {holders, owners, leases, writers, generation, fence, ticket, server, broken};
+    return {holders, owners, leases, writers, generation, fence, ticket, server, broken, drops, dropgen};
 }
 
 Script::Script(std::string_view name, std::string text) : name_(name), text_(std::move(text)), sha1_(sha1_hex(text_)) {}
@@ -291,6 +362,14 @@ const Script& release_script() {
 }
 const Script& renew_script() {
     static const Script script("renew", join(prelude, renew_body));
+    return script;
+}
+const Script& dropped_script() {
+    static const Script script("dropped", join(prelude, dropped_body));
+    return script;
+}
+const Script& wait_drops_script() {
+    static const Script script("wait_drops", join(prelude, wait_drops_body));
     return script;
 }
 const Script& status_script() {

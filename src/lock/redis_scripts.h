@@ -28,7 +28,10 @@ struct KeyNames {
                              // redis TIME) after a restart, a loss or a rollback; max_lease: the
                              // longest lease ever asked for
     std::string broken;      // set   tokens of broken holds: no renewal, kept until their lease ends
-    std::string channel;     // pub/sub channel: "released" | "writer"
+    std::string drops;       // zset  token -> lease end, ms of redis TIME (shared holds released as drops,
+                             //       not yet reported dropped)
+    std::string dropgen;     // hash  token -> generation the drop's hold was held in
+    std::string channel;     // pub/sub channel: "released" | "writer" | "dropped"
     // The KEYS every script takes, in this order.
     std::vector<std::string> script_keys() const;
 };
@@ -57,11 +60,19 @@ private:
 //    for the longest lease, 2 if nothing was recorded nor seen (first use, or every key lost),
 //    else 0; 1 if the script may not run INFO (then a new redis process goes unseen)}
 const Script& acquire_script();
-// ARGV: channel, token -> 1 if it was a holder, else 0
+// ARGV: channel, token[, "drop", lease ms] -> 2 if it was a shared holder and (with "drop") is
+// now a drop, 1 if it was a holder, else 0 (expired, purged, or broken: nothing recorded)
 const Script& release_script();
-// ARGV: channel, lease ms, token... -> {1|0 per token: still present and extended}
+// ARGV: channel, lease ms, token... -> {1|0 per token: still present (hold, waiting writer or
+// drop) and extended}
 const Script& renew_script();
-// ARGV: channel -> {now ms, generation, fence, {token, state, mode, host, pid, label, since, lease end, ticket}...}
+// ARGV: channel, token -> 1 if the drop was there (now removed), else 0
+const Script& dropped_script();
+// ARGV: channel, generation, token to ignore... -> {live drops of older generations, ms until
+// the first of their leases ends (0 when none)}
+const Script& wait_drops_script();
+// ARGV: channel -> {now ms, generation, fence, {token, state, mode, host, pid, label, since, lease end, ticket}...,
+//                   {token, host, pid, label, since, lease end, generation}... (the drops)}
 const Script& status_script();
 // ARGV: channel -> {holds broken, waiting writers removed, ms until the last broken lease ends}
 const Script& break_script();

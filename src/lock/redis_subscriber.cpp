@@ -20,6 +20,7 @@ void Core::connection_lost() {
     }
     tracked_changed_.notify_all();
     events_.bump();
+    tell_lease_in_doubt();  // redis may have restarted and forgotten our holds
 }
 
 // Connects and subscribes; true on success. Throws RedisError when it cannot.

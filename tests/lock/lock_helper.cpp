@@ -1,7 +1,9 @@
 // A test process that takes the lock and logs what it does, one line per event:
 //   <CLOCK_MONOTONIC ns> <pid> <tag> <EVENT> <S|X> <generation>
 // EVENT: WAIT (asking), ENTER (granted), WRITE (check_valid passed, "doing work"),
-// EXIT (last check passed, about to release), REFUSED (check_valid threw), FAIL (acquire threw).
+// EXIT (last check passed, about to release), REFUSED (check_valid threw), FAIL (acquire threw);
+// with --cache: DROP (a shared hold was released as a drop; extra: its id), DROPPED (reported);
+// with --wait-drops: WAITED (a writer's wait for older drops returned).
 // Exit status: 0 ok, 3 refused, 4 EBUSY, 5 EIO, 2 usage, 1 other error.
 #include "lock/lock.h"
 #include "util/error.h"
@@ -50,6 +52,7 @@ int usage() {
     std::cerr << "usage: lock_helper [--backend B] [--redis URL] [--password P] [--key K] [--sidecar F]\n"
                  "  [--lease-ms N] [--timeout-ms N] [--keep-idle-ms N] [--label L] [--log F] [--tag T]\n"
                  "  hold --mode S|X [--hold-ms N] [--count N] [--gap-ms N] [--pause-after-enter]\n"
+                 "       [--cache [--drop-after-ms N]] [--wait-drops] [--linger-ms N]\n"
                  "  | check | generation\n";
     return 2;
 }
@@ -62,6 +65,10 @@ int main(int argc, char** argv) {
     std::string action, mode_name = "S";
     long hold_ms = 100, count = 1, gap_ms = 0;
     bool pause_after_enter = false;
+    bool cache = false;       // a caching process: shared holds are released as drops
+    long drop_after_ms = 0;   // how long "emptying the caches" takes; -1: never report it
+    long linger_ms = 0;       // stay this long after the last hold (kept holds, drops pending)
+    bool wait_drops = false;  // a writer: after each exclusive hold, wait for older drops
     std::vector<std::string> args(argv + 1, argv + argc);
     for (std::size_t i = 0; i < args.size(); ++i) {
         auto value = [&]() -> std::string {
@@ -87,6 +94,10 @@ int main(int argc, char** argv) {
         else if (a == "--count") count = std::stol(value());
         else if (a == "--gap-ms") gap_ms = std::stol(value());
         else if (a == "--pause-after-enter") pause_after_enter = true;
+        else if (a == "--cache") cache = true;
+        else if (a == "--drop-after-ms") drop_after_ms = std::stol(value());
+        else if (a == "--linger-ms") linger_ms = std::stol(value());
+        else if (a == "--wait-drops") wait_drops = true;
         else if (a == "-v") log::set_level(log::Level::Debug);
         else if (action.empty() && a[0] != '-') action = a;
         else return usage();
@@ -105,6 +116,17 @@ int main(int argc, char** argv) {
             return 0;
         }
         if (action != "hold") return usage();
+        if (cache) {
+            // Emptying the caches is simulated on the lock's thread itself: a slow handler
+            // only delays this process's next release.
+            lock->on_shared_released([&](const lock::Drop& drop) {
+                event("DROP", lock::Mode::Shared, drop.generation, std::to_string(drop.id));
+                if (drop_after_ms < 0) return;
+                std::this_thread::sleep_for(milliseconds(drop_after_ms));
+                lock->dropped(drop.id);
+                event("DROPPED", lock::Mode::Shared, drop.generation, std::to_string(drop.id));
+            });
+        }
         for (long n = 0; n < count; ++n) {
             event("WAIT", mode, 0);
             std::unique_ptr<lock::Hold> hold;
@@ -136,9 +158,15 @@ int main(int argc, char** argv) {
                 std::cerr << "lock_helper: " << e.what() << "\n";
                 return 3;
             }
+            const std::uint64_t generation = hold->generation();
             hold.reset();
+            if (mode == lock::Mode::Exclusive && wait_drops) {
+                lock->wait_for_drops(generation, false);
+                event("WAITED", mode, generation);
+            }
             if (gap_ms > 0) std::this_thread::sleep_for(milliseconds(gap_ms));
         }
+        if (linger_ms > 0) std::this_thread::sleep_for(milliseconds(linger_ms));
         return 0;
     } catch (const Error& e) {
         std::cerr << e.what() << "\n";

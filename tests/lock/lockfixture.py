@@ -117,10 +117,10 @@ class Workspace:
             args += ["--keep-idle-ms", str(keep_idle_ms)]
         return args
 
-    def hold(self, mode, tag, hold_ms=100, count=1, gap_ms=0, pause=False, **lock_kw):
+    def hold(self, mode, tag, hold_ms=100, count=1, gap_ms=0, pause=False, extra=(), **lock_kw):
         args = [HELPER] + self.lock_args(**lock_kw) + ["--log", self.log, "--tag", tag, "hold", "--mode", mode,
                                                       "--hold-ms", str(hold_ms), "--count", str(count),
-                                                      "--gap-ms", str(gap_ms)]
+                                                      "--gap-ms", str(gap_ms)] + list(extra)
         if pause:
             args.append("--pause-after-enter")
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -1,5 +1,6 @@
 // Lock tests against a real redis (with_redis.py starts one and sets H5SWMRFS_TEST_REDIS):
-// round trips, the process layer's sharing and idle keeping, break, a lost or rolled-back state, timeouts.
+// round trips, the process layer's sharing and idle keeping, break, a lost or rolled-back state,
+// timeouts, cache drops.
 #include <catch2/catch.hpp>
 
 #include "lock/admin.h"
@@ -9,7 +10,10 @@
 #include "lock/redis_url.h"
 #include "util/error.h"
 
+#include <unistd.h>
+
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -65,6 +69,69 @@ bool eventually(F condition, Clock::duration timeout) {
         std::this_thread::sleep_for(5ms);
     }
     return true;
+}
+
+// What a caching process's drop handler was given.
+class DropRecorder {
+public:
+    std::function<void(const lock::Drop&)> handler() {
+        return [this](const lock::Drop& drop) {
+            {
+                std::lock_guard lock(mutex_);
+                drops_.push_back(drop);
+                threads_.push_back(std::this_thread::get_id());
+            }
+            changed_.notify_all();
+        };
+    }
+    bool wait_for(std::size_t count, Clock::duration timeout) {
+        std::unique_lock lock(mutex_);
+        return changed_.wait_for(lock, timeout, [&] { return drops_.size() >= count; });
+    }
+    std::vector<lock::Drop> drops() {
+        std::lock_guard lock(mutex_);
+        return drops_;
+    }
+    // The threads the handler ran on.
+    std::vector<std::thread::id> threads() {
+        std::lock_guard lock(mutex_);
+        return threads_;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::vector<lock::Drop> drops_;
+    std::vector<std::thread::id> threads_;
+};
+
+// A writer's wait_for_drops on a thread of its own.
+class DropWait {
+public:
+    DropWait(lock::Lock& lock, std::uint64_t generation, bool others_only)
+        : thread_([&lock, generation, others_only, this] {
+              lock.wait_for_drops(generation, others_only);
+              ended_at_ = Clock::now();
+              done_ = true;
+          }) {}
+    ~DropWait() {
+        if (thread_.joinable()) thread_.join();
+    }
+    bool done() const { return done_; }
+    Clock::time_point join() {
+        thread_.join();
+        return ended_at_;
+    }
+
+private:
+    std::atomic<bool> done_{false};
+    Clock::time_point ended_at_;
+    std::thread thread_;
+};
+
+template <class Duration>
+long long ms(Duration d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
 
 int error_code_of(const std::function<void()>& f) {
@@ -413,4 +480,257 @@ TEST_CASE("leases are renewed while a hold lives") {
     REQUIRE(status.holders.size() == 1);
     CHECK(status.holders[0].lease_left_seconds > 0.1);
     CHECK(status.holders[0].age_seconds >= 1.9);
+}
+
+TEST_CASE("drops: a caching process's shared release records a drop; a later writer waits until it is dropped") {
+    auto options = options_for("drops-wait");
+    options.keep_idle = 0ms;
+    auto reader = lock::make_lock(options);
+    DropRecorder recorder;
+    reader->on_shared_released(recorder.handler());
+    auto writer = lock::make_lock(options);
+    writer->acquire(lock::Mode::Exclusive).reset();
+
+    const auto read_generation = reader->acquire(lock::Mode::Shared)->generation();
+    REQUIRE(recorder.wait_for(1, 2s));
+    const lock::Drop drop = recorder.drops()[0];
+    CHECK(recorder.threads()[0] != std::this_thread::get_id());  // a lock thread, not the operation's
+    CHECK(drop.id != 0);
+    CHECK(drop.generation == read_generation);
+    auto status = lock::read_status(options);
+    CHECK(status.holders.empty());
+    REQUIRE(status.drops.size() == 1);
+    CHECK(status.drops[0].state == "dropping");
+    CHECK(status.drops[0].generation == read_generation);
+    CHECK(status.drops[0].pid == getpid());
+    CHECK(status.drops[0].label == "redis_test");
+    CHECK(status.drops[0].lease_left_seconds > 0);
+
+    // The drop does not keep writers out; it keeps the writer from returning.
+    const auto write_generation = writer->acquire(lock::Mode::Exclusive)->generation();
+    CHECK(write_generation == read_generation + 1);
+    DropWait wait(*writer, write_generation, false);
+    std::this_thread::sleep_for(300ms);
+    CHECK_FALSE(wait.done());
+    const auto dropped_at = Clock::now();
+    reader->dropped(drop.id);
+    const auto ended_at = wait.join();
+    std::cout << "a writer's wait ended " << ms(ended_at - dropped_at) << " ms after dropped()\n";
+    CHECK(ended_at - dropped_at < 200ms);
+    CHECK(lock::read_status(options).drops.empty());
+    reader->dropped(drop.id);  // idempotent
+    reader->dropped(12345);    // unknown: nothing
+}
+
+TEST_CASE("drops: a writer does not wait for a drop of its own generation or later") {
+    auto options = options_for("drops-newer");
+    options.keep_idle = 0ms;
+    auto writer = lock::make_lock(options);
+    auto reader = lock::make_lock(options);
+    DropRecorder recorder;
+    reader->on_shared_released(recorder.handler());
+    const auto write_generation = writer->acquire(lock::Mode::Exclusive)->generation();
+    // Read after the write: the reader's cache already has the change.
+    CHECK(reader->acquire(lock::Mode::Shared)->generation() == write_generation);
+    REQUIRE(recorder.wait_for(1, 2s));
+    REQUIRE(lock::read_status(options).drops.size() == 1);
+    const auto start = Clock::now();
+    writer->wait_for_drops(write_generation, false);
+    CHECK(Clock::now() - start < 200ms);
+    CHECK(lock::read_status(options).drops.size() == 1);
+}
+
+TEST_CASE("drops: others_only leaves the waiting process's own drops out; the wait ends at the lock timeout") {
+    auto options = options_for("drops-own");
+    options.keep_idle = 0ms;
+    options.timeout = 600ms;
+    auto mount = lock::make_lock(options);
+    DropRecorder recorder;
+    mount->on_shared_released(recorder.handler());
+    const auto generation = mount->acquire(lock::Mode::Shared)->generation();
+    REQUIRE(recorder.wait_for(1, 2s));
+    auto start = Clock::now();
+    mount->wait_for_drops(generation + 1, true);
+    CHECK(Clock::now() - start < 200ms);
+    // Its own drop counts without others_only, and for everybody else: bounded by the timeout.
+    start = Clock::now();
+    mount->wait_for_drops(generation + 1, false);
+    auto waited = Clock::now() - start;
+    CHECK(waited >= 550ms);
+    CHECK(waited < 1500ms);
+    auto other = lock::make_lock(options);
+    start = Clock::now();
+    other->wait_for_drops(generation + 1, true);
+    waited = Clock::now() - start;
+    CHECK(waited >= 550ms);
+    CHECK(waited < 1500ms);
+}
+
+// A process that recorded a drop and then stopped (died, or paused): the drop is made here
+// by the scripts themselves, and nothing renews it.
+TEST_CASE("drops: a drop nobody renews ends with its lease") {
+    auto options = options_for("drops-lease");
+    auto c = admin();
+    const lock::redis::KeyNames keys(options.key);
+    const std::string token = "0123456789abcdef0123456789abcdef";
+    auto acquired = lock::redis::acquire_script().run(c, keys, {"S", token, "800", "{\"host\":\"h\",\"pid\":1,\"label\":\"gone\"}"});
+    REQUIRE(lock::redis::integer_of(acquired->element[0]) == 1);
+    const auto released_at = Clock::now();
+    CHECK(lock::redis::integer_of(lock::redis::release_script().run(c, keys, {token, "drop", "800"}).get()) == 2);
+    auto status = lock::read_status(options);
+    REQUIRE(status.drops.size() == 1);
+    CHECK(status.drops[0].label == "gone");
+    auto writer = lock::make_lock(options);
+    const auto generation = writer->acquire(lock::Mode::Exclusive)->generation();
+    writer->wait_for_drops(generation, false);
+    const auto waited = Clock::now() - released_at;
+    std::cout << "a writer's wait for an unrenewed drop (lease 800 ms) ended after " << ms(waited) << " ms\n";
+    CHECK(waited >= 750ms);
+    CHECK(waited < 1500ms);
+    CHECK(lock::read_status(options).drops.empty());
+    // Reporting it now finds nothing.
+    CHECK(lock::redis::integer_of(lock::redis::dropped_script().run(c, keys, {token}).get()) == 0);
+}
+
+TEST_CASE("drops: the renewer keeps a pending drop alive until it is dropped") {
+    auto options = options_for("drops-renewed");
+    options.lease = 600ms;
+    options.keep_idle = 0ms;
+    auto reader = lock::make_lock(options);
+    DropRecorder recorder;
+    reader->on_shared_released(recorder.handler());
+    const auto generation = reader->acquire(lock::Mode::Shared)->generation();
+    REQUIRE(recorder.wait_for(1, 2s));
+    std::this_thread::sleep_for(1500ms);  // two and a half leases
+    auto status = lock::read_status(options);
+    REQUIRE(status.drops.size() == 1);
+    CHECK(status.drops[0].lease_left_seconds > 0.1);
+    auto writer = lock::make_lock(options);
+    DropWait wait(*writer, generation + 1, false);
+    std::this_thread::sleep_for(200ms);
+    CHECK_FALSE(wait.done());
+    reader->dropped(recorder.drops()[0].id);
+    wait.join();
+    CHECK(lock::read_status(options).drops.empty());
+}
+
+TEST_CASE("drops: a hold that is gone records nothing, and the handler is called all the same") {
+    static int run = 0;
+    auto options = options_for("drops-gone-" + std::to_string(run++));
+    options.keep_idle = 0ms;
+    auto reader = lock::make_lock(options);
+    DropRecorder recorder;
+    reader->on_shared_released(recorder.handler());
+    auto hold = reader->acquire(lock::Mode::Shared);
+    auto status = lock::read_status(options);
+    REQUIRE(status.holders.size() == 1);
+    SECTION("purged: its lease ran out") {
+        auto c = admin();
+        const lock::redis::KeyNames keys(options.key);
+        c.command({"ZADD", keys.leases, "XX", "1", status.holders[0].token});
+    }
+    SECTION("broken") {
+        REQUIRE(lock::break_lock(options).holds == 1);
+    }
+    hold.reset();
+    REQUIRE(recorder.wait_for(1, 2s));
+    CHECK(lock::read_status(options).drops.empty());
+    reader->dropped(recorder.drops()[0].id);  // a no-op
+    auto writer = lock::make_lock(options);
+    auto generation = writer->acquire(lock::Mode::Exclusive)->generation();
+    const auto start = Clock::now();
+    writer->wait_for_drops(generation, false);
+    CHECK(Clock::now() - start < 200ms);
+}
+
+TEST_CASE("drops: a writer gets the lock at once from an idle caching process, and returns once it dropped") {
+    auto options = options_for("drops-writer");
+    options.keep_idle = 60s;
+    auto reader = lock::make_lock(options);
+    std::vector<std::thread> droppers;
+    std::mutex droppers_mutex;
+    std::atomic<long long> dropped_at{0};
+    reader->on_shared_released([&](const lock::Drop& drop) {
+        std::lock_guard guard(droppers_mutex);
+        droppers.emplace_back([&, drop] {  // emptying the caches takes a while
+            std::this_thread::sleep_for(300ms);
+            dropped_at = Clock::now().time_since_epoch().count();
+            reader->dropped(drop.id);
+        });
+    });
+    reader->acquire(lock::Mode::Shared).reset();
+    CHECK(lock::read_status(options).holders.size() == 1);  // kept, no drop yet
+    CHECK(lock::read_status(options).drops.empty());
+    auto writer = lock::make_lock(options);
+    const auto start = Clock::now();
+    auto hold = writer->acquire(lock::Mode::Exclusive);
+    CHECK(Clock::now() - start < 300ms);
+    const auto generation = hold->generation();
+    hold.reset();
+    writer->wait_for_drops(generation, false);
+    const auto returned = Clock::now().time_since_epoch().count();
+    CHECK(dropped_at.load() != 0);
+    CHECK(returned >= dropped_at.load());
+    std::lock_guard guard(droppers_mutex);
+    for (auto& t : droppers) t.join();
+}
+
+TEST_CASE("lease in doubt: a caching process gives its kept shared hold up") {
+    static int run = 0;  // a key of its own for each section: a broken hold outlives its section
+    auto options = options_for("doubt-" + std::to_string(run++));
+    options.lease = 1500ms;
+    options.keep_idle = 60s;
+    auto reader = lock::make_lock(options);
+    DropRecorder recorder;
+    reader->on_shared_released(recorder.handler());
+    std::atomic<int> writer_notices{0};
+    reader->on_writer_waiting([&] { ++writer_notices; });
+    const auto generation = reader->acquire(lock::Mode::Shared)->generation();
+    REQUIRE(lock::read_status(options).holders.size() == 1);  // kept idle
+    const auto start = Clock::now();
+
+    SECTION("broken: its renewal is refused") {
+        REQUIRE(lock::break_lock(options).holds == 1);
+        REQUIRE(recorder.wait_for(1, 1500ms));  // within a renewal period (lease/3) and a bit
+        std::cout << "a broken kept hold was dropped after " << ms(Clock::now() - start) << " ms\n";
+        CHECK(lock::read_status(options).drops.empty());  // a broken hold records nothing
+        // The next operation asks redis again (the break moved the generation).
+        CHECK(reader->acquire(lock::Mode::Shared)->generation() == generation + 1);
+    }
+    SECTION("redis does not answer for a lease: renewals fail or come too late") {
+        // A request waits lease/4 and is tried twice: a shorter pause could hide in one renewal.
+        admin().command({"CLIENT", "PAUSE", "1500", "ALL"});
+        REQUIRE(recorder.wait_for(1, 3s));
+        std::cout << "a kept hold whose renewals failed was dropped after " << ms(Clock::now() - start) << " ms\n";
+        CHECK(reader->acquire(lock::Mode::Shared)->generation() == generation);
+    }
+    SECTION("in use: drained, its users told, given up when they are done") {
+        auto in_use = reader->acquire(lock::Mode::Shared);
+        REQUIRE(lock::break_lock(options).holds == 1);
+        REQUIRE(eventually([&] { return writer_notices.load() > 0; }, 1500ms));
+        std::atomic<bool> joined{false};
+        std::thread later([&] {
+            CHECK(reader->acquire(lock::Mode::Shared)->generation() == generation + 1);  // not the drained one
+            joined = true;
+        });
+        std::this_thread::sleep_for(100ms);
+        CHECK_FALSE(joined.load());
+        CHECK(recorder.drops().empty());
+        in_use.reset();
+        later.join();
+        CHECK(recorder.wait_for(1, 1s));
+    }
+}
+
+TEST_CASE("lease in doubt: a process that does not cache keeps its idle hold") {
+    auto options = options_for("doubt-plain");
+    options.lease = 1500ms;
+    options.keep_idle = 60s;
+    auto reader = lock::make_lock(options);
+    const auto generation = reader->acquire(lock::Mode::Shared)->generation();
+    admin().command({"CLIENT", "PAUSE", "700", "ALL"});
+    std::this_thread::sleep_for(900ms);
+    CHECK(reader->acquire(lock::Mode::Shared)->generation() == generation);
+    auto status = lock::read_status(options);
+    CHECK(status.holders.size() == 1);
 }

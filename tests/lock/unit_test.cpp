@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -50,6 +51,47 @@ struct TempDir {
     }
     ~TempDir() { fs::remove_all(path); }
 };
+
+// What a caching process's drop handler was given.
+class DropRecorder {
+public:
+    std::function<void(const lock::Drop&)> handler() {
+        return [this](const lock::Drop& drop) {
+            {
+                std::lock_guard lock(mutex_);
+                drops_.push_back(drop);
+                threads_.push_back(std::this_thread::get_id());
+            }
+            changed_.notify_all();
+        };
+    }
+    bool wait_for(std::size_t count, std::chrono::steady_clock::duration timeout) {
+        std::unique_lock lock(mutex_);
+        return changed_.wait_for(lock, timeout, [&] { return drops_.size() >= count; });
+    }
+    std::vector<lock::Drop> drops() {
+        std::lock_guard lock(mutex_);
+        return drops_;
+    }
+    // The threads the handler ran on.
+    std::vector<std::thread::id> threads() {
+        std::lock_guard lock(mutex_);
+        return threads_;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::vector<lock::Drop> drops_;
+    std::vector<std::thread::id> threads_;
+};
+
+// How long lock.wait_for_drops(generation, others_only) took.
+std::chrono::steady_clock::duration timed_wait(lock::Lock& lock, std::uint64_t generation, bool others_only) {
+    const auto start = std::chrono::steady_clock::now();
+    lock.wait_for_drops(generation, others_only);
+    return std::chrono::steady_clock::now() - start;
+}
 
 lock::Options local_options(const TempDir& dir) {
     lock::Options o;
@@ -117,7 +159,8 @@ TEST_CASE("key names share one hash slot") {
     lock::redis::KeyNames k("/data/x.h5");
     CHECK(k.holders == "h5swmr:{/data/x.h5}:holders");
     CHECK(k.channel == "h5swmr:{/data/x.h5}:events");
-    CHECK(k.script_keys().size() == 9);
+    CHECK(k.script_keys().size() == 11);
+    CHECK(k.drops == "h5swmr:{/data/x.h5}:drops");
 }
 
 TEST_CASE("make_lock refuses what it cannot do") {
@@ -240,4 +283,132 @@ TEST_CASE("the password file: its first line, without line end or trailing blank
     CHECK(lock::read_password_file(write("bare", "s3 cret")) == "s3 cret");  // inner blanks are the password's
     CHECK(error_code_of([&] { lock::read_password_file(write("empty", "\n")); }) == EINVAL);
     CHECK(error_code_of([&] { lock::read_password_file((dir.path / "missing").string()); }) == ENOENT);
+}
+
+TEST_CASE("local drops: a caching process's shared release records a drop; a later writer waits until it is dropped") {
+    TempDir dir;
+    auto options = local_options(dir);
+    options.keep_idle = 0ms;
+    auto reader = lock::make_lock(options);
+    DropRecorder recorder;
+    reader->on_shared_released(recorder.handler());
+    auto writer = lock::make_lock(options);
+    writer->acquire(lock::Mode::Exclusive).reset();
+
+    const auto read_generation = reader->acquire(lock::Mode::Shared)->generation();
+    REQUIRE(recorder.wait_for(1, 2s));
+    const lock::Drop drop = recorder.drops()[0];
+    CHECK(recorder.threads()[0] != std::this_thread::get_id());  // a lock thread, not the operation's
+    CHECK(drop.generation == read_generation);
+    auto status = lock::read_status(options);
+    CHECK(status.holders.empty());
+    REQUIRE(status.drops.size() == 1);
+    CHECK(status.drops[0].state == "dropping");
+    CHECK(status.drops[0].generation == read_generation);
+    CHECK(status.drops[0].pid == getpid());
+
+    auto hold = writer->acquire(lock::Mode::Exclusive);  // a drop does not keep writers out
+    const auto write_generation = hold->generation();
+    hold.reset();
+    std::atomic<bool> done{false};
+    std::thread wait([&] {
+        writer->wait_for_drops(write_generation, false);
+        done = true;
+    });
+    std::this_thread::sleep_for(300ms);
+    CHECK_FALSE(done.load());
+    const auto dropped_at = std::chrono::steady_clock::now();
+    reader->dropped(drop.id);
+    wait.join();
+    CHECK(std::chrono::steady_clock::now() - dropped_at < 200ms);
+    CHECK(lock::read_status(options).drops.empty());
+    reader->dropped(drop.id);  // idempotent
+}
+
+TEST_CASE("local drops: newer drops are not waited for; others_only leaves own drops out; the timeout bounds the wait") {
+    TempDir dir;
+    auto options = local_options(dir);
+    options.keep_idle = 0ms;
+    options.timeout = 500ms;
+    auto mount = lock::make_lock(options);
+    DropRecorder recorder;
+    mount->on_shared_released(recorder.handler());
+    auto other = lock::make_lock(options);
+    const auto generation = other->acquire(lock::Mode::Exclusive)->generation();
+    CHECK(mount->acquire(lock::Mode::Shared)->generation() == generation);
+    REQUIRE(recorder.wait_for(1, 2s));
+    REQUIRE(lock::read_status(options).drops.size() == 1);
+
+    CHECK(timed_wait(*other, generation, false) < 200ms);      // read after the write
+    CHECK(timed_wait(*mount, generation + 1, true) < 200ms);   // its own
+    auto waited = timed_wait(*mount, generation + 1, false);  // its own, counted
+    CHECK(waited >= 450ms);
+    CHECK(waited < 2s);
+    waited = timed_wait(*other, generation + 1, true);  // someone else's
+    CHECK(waited >= 450ms);
+    CHECK(waited < 2s);
+
+    // Drops of this process on both sides of another's: only the other one is waited for.
+    auto third = lock::make_lock(options);
+    DropRecorder third_recorder;
+    third->on_shared_released(third_recorder.handler());
+    third->acquire(lock::Mode::Shared).reset();
+    REQUIRE(third_recorder.wait_for(1, 2s));
+    mount->acquire(lock::Mode::Shared).reset();
+    REQUIRE(recorder.wait_for(2, 2s));
+    CHECK(lock::read_status(options).drops.size() == 3);
+    waited = timed_wait(*mount, generation + 1, true);
+    CHECK(waited >= 450ms);
+    third->dropped(third_recorder.drops()[0].id);
+    CHECK(timed_wait(*mount, generation + 1, true) < 200ms);
+}
+
+TEST_CASE("local drops: a drop ends with its process's descriptors") {
+    TempDir dir;
+    auto options = local_options(dir);
+    options.keep_idle = 0ms;
+    auto writer = lock::make_lock(options);
+    auto reader = lock::make_lock(options);
+    DropRecorder recorder;
+    reader->on_shared_released(recorder.handler());
+    const auto generation = reader->acquire(lock::Mode::Shared)->generation();
+    REQUIRE(recorder.wait_for(1, 2s));
+    std::atomic<bool> done{false};
+    std::thread wait([&] {
+        writer->wait_for_drops(generation + 1, false);
+        done = true;
+    });
+    std::this_thread::sleep_for(200ms);
+    CHECK_FALSE(done.load());
+    reader.reset();  // its descriptors close, as when the process dies
+    wait.join();
+    CHECK(lock::read_status(options).drops.empty());
+}
+
+TEST_CASE("local drops: a writer gets the lock at once from an idle caching process, and returns once it dropped") {
+    TempDir dir;
+    auto options = local_options(dir);
+    options.keep_idle = std::chrono::milliseconds::max();  // kept until someone needs it
+    auto reader = lock::make_lock(options);
+    std::atomic<std::uint64_t> pending{0};
+    reader->on_shared_released([&](const lock::Drop& drop) { pending = drop.id; });
+    reader->acquire(lock::Mode::Shared).reset();
+    std::this_thread::sleep_for(100ms);
+    CHECK(lock::read_status(options).holders.size() == 1);  // kept
+    CHECK(pending.load() == 0);
+    auto writer = lock::make_lock(options);
+    const auto start = std::chrono::steady_clock::now();
+    auto hold = writer->acquire(lock::Mode::Exclusive);
+    CHECK(std::chrono::steady_clock::now() - start < 1s);
+    REQUIRE(eventually([&] { return pending.load() != 0; }, 2s));
+    const auto generation = hold->generation();
+    hold.reset();
+    std::thread dropper([&] {
+        std::this_thread::sleep_for(300ms);
+        reader->dropped(pending.load());
+    });
+    const auto waited = timed_wait(*writer, generation, false);
+    dropper.join();
+    CHECK(waited >= 250ms);
+    CHECK(waited < 2s);
 }

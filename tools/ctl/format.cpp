@@ -28,6 +28,7 @@ void text_lines(std::ostringstream& out, const std::vector<lock::Participant>& l
         if (p.lease_left_seconds >= 0 || p.state == "expired")
             out << " lease-left=" << (p.state == "expired" ? "expired" : seconds(p.lease_left_seconds));
         if (p.state == "broken") out << " BROKEN (kept until its lease ends)";
+        if (p.state == "dropping" || (p.state == "expired" && p.generation)) out << " generation=" << p.generation;
         out << "\n";
     }
 }
@@ -40,7 +41,9 @@ void json_list(std::ostringstream& out, const std::vector<lock::Participant>& li
             << ",\"mode\":" << lock::json_quote(p.mode) << ",\"host\":" << lock::json_quote(p.host) << ",\"pid\":" << p.pid
             << ",\"mount\":" << lock::json_quote(p.label) << ",\"age_seconds\":"
             << (p.age_seconds < 0 ? "null" : number(p.age_seconds)) << ",\"lease_left_seconds\":"
-            << (p.lease_left_seconds < 0 && p.state != "expired" ? "null" : number(p.lease_left_seconds)) << "}";
+            << (p.lease_left_seconds < 0 && p.state != "expired" ? "null" : number(p.lease_left_seconds));
+        if (p.state == "dropping" || p.generation) out << ",\"generation\":" << p.generation;
+        out << "}";
         first = false;
     }
     out << "]";
@@ -70,6 +73,8 @@ std::string status_text(const lock::LockStatus& status) {
     text_lines(out, status.holders);
     out << "waiting: " << status.waiting.size() << "\n";
     text_lines(out, status.waiting);
+    out << "drops pending: " << status.drops.size() << "\n";
+    text_lines(out, status.drops);
     return out.str();
 }
 
@@ -81,6 +86,8 @@ std::string status_json(const lock::LockStatus& status) {
     json_list(out, status.holders);
     out << ",\"waiting\":";
     json_list(out, status.waiting);
+    out << ",\"drops\":";
+    json_list(out, status.drops);
     out << "}\n";
     return out.str();
 }

@@ -141,6 +141,7 @@ void keep_mount_participants(MountStatus& status, lock::LockStatus all, const st
     lock::LockStatus kept = all;
     kept.holders.clear();
     kept.waiting.clear();
+    kept.drops.clear();
     for (const auto& p : all.holders) {
         if (ours(p)) kept.holders.push_back(p);
         else ++status.other_holders;
@@ -148,6 +149,10 @@ void keep_mount_participants(MountStatus& status, lock::LockStatus all, const st
     for (const auto& p : all.waiting) {
         if (ours(p)) kept.waiting.push_back(p);
         else ++status.other_waiting;
+    }
+    for (const auto& p : all.drops) {
+        if (ours(p)) kept.drops.push_back(p);
+        else ++status.other_drops;
     }
     status.lock = std::move(kept);
 }
@@ -182,7 +187,9 @@ std::string mount_status_text(const MountStatus& status) {
     out << "), generation " << lock.generation << ", fence " << lock.fence << "\n";
     out << "holds of this mount: " << lock.holders.size() << "\n" << participants_text(lock.holders);
     out << "waiting writers of this mount: " << lock.waiting.size() << "\n" << participants_text(lock.waiting);
-    out << "others: " << status.other_holders << " holding, " << status.other_waiting << " waiting\n";
+    out << "drops of this mount pending: " << lock.drops.size() << "\n" << participants_text(lock.drops);
+    out << "others: " << status.other_holders << " holding, " << status.other_waiting << " waiting, "
+        << status.other_drops << " drops pending\n";
     return out.str();
 }
 
@@ -200,8 +207,9 @@ std::string mount_status_json(const MountStatus& status) {
         out << ",\"lock\":{\"backend\":" << lock::json_quote(lock.backend) << ",\"key\":" << lock::json_quote(lock.key)
             << ",\"where\":" << lock::json_quote(lock.where) << ",\"generation\":" << lock.generation
             << ",\"fence\":" << lock.fence << ",\"holders\":" << participants_json(lock.holders)
-            << ",\"waiting\":" << participants_json(lock.waiting) << ",\"other_holders\":" << status.other_holders
-            << ",\"other_waiting\":" << status.other_waiting << "}";
+            << ",\"waiting\":" << participants_json(lock.waiting) << ",\"drops\":" << participants_json(lock.drops)
+            << ",\"other_holders\":" << status.other_holders << ",\"other_waiting\":" << status.other_waiting
+            << ",\"other_drops\":" << status.other_drops << "}";
     } else {
         out << ",\"lock\":null,\"lock_error\":" << lock::json_quote(status.lock_error);
     }

@@ -45,7 +45,7 @@ struct MountStatus {
     Answer answer;
     std::chrono::milliseconds timeout{0};
     std::optional<lock::LockStatus> lock;  // with only this mount's holds and waits; none when unreadable
-    std::size_t other_holders = 0, other_waiting = 0;
+    std::size_t other_holders = 0, other_waiting = 0, other_drops = 0;
     std::string lock_error;                // why it could not be read
 };
 

@@ -169,7 +169,11 @@ int run_locked(const lock::Options& options, lock::Mode mode, const std::vector<
     if (lost && !killed) signal_descendants(SIGKILL);  // what the command left running
     while (waitpid(-1, nullptr, WNOHANG) > 0) {
     }
+    const std::uint64_t generation = hold->generation();
     hold.reset();
+    // The change is done when every mount that cached the file as it was has dropped that
+    // cache, which it can only do once we let go (docs/LOCKING.md, "Cache drops").
+    if (mode == lock::Mode::Exclusive) lock->wait_for_drops(generation, false);
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
     if (lost && code == 0) code = 1;
     return code;

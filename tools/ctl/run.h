@@ -13,7 +13,9 @@ namespace h5swmrfs::ctl {
 void block_forwarded_signals();
 
 // Takes the lock, runs `command` with stdin/stdout/stderr passed through, forwards signals
-// sent to us by other processes, keeps the lock renewed, releases it when the command ends.
+// sent to us by other processes, keeps the lock renewed, releases it when the command ends;
+// after an exclusive hold, returns once every caching mount dropped what it had read before
+// (or the lock timeout passed).
 // Returns the exit status for h5swmrfs-ctl: the command's own, or 128+N if signal N
 // killed it; 127/126 when it cannot be run; lock failures throw Error. `file`, when known,
 // is the HDF5 file: an unfinished commit of it is finished before the command starts.
