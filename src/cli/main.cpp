@@ -71,7 +71,7 @@ int run(cli::Options options) {
     config.cache = options.cache;
     // A caching mount keeps its shared hold until someone needs the lock: letting it go
     // empties the kernel's caches (fs/kernel_cache.h).
-    if (options.cache) options.lock.keep_idle = std::chrono::hours(24 * 365);
+    if (options.cache) options.lock.keep_idle = lock::Options::keep_forever;
     config.file = options.file;  // made canonical below, once it is known to exist
     // A reader left open keeps a writer elsewhere waiting at most a quarter of its patience.
     config.pin_grace = options.lock.timeout / 4;

@@ -60,6 +60,9 @@ struct Options {
     // How long the process keeps an unused shared hold for the next operation. It is given
     // up at once when a writer waits anywhere. 0: release as soon as the last user is done.
     std::chrono::milliseconds keep_idle{1000};
+    // keep_idle of a process that keeps its shared hold until someone else needs the lock
+    // (a caching mount): never given up for being idle.
+    static constexpr std::chrono::milliseconds keep_forever = std::chrono::hours(24 * 365 * 100);
 };
 
 class Lock {

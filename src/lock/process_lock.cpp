@@ -154,14 +154,17 @@ private:
     // When the idle slot has been kept for keep_idle, which may be "for ever" (a caching
     // mount keeps its hold until someone needs it) and must not overflow the clock.
     Clock::time_point idle_expiry(const SharedSlot& slot) const {
-        if (options_.keep_idle >= std::chrono::hours(24 * 365 * 100)) return Clock::time_point::max();
+        if (options_.keep_idle >= Options::keep_forever) return Clock::time_point::max();
         return slot.idle_since + options_.keep_idle;
     }
     bool slot_should_go() const {
         return slot_->draining || writers_ > 0 || options_.keep_idle.count() == 0 || !slot_->hold->valid();
     }
     void wait_or_timeout(std::unique_lock<std::mutex>& lock, Clock::time_point deadline, const char* what) {
-        if (changed_.wait_until(lock, deadline) == std::cv_status::timeout && Clock::now() >= deadline)
+        ++waiting_;
+        const std::cv_status status = changed_.wait_until(lock, deadline);
+        --waiting_;
+        if (status == std::cv_status::timeout && Clock::now() >= deadline)
             throw Error(EBUSY, "lock '" + options_.key + "': timed out waiting for " + what + " in this process");
     }
 
@@ -171,6 +174,7 @@ private:
     std::mutex mutex_;
     std::condition_variable changed_;
     std::shared_ptr<SharedSlot> slot_;
+    int waiting_ = 0;            // threads of acquire waiting for changed_ (the keeper aside)
     bool slot_pending_ = false;  // a thread is asking the backend for the shared hold
     bool drain_pending_ = false; // a writer waited while it asked: the slot it gets drains at once
     int writers_ = 0;            // threads waiting for or holding exclusive
@@ -241,15 +245,21 @@ std::unique_ptr<Hold> ProcessLock::acquire_shared(Clock::time_point deadline) {
 
 void ProcessLock::release_shared(const std::shared_ptr<SharedSlot>& slot) noexcept {
     std::unique_ptr<BackendHold> release;
+    bool wake;
     {
         std::lock_guard lock(mutex_);
         if (--slot->users > 0) return;
         slot->idle_since = Clock::now();
         // A caching process's keeper gives it up (woken below).
         if (slot_ == slot && slot_should_go() && !caching()) release = take_slot();
+        // Waking nobody is worth it: one operation after another each ends here, and a
+        // wake-up is a context switch. The keeper needs one only to time an idle slot.
+        const bool keeper_has_work =
+            slot_ == slot && (slot_should_go() || idle_expiry(*slot) != Clock::time_point::max());
+        wake = waiting_ > 0 || keeper_has_work || release;
     }
     release.reset();
-    changed_.notify_all();  // waiting writers, and the keeper's idle timer
+    if (wake) changed_.notify_all();  // waiting writers, and the keeper's idle timer
 }
 
 void ProcessLock::release_exclusive(std::unique_ptr<BackendHold> hold) noexcept {
