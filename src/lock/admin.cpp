@@ -5,6 +5,7 @@
 #include "lock/redis_scripts.h"
 #include "util/error.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -108,6 +109,50 @@ std::string command_line(long pid) {
     return cmd;
 }
 
+// What /proc/PID/fdinfo/FD says of a descriptor: its mount and inode (-1 where the kernel
+// does not say) and its lock lines.
+struct FdInfo {
+    long long mnt_id = -1;
+    long long ino = -1;
+    std::vector<std::string> locks;
+};
+
+FdInfo read_fdinfo(const std::filesystem::path& path) {
+    FdInfo info;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+        try {
+            if (line.starts_with("mnt_id:")) info.mnt_id = std::stoll(line.substr(7));
+            else if (line.starts_with("ino:")) info.ino = std::stoll(line.substr(4));
+            else if (line.starts_with("lock:")) info.locks.push_back(line.substr(5));
+        } catch (...) {
+        }
+    }
+    return info;
+}
+
+// Whether descriptor `fd` (a /proc/PID/fd link) is open on the sidecar `st`, whose mount id
+// is `mnt_id` (-1 unknown). Told from its fdinfo where it can be: a stat through the link
+// would ask the file's own filesystem, and a descriptor on a mount whose FUSE daemon is
+// stopped would hang it. Only a descriptor on the sidecar's inode number but another mount
+// (a bind mount) is stat'ed.
+bool is_sidecar(const std::filesystem::path& fd, const FdInfo& info, const struct stat& st, long long mnt_id) {
+    if (info.ino >= 0) {
+        if (static_cast<ino_t>(info.ino) != st.st_ino) return false;
+        if (mnt_id >= 0 && info.mnt_id == mnt_id) return true;
+    }
+    struct stat target {};
+    return ::stat(fd.c_str(), &target) == 0 && target.st_dev == st.st_dev && target.st_ino == st.st_ino;
+}
+
+// The sidecar's mount id; -1 when the kernel does not say.
+long long mount_id_of(const std::string& path) {
+    struct statx stx {};
+    if (::statx(AT_FDCWD, path.c_str(), 0, STATX_MNT_ID, &stx) != 0 || !(stx.stx_mask & STATX_MNT_ID)) return -1;
+    return static_cast<long long>(stx.stx_mnt_id);
+}
+
 // OFD locks do not name their process in /proc/locks (pid -1), so the holders are found
 // through the descriptors that have the sidecar open: /proc/PID/fdinfo/FD lists the locks
 // held through that descriptor ("lock:\t1: OFDLCK ADVISORY  READ -1 fe:00:131 65 65").
@@ -131,6 +176,7 @@ LockStatus local_status(const Options& options) {
         }
     }
     const std::string host = host_name();
+    const long long mnt_id = mount_id_of(path);
     namespace fs = std::filesystem;
     std::error_code ec;
     for (const auto& proc : fs::directory_iterator("/proc", ec)) {
@@ -139,17 +185,13 @@ LockStatus local_status(const Options& options) {
         const long pid = std::stol(name);
         std::error_code fd_ec;
         for (const auto& fd : fs::directory_iterator(proc.path() / "fd", fd_ec)) {
-            struct stat target {};
-            if (::stat(fd.path().c_str(), &target) != 0 || target.st_dev != st.st_dev || target.st_ino != st.st_ino)
-                continue;
-            std::ifstream info(proc.path() / "fdinfo" / fd.path().filename());
-            std::string line;
+            const FdInfo info = read_fdinfo(proc.path() / "fdinfo" / fd.path().filename());
+            if (!is_sidecar(fd.path(), info, st, mnt_id)) continue;
             std::string rw;  // READ | WRITE | empty
             bool turnstile = false;
             long long drop_byte = -1;
-            while (std::getline(info, line)) {
-                if (!line.starts_with("lock:")) continue;
-                std::istringstream fields(line.substr(5));
+            for (const std::string& line : info.locks) {
+                std::istringstream fields(line);
                 std::string id, kind, advisory, type, pid_field, dev;
                 long long start = 0;
                 fields >> id >> kind >> advisory >> type >> pid_field >> dev >> start;
