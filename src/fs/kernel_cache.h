@@ -51,8 +51,9 @@ std::unique_ptr<KernelNotices> session_notices(fuse_session* session);
 class KernelCache {
 public:
     // How long the kernel keeps names and attributes: until told to forget them. The
-    // bound is only a safety net.
-    static constexpr double kTimeout = 3600.0;
+    // bound is a safety net for a daemon killed without -o auto_unmount, whose kernel
+    // keeps what it cached (asking again once a minute costs nothing under a kept hold).
+    static constexpr double kTimeout = 60.0;
 
     explicit KernelCache(bool enabled) : enabled_(enabled) {}
     ~KernelCache() { stop(); }
