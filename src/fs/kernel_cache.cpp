@@ -161,16 +161,6 @@ void KernelCache::drop(std::uint64_t id) {
     changed_.notify_all();
 }
 
-KernelCache::Counts KernelCache::counts() const {
-    std::lock_guard guard(mutex_);
-    Counts counts = counts_;
-    for (const Fills& fills : fills_) {
-        counts.inodes += fills.inodes.size();
-        counts.entries += fills.entries.size();
-    }
-    return counts;
-}
-
 void KernelCache::run() {
     std::unique_lock lock(mutex_);
     for (;;) {
@@ -206,8 +196,6 @@ void KernelCache::run() {
             if (auto later = since.inodes.find(ino); later != since.inodes.end() && later->second) continue;
             page_generation_.erase(it);
         }
-        ++counts_.passes;
-        counts_.forgotten += fills.inodes.size() + fills.entries.size();
         lock.unlock();
         bool reported = false;
         for (const Pending& drop : batch) {

@@ -23,7 +23,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <climits>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -97,17 +96,10 @@ public:
     // A shared hold of this process was given up (lock.h on_shared_released): empty, report.
     void drop(std::uint64_t id);
 
-    // What the kernel may hold now (for metrics and tests).
-    struct Counts {
-        std::uint64_t inodes = 0, entries = 0, passes = 0, forgotten = 0;
-    };
-    Counts counts() const;
-
 private:
     struct Fills {
         std::unordered_map<fuse_ino_t, bool> inodes;  // ino -> pages too
         std::unordered_set<std::string> entries;      // parent ino (8 bytes) + name
-        bool empty() const { return inodes.empty() && entries.empty(); }
     };
     bool cacheable() const;
     Fills& current();  // the fills of this thread's request; under mutex_
@@ -132,7 +124,6 @@ private:
     };
     std::deque<Pending> drops_;  // waiting for a pass
     bool stopping_ = false;
-    Counts counts_;
 
     std::unique_ptr<KernelNotices> notices_;
     std::function<void(std::uint64_t)> done_;
