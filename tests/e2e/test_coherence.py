@@ -244,6 +244,10 @@ class Coherence(wh.WriteTestCase):
 
     def test_a_second_read_does_not_reach_the_daemon(self):
         self.assertEqual(self.read_in_process(self.a('g', 'a')), A.tobytes())
+        # A request is counted just after its answer is sent: wait for the count.
+        for _ in harness.deadline_loop(5):
+            if read_requests(self.port) > 0:
+                break
         first = read_requests(self.port)
         self.assertGreater(first, 0)
         for _ in range(3):
@@ -257,6 +261,9 @@ class Coherence(wh.WriteTestCase):
                     'conv=notrunc', 'status=none')
         self.assertEqual(self.read_in_process(self.a('g', 'a')),
                          bytes(4) + A.tobytes()[4:])
+        for _ in harness.deadline_loop(5):
+            if read_requests(self.port) > first:
+                break
         self.assertGreater(read_requests(self.port), first)
 
 
@@ -382,8 +389,14 @@ class Uncached(wh.WriteTestCase):
                                  '127.0.0.1:%d' % port])
         path = os.path.join(mount.mountpoint, 'g', 'a')
         self.assertEqual(self.read_in_process(path), A.tobytes())
+        for _ in harness.deadline_loop(5):  # counted just after the answer
+            if read_requests(port) > 0:
+                break
         first = read_requests(port)
         self.assertEqual(self.read_in_process(path), A.tobytes())
+        for _ in harness.deadline_loop(5):
+            if read_requests(port) > first:
+                break
         self.assertGreater(read_requests(port), first)
         with open(path, 'rb') as f:  # direct_io: no mapping of a shared page cache
             with self.assertRaises(OSError):
