@@ -122,7 +122,7 @@ struct Repair {
 // back and the repair done under an exclusive one first.
 std::unique_ptr<Hold> acquire_repaired(Lock& lock, Mode mode, const Repair& repair);
 
-// Throws Error(EINVAL) for an unknown backend, a backend not yet supported, a malformed URL
+// Throws Error(EINVAL) for an unknown backend, a malformed URL
 // or a missing key / sidecar path.
 std::unique_ptr<Lock> make_lock(const Options& options);
 

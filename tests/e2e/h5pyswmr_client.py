@@ -12,6 +12,7 @@ with WATCH/GET/MULTI/DEL) and counters readcount__F, writecount__F.
     h5pyswmr_client.py REDIS_URL F FILE hold-write VALUE
     h5pyswmr_client.py REDIS_URL F FILE hold-read
     h5pyswmr_client.py REDIS_URL F FILE try-write [--timeout S]
+    h5pyswmr_client.py REDIS_URL F FILE grow NAME VALUE ROWS
 
 write: N times (VALUE, VALUE+1, ...) under the write lock, set every element
 of /data to the value in two halves, flushed, with S seconds between them
@@ -24,6 +25,8 @@ per read, 'MIX ...' for a mixture (then exits 1). hold-write / hold-read:
 take the lock, print 'held', wait for a line on stdin, then write VALUE
 (whole) / read, release, print 'released V'. try-write: ask for the write
 lock with the given acquisition timeout; exit 0 if it was granted, 5 if not.
+grow: under the write lock, create dataset NAME (8 elements of VALUE) and
+add ROWS elements of VALUE to /data: changes of the file's structure.
 
 HDF5's file locking is switched off: the redis lock is what excludes.
 """
@@ -219,6 +222,19 @@ def main(argv):
             finally:
                 lock.read_leave()
             print('released %d' % whole[0], flush=True)
+        return 0
+    if mode == 'grow':
+        new, value, rows = rest[0], int(rest[1]), int(rest[2])
+        ident = lock.write_enter()
+        try:
+            with h5py.File(path, 'r+') as f:
+                f.create_dataset(new, data=np.full(8, value, dtype='<i8'))
+                ds = f['data']
+                n = ds.shape[0]
+                ds.resize((n + rows,))
+                ds[n:] = value
+        finally:
+            lock.write_leave(ident)
         return 0
     if mode == 'try-write':
         ident = lock.write_enter(timeout=option(rest, '--timeout', 1.0))

@@ -8,7 +8,8 @@ from its description, runs as separate processes beside a real mount.
    reverse: mount cp and >> while its readers read in two halves with h5py.
 2. A mount read started while its writer holds the lock returns after the
    release, with the new content; a mount write started while its reader
-   holds the lock finishes after it.
+   holds the lock finishes after it. What its writers change (new objects,
+   a larger dataset) shows in the mount at once.
 3. Writer preference both ways: readers that come after a waiting writer
    (a mount's, or the client's) go after it; and neither side's writer is
    starved by a continuous stream of the other's reads.
@@ -251,6 +252,17 @@ class H5pySWMR(unittest.TestCase):
         self.finish(holder)
         self.assert_reads(8)
 
+    def test_2_mount_sees_the_structure_its_writers_change(self):
+        self.set_data(3)
+        self.assert_reads(3)  # the mount has the file open, its metadata read
+        self.assertEqual(self.finish(self.client('grow', 'grown', '4', '256')), [])
+        status, out = read_mount(os.path.join(self.mount.mountpoint, 'grown'))
+        self.assertEqual((status, versions_of(out)), (0, {4}))
+        status, out = read_mount(self.data)
+        self.assertEqual(len(out), (N + 256) * 8)
+        self.assertEqual(versions_of(out), {3, 4})
+        self.set_data(0)
+
     # -- 3. writer preference, no starvation --------------------------------
 
     def test_3_mount_readers_after_its_waiting_writer_go_after_it(self):
@@ -336,6 +348,18 @@ class H5pySWMR(unittest.TestCase):
                              capture_output=True, text=True, timeout=WAIT, env=WRITER_ENV)
         self.assertEqual(run.returncode, 0, run.stderr)
         self.assert_reads(50)
+        # Its writers cannot get in while `run --exclusive` holds the lock.
+        holder = subprocess.Popen(ctl + ['run', '--exclusive', self.h5, '--', harness.PYTHON, WRITER, self.h5,
+                                         'data', '51', '--hold'],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, env=WRITER_ENV)
+        self.addCleanup(self.end_client, holder)
+        self.wait_line(holder, 'ready')
+        self.assertEqual(self.client('try-write', '--timeout', '0.5').wait(WAIT), 5)
+        holder.stdin.write('go\n')
+        holder.stdin.flush()
+        self.finish(holder)
+        self.assert_reads(51)
         # A writer cannot get in while `run --shared` holds the lock.
         run = subprocess.run(ctl + ['run', '--shared', self.h5, '--', harness.PYTHON, CLIENT, self.redis.url(),
                                     self.h5, self.h5, 'try-write', '--timeout', '0.5'],
