@@ -342,6 +342,16 @@ class H5pySWMR(unittest.TestCase):
         self.set_data(9)
         self.assert_reads(9)
 
+    def test_4_cache_refused(self):
+        mnt = os.path.join(self.tmp, 'cached')
+        os.mkdir(mnt)
+        status, _, err = harness.run_daemon_to_exit(['--redis', self.redis.url(), '--lock', 'h5pyswmr', '--cache',
+                                                     self.h5, mnt], mnt)
+        self.assertEqual(status, 1)
+        self.assertEqual(err.strip().splitlines(),
+                         ['h5swmrfs: error: --cache cannot be used with --lock h5pyswmr: h5pySWMR programs would not '
+                          'wait for this mount to drop what the kernel cached (use --no-cache)'])
+
     def test_4_ctl_run(self):
         ctl = [harness.ctl_path(), '--redis', self.redis.url(), '--lock', 'h5pyswmr']
         run = subprocess.run(ctl + ['run', '--exclusive', self.h5, '--', harness.PYTHON, WRITER, self.h5, 'data', '50'],
