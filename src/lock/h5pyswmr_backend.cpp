@@ -99,8 +99,7 @@ std::unique_ptr<BackendHold> Core::acquire_shared(Clock::time_point deadline) {
         try {
             // The first reader takes w; a later one joins it, and takes it too if the readers
             // have lost it (h5pySWMR would read without it).
-            const Clock::time_point sent = Clock::now();
-            steps_.take(keys_.w, reader_id, deadline, /*or_keep=*/true);
+            const Clock::time_point sent = steps_.take(keys_.w, reader_id, deadline, /*or_keep=*/true);
             hold->valid_until = (sent + trusted_for).time_since_epoch().count();
         } catch (...) {
             try {
@@ -118,7 +117,7 @@ std::unique_ptr<BackendHold> Core::acquire_shared(Clock::time_point deadline) {
     }
     changed_.notify_all();  // the keeper starts watching writecount
     try {
-        derive_generation(*hold, observe(steps_.counter(keys_.generation)));
+        derive_generation(*hold, observe(steps_.counter(keys_.generation), settle));
     } catch (...) {
         release(hold);
         throw;
@@ -156,8 +155,7 @@ std::unique_ptr<BackendHold> Core::acquire_exclusive(Clock::time_point deadline)
         hold->r_ticket = keep(keys_.r, writer_id, nullptr);
     }
     try {
-        const Clock::time_point sent = Clock::now();
-        steps_.take(keys_.w, hold->w_id, deadline);
+        const Clock::time_point sent = steps_.take(keys_.w, hold->w_id, deadline);
         hold->valid_until = (sent + trusted_for).time_since_epoch().count();
     } catch (...) {
         unkeep(hold->r_ticket);
@@ -179,7 +177,8 @@ std::unique_ptr<BackendHold> Core::acquire_exclusive(Clock::time_point deadline)
             if (e.failure() != redis::Failure::Unreachable) throw;
             counter = steps_.incr(keys_.generation);  // twice is as good as once: it only has to move
         }
-        derive_generation(*hold, observe(counter));
+        // Only compared with the last look: a later change is this hold's own.
+        derive_generation(*hold, observe(counter, 0ms));
     } catch (...) {
         release(hold);
         throw;
@@ -239,9 +238,7 @@ void Core::release_exclusive(HoldState& hold) noexcept {
     if (!hold.lost) {
         // What this change left, seen while no one else can change the file: the next
         // grant here tells a later change of anyone else from it.
-        Observation after;
-        after.counter = static_cast<long long>(hold.fence);
-        after.file = stamp_file(options_.data_file, settle);
+        const Observation after = observe(static_cast<long long>(hold.fence), settle);
         std::lock_guard lock(mutex_);
         last_ = after;
         last_known_ = true;
@@ -262,10 +259,10 @@ void Core::release_exclusive(HoldState& hold) noexcept {
     }
 }
 
-Observation Core::observe(long long counter) {
+Observation Core::observe(long long counter, milliseconds wait) {
     Observation seen;
     seen.counter = counter;
-    seen.file = stamp_file(options_.data_file, settle);
+    seen.file = stamp_file(options_.data_file, wait);
     return seen;
 }
 

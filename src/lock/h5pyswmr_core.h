@@ -91,7 +91,8 @@ private:
     // gives the group's key back.
     void leave_readers(const std::string& epoch);
     void leave_writers(const std::string& epoch);
-    Observation observe(long long counter);
+    // The counter's value and the file's metadata; `wait`: see stamp_file.
+    Observation observe(long long counter, milliseconds wait);
     // The hold's generation: a new one when the state differs from the last one seen here.
     void derive_generation(HoldState& hold, const Observation& seen);
     void keeper_loop();

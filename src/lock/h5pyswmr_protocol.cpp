@@ -133,11 +133,12 @@ long long Steps::counter(const std::string& key) {
     return pool_.with([&](redis::Connection& c) { return redis::integer_of(c.command({"GET", key}).get()); });
 }
 
-void Steps::take(const std::string& key, const std::string& id, Clock::time_point deadline, bool or_keep) {
+Clock::time_point Steps::take(const std::string& key, const std::string& id, Clock::time_point deadline, bool or_keep) {
     std::string unreachable;
     for (;;) {
+        const Clock::time_point sent = Clock::now();
         try {
-            if (or_keep ? try_take_or_keep(key, id) : try_take(key, id)) return;
+            if (or_keep ? try_take_or_keep(key, id) : try_take(key, id)) return sent;
             unreachable.clear();
         } catch (const redis::RedisError& e) {
             if (e.failure() != redis::Failure::Unreachable) throw;

@@ -63,9 +63,11 @@ public:
     std::optional<long long> decr(const std::string& counter, const std::string& breaks, const std::string& epoch);
     long long incr(const std::string& counter);
     long long counter(const std::string& key);
-    // Waits for try_take (or try_take_or_keep) to succeed, trying every millisecond. Throws
+    // Waits for try_take (or try_take_or_keep) to succeed, trying every millisecond, and
+    // returns when the attempt that succeeded was sent (the key's TTL runs from later). Throws
     // Error(EBUSY) at `deadline`, Error(EIO) when redis stayed unreachable until then.
-    void take(const std::string& key, const std::string& id, Clock::time_point deadline, bool or_keep = false);
+    Clock::time_point take(const std::string& key, const std::string& id, Clock::time_point deadline,
+                           bool or_keep = false);
 
     redis::Pool& pool() noexcept { return pool_; }
 
