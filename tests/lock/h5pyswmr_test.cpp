@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "lock/admin.h"
+#include "lock/h5pyswmr_protocol.h"
 #include "lock/lock.h"
 #include "lock/redis_connection.h"
 #include "lock/redis_url.h"
@@ -280,4 +281,17 @@ TEST_CASE("h5pyswmr: a key left without a TTL by a process that died after SETNX
     CHECK(pttl("mutex3__" + f) > 0);
     admin().command({"DEL", "mutex3__" + f});
     check_clean(f);
+}
+
+TEST_CASE("h5pyswmr: a key taken after a wait is trusted from the attempt that took it") {
+    // A writer that waited longer than the trusted time for the readers must not start with
+    // a hold that is already out of date.
+    const std::string key = "w__/h5pyswmr-test/trust.h5";
+    admin().command({"SET", key, "pid1_reader", "PX", "300"});
+    lock::h5pyswmr::Steps steps(lock::redis::parse_url(redis_url()), 2000ms);
+    const auto asked = Clock::now();
+    const auto sent = steps.take(key, "mine", Clock::now() + 5s);
+    CHECK(sent - asked >= 250ms);
+    CHECK(Clock::now() - sent < 100ms);
+    CHECK(steps.give(key, "mine"));
 }
