@@ -59,8 +59,8 @@ void note_death(int) { daemon_died = 1; }
     }
     try {
         util::abort_fuse_connection(device);
-        log::error("h5swmrfs (pid ", daemon, ") ended without ending all its threads (a thread waits in the kernel "
-                   "for its own mount); aborted the FUSE connection of ", mountpoint);
+        log::warning("h5swmrfs (pid ", daemon, ") ended without ending all its threads (a thread waits in the kernel "
+                     "for its own mount); aborted the FUSE connection of ", mountpoint);
     } catch (const std::exception& e) {
         log::error("h5swmrfs (pid ", daemon, ") ended without ending all its threads; cannot abort the FUSE "
                    "connection of ", mountpoint, ": ", e.what(), " (abort it by hand: echo 1 > ",

@@ -380,6 +380,40 @@ class StoppedPastItsLease(wh.WriteTestCase):
         self.assertEqual(os.stat(path).st_size, len(new))
 
 
+class LeaseInDoubt(wh.WriteTestCase):
+
+    def test_a_mount_whose_lease_is_in_doubt_forgets_at_once(self):
+        """A caching mount that cannot renew its lease (redis stopped) gives
+        its hold up and forgets what it cached at once, even while a reader
+        of the file is open (its pin is cut, not kept for the grace of
+        --lock-timeout/4 = 10 s): a writer elsewhere may get the lock as
+        soon as the lease ends."""
+        self.make_file(build)
+        port = harness.free_port()
+        reader = self.mount(name='ra', errors=True, args=[
+            '--cache', '--lease', '2', '--lock-timeout', '40',
+            '--metrics', '127.0.0.1:%d' % port])
+        path = os.path.join(reader.mountpoint, 'g', 'b')
+        fd = os.open(path, os.O_RDONLY)  # a reader, pinned to the hold
+        self.addCleanup(os.close, fd)
+        self.assertEqual(os.pread(fd, 1 << 10, 0), B.tobytes())
+        drops = metric(port, 'h5swmrfs_cache_drops_total')
+        os.kill(self.redis.proc.pid, signal.SIGSTOP)
+        try:
+            began = time.monotonic()
+            for _ in harness.deadline_loop(8):
+                if metric(port, 'h5swmrfs_cache_drops_total') > drops:
+                    break
+            waited = time.monotonic() - began
+            self.assertGreater(metric(port, 'h5swmrfs_cache_drops_total'), drops,
+                               'no drop while the lease was in doubt')
+            print('  dropped %.2f s after redis stopped (lease 2 s)' % waited)
+        finally:
+            os.kill(self.redis.proc.pid, signal.SIGCONT)
+        # Nothing changed: the reader goes on with a new hold.
+        self.assertEqual(os.pread(fd, 1 << 10, 0), B.tobytes())
+
+
 class Uncached(wh.WriteTestCase):
 
     def test_no_cache_sends_every_read_to_the_daemon(self):
