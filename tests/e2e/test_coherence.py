@@ -240,6 +240,50 @@ class Coherence(wh.WriteTestCase):
         self.assertEqual(maps['b'][:], new)
         self.assertEqual(b_map[:], new)
 
+    def test_a_replacement_in_progress_leaves_its_own_mount_the_old_content(self):
+        """cp opens with O_TRUNC, and the kernel sets the size to 0 itself:
+        until the close, readers of the writer's own mount (read, stat, even
+        the writer's fstat) still see the old content, not an empty file.
+        (A mapping there is cut to the size 0: README, Kernel caching.)"""
+        maps = self.fill()
+        new = (B + 5).tobytes()
+        fd = os.open(self.b('g', 'b'), os.O_WRONLY | os.O_TRUNC)
+        try:
+            self.assertEqual(os.write(fd, new[:24]), 24)
+            self.assertEqual(os.fstat(fd).st_size, B.nbytes)
+            for where in (self.b('g', 'b'), self.a('g', 'b')):
+                self.assertEqual(os.stat(where).st_size, B.nbytes, where)
+                self.assertEqual(self.read_in_process(where), B.tobytes(), where)
+            self.assertEqual(maps['b'][:], B.tobytes())
+            self.assertEqual(os.write(fd, new[24:]), len(new) - 24)
+        finally:
+            os.close(fd)
+        for where in (self.b('g', 'b'), self.a('g', 'b')):
+            self.assertEqual(self.read_in_process(where), new, where)
+        self.assertEqual(maps['b'][:], new)
+
+    def test_an_append_in_progress_shows_its_own_mount_no_zeros(self):
+        """An appender's staged rows past the committed end: a reader of the
+        appender's own mount that opened before sees the committed rows and
+        its end, not zeros up to the staged end."""
+        self.fill()
+        path = self.b('g', 'a')
+        reader = os.open(path, os.O_RDONLY)
+        try:
+            self.assertEqual(os.pread(reader, 16, 0), A[:4].tobytes())
+            rows = np.arange(5000, dtype='<f4').tobytes()
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+            try:
+                self.assertEqual(os.write(fd, rows), len(rows))
+                self.assertEqual(os.stat(path).st_size, A.nbytes)
+                self.assertEqual(os.pread(reader, 1 << 20, 0), A.tobytes())
+                self.assertEqual(self.read_in_process(path), A.tobytes())
+            finally:
+                os.close(fd)
+        finally:
+            os.close(reader)
+        self.assertEqual(self.read_in_process(path), A.tobytes() + rows)
+
     # -- the caches are real --------------------------------------------------
 
     def test_a_second_read_does_not_reach_the_daemon(self):
