@@ -37,6 +37,7 @@ void note_death(int) { daemon_died = 1; }
     sigaddset(&usr1, SIGUSR1);
     ::sigprocmask(SIG_BLOCK, &usr1, &during_poll);
     sigdelset(&during_poll, SIGUSR1);
+    ::prctl(PR_SET_NAME, "h5swmrfs-guard");  // told apart from the daemon in ps, top, pgrep
     ::prctl(PR_SET_PDEATHSIG, SIGUSR1);
     if (::getppid() != daemon) daemon_died = 1;  // it ended before the line above
     // Nothing of the daemon's but the pipe (and the log) stays open here: above all not
