@@ -1,8 +1,8 @@
 #include "fs/mount.h"
 
 #include <cstdarg>
-#include <optional>
 #include <cstdio>
+#include <optional>
 #include <sstream>
 
 #include "fs/connection_guard.h"
