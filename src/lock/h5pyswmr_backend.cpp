@@ -8,6 +8,9 @@
 #include "util/error.h"
 #include "util/log.h"
 
+#include <algorithm>
+#include <tuple>
+
 namespace h5swmrfs::lock {
 namespace h5pyswmr {
 namespace {
