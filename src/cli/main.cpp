@@ -68,6 +68,10 @@ void check_file(const cli::Options& options, bool will_create) {
 int run(cli::Options options) {
     fs::Config config;
     config.read_only = options.read_only;
+    // h5pySWMR's writers never wait for a mount to empty the kernel's caches (docs/LOCKING.md).
+    if (options.cache && options.lock.backend == "h5pyswmr")
+        throw Error(EINVAL, "--cache cannot be used with --lock h5pyswmr: h5pySWMR programs would not wait for "
+                            "this mount to drop what the kernel cached (use --no-cache)");
     config.cache = options.cache;
     // A caching mount keeps its shared hold until someone needs the lock: letting it go
     // empties the kernel's caches (fs/kernel_cache.h).
@@ -102,6 +106,7 @@ int run(cli::Options options) {
     config.mountpoint = canonical(options.mountpoint);
     options.lock.holder_label = config.mountpoint;
     options.lock.local_lock_file = lock::sidecar_path(config.file);
+    options.lock.data_file = config.file;
 
     // Bound now, so that a port already taken fails here, before the file is created;
     // served once daemonised.

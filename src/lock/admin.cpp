@@ -1,5 +1,6 @@
 #include "lock/admin.h"
 
+#include "lock/h5pyswmr_admin.h"
 #include "lock/identity.h"
 #include "lock/local_layout.h"
 #include "lock/redis_scripts.h"
@@ -227,6 +228,7 @@ LockStatus local_status(const Options& options) {
 
 LockStatus read_status(const Options& options) {
     if (options.backend == "redis") return redis_status(options);
+    if (options.backend == "h5pyswmr") return h5pyswmr_status(options);
     if (options.backend == "local") return local_status(options);
     throw Error(EINVAL, "status: unsupported lock backend '" + options.backend + "'");
 }
@@ -239,6 +241,7 @@ BreakResult break_lock(const Options& options) {
         throw Error(EPERM, "a local lock cannot be broken by hand; the kernel releases it when its holders exit" +
                                (pids.empty() ? std::string(" (nobody holds it now)") : " (held by pid" + pids + ")"));
     }
+    if (options.backend == "h5pyswmr") return h5pyswmr_break(options);
     if (options.backend != "redis") throw Error(EINVAL, "break: unsupported lock backend '" + options.backend + "'");
     redis::Connection connection(endpoint_of(options), command_timeout(options));
     redis::ReplyPtr reply = redis::break_script().run(connection, redis::KeyNames(options.key), {});

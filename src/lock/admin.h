@@ -22,8 +22,16 @@ struct Participant {
     std::uint64_t generation = 0;     // drops: the generation of the hold that was dropped
 };
 
+// h5pyswmr: one of h5pySWMR's simple locks.
+struct SimpleLock {
+    std::string name;          // mutex1, mutex2, mutex3, r, w
+    std::string holder;        // its id; empty: free
+    double ttl_seconds = -1;   // -1: free, or no TTL (then it stays until deleted: see `missing_ttl`)
+    bool missing_ttl = false;
+};
+
 struct LockStatus {
-    std::string backend;     // "redis" | "local"
+    std::string backend;     // "redis" | "local" | "h5pyswmr"
     std::string key;         // lock key (redis) or sidecar path (local)
     std::string where;       // redis URL without password, or the sidecar path
     std::uint64_t generation = 0;
@@ -33,6 +41,9 @@ struct LockStatus {
     // Shared holds of caching processes released as drops, not yet reported dropped: writers
     // of later generations wait for them (docs/LOCKING.md, "Cache drops").
     std::vector<Participant> drops;
+    // h5pyswmr: readcount, writecount and this backend's own counters; the simple locks.
+    std::vector<std::pair<std::string, long long>> counters;
+    std::vector<SimpleLock> simple_locks;
 };
 
 // Throws Error: EIO (redis), ENOENT (no sidecar), EINVAL (backend).
@@ -42,6 +53,7 @@ struct BreakResult {
     std::size_t holds = 0;    // holds broken now
     std::size_t waiting = 0;  // waiting writers taken out of the queue
     double free_in_seconds = 0;  // until the last broken lease ends, by the server's clock
+    std::size_t keys_deleted = 0;  // h5pyswmr: of its seven keys
 };
 
 // Breaks every hold (redis): its holder can no longer renew it and finds out at its next
@@ -49,6 +61,9 @@ struct BreakResult {
 // the server's clock, so a broken writer that is still alive never overlaps a new one.
 // Waiting writers leave the queue; the generation moves on.
 // The local backend cannot be broken: throws Error(EPERM) naming the holding pids.
+// h5pyswmr: deletes the protocol's seven keys of the file at once (h5pySWMR has no leases to
+// wait for) and moves the break epoch, so that holders still alive do not take back counts
+// that are no longer theirs.
 BreakResult break_lock(const Options& options);
 
 }  // namespace h5swmrfs::lock

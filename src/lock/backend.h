@@ -64,5 +64,6 @@ std::unique_ptr<Lock> make_process_lock(const Options& options, std::unique_ptr<
 
 std::unique_ptr<Backend> make_redis_backend(const Options& options);
 std::unique_ptr<Backend> make_local_backend(const Options& options);
+std::unique_ptr<Backend> make_h5pyswmr_backend(const Options& options);
 
 }  // namespace h5swmrfs::lock

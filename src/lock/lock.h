@@ -5,7 +5,8 @@
 //   Lock (process_lock.cpp)  — shares one backend shared hold among the threads of a
 //                              process, serializes the process's writers, gives the kept
 //                              shared hold up as soon as a writer waits anywhere;
-//   Backend (backend.h)      — redis (redis_backend.cpp) or local (local_backend.cpp):
+//   Backend (backend.h)      — redis (redis_backend.cpp), local (local_backend.cpp) or
+//                              h5pySWMR's keys and steps (h5pyswmr_backend.cpp):
 //                              one grant per call, between processes and hosts.
 #pragma once
 
@@ -54,6 +55,8 @@ struct Options {
                                           // empty: $H5SWMRFS_REDIS, else redis://127.0.0.1:6379/0
     std::string redis_password;           // from --redis-password-file; overrides the URL's
     std::string local_lock_file;          // local backend: sidecar file, sidecar_path(FILE.h5)
+    std::string data_file;                // h5pyswmr backend: FILE.h5, whose change time and size
+                                          // are part of the generation (empty: the counter only)
     std::chrono::milliseconds lease{15000};
     std::chrono::milliseconds timeout{60000};
     std::string holder_label;             // shown by `h5swmrfs-ctl status`: e.g. the mount point
@@ -123,7 +126,7 @@ struct Repair {
 // back and the repair done under an exclusive one first.
 std::unique_ptr<Hold> acquire_repaired(Lock& lock, Mode mode, const Repair& repair);
 
-// Throws Error(EINVAL) for an unknown backend, a backend not yet supported, a malformed URL
+// Throws Error(EINVAL) for an unknown backend, a malformed URL
 // or a missing key / sidecar path.
 std::unique_ptr<Lock> make_lock(const Options& options);
 

@@ -22,8 +22,10 @@ std::unique_ptr<Lock> make_lock(const Options& options) {
         if (options.local_lock_file.empty()) throw Error(EINVAL, "local lock: no sidecar lock file given");
         return make_process_lock(options, make_local_backend(options));
     }
-    if (options.backend == "h5pyswmr")
-        throw Error(EINVAL, "--lock h5pyswmr is not yet supported (use redis or local)");
+    if (options.backend == "h5pyswmr") {
+        if (options.key.empty()) throw Error(EINVAL, "h5pyswmr lock: empty lock key");
+        return make_process_lock(options, make_h5pyswmr_backend(options));
+    }
     throw Error(EINVAL, "unknown lock backend '" + options.backend + "' (expected redis, local or h5pyswmr)");
 }
 

@@ -49,6 +49,40 @@ void json_list(std::ostringstream& out, const std::vector<lock::Participant>& li
     out << "]";
 }
 
+// h5pyswmr: the counters and the simple locks, as redis has them.
+void h5pyswmr_text(std::ostringstream& out, const lock::LockStatus& status) {
+    out << "counters:";
+    for (const auto& [name, value] : status.counters) out << " " << name << "=" << value;
+    out << "\n";
+    for (const auto& l : status.simple_locks) {
+        out << "  " << l.name << ": ";
+        if (l.holder.empty()) {
+            out << "free\n";
+            continue;
+        }
+        out << l.holder << " ttl=" << (l.missing_ttl ? "NONE (stays until deleted)" : seconds(l.ttl_seconds)) << "\n";
+    }
+}
+
+void h5pyswmr_json(std::ostringstream& out, const lock::LockStatus& status) {
+    out << ",\"counters\":{";
+    bool first = true;
+    for (const auto& [name, value] : status.counters) {
+        out << (first ? "" : ",") << lock::json_quote(name) << ":" << value;
+        first = false;
+    }
+    out << "},\"simple_locks\":{";
+    first = true;
+    for (const auto& l : status.simple_locks) {
+        out << (first ? "" : ",") << lock::json_quote(l.name) << ":{\"holder\":"
+            << (l.holder.empty() ? "null" : lock::json_quote(l.holder)) << ",\"ttl_seconds\":"
+            << (l.ttl_seconds < 0 ? "null" : number(l.ttl_seconds)) << ",\"missing_ttl\":" << (l.missing_ttl ? "true" : "false")
+            << "}";
+        first = false;
+    }
+    out << "}";
+}
+
 }  // namespace
 
 std::string participants_text(const std::vector<lock::Participant>& list) {
@@ -69,6 +103,7 @@ std::string status_text(const lock::LockStatus& status) {
     if (status.where != status.key) out << " at " << status.where;
     out << ")\n";
     out << "generation " << status.generation << ", fence " << status.fence << "\n";
+    if (status.backend == "h5pyswmr") h5pyswmr_text(out, status);
     out << "holders: " << status.holders.size() << "\n";
     text_lines(out, status.holders);
     out << "waiting: " << status.waiting.size() << "\n";
@@ -88,6 +123,7 @@ std::string status_json(const lock::LockStatus& status) {
     json_list(out, status.waiting);
     out << ",\"drops\":";
     json_list(out, status.drops);
+    if (status.backend == "h5pyswmr") h5pyswmr_json(out, status);
     out << "}\n";
     return out.str();
 }

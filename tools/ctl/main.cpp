@@ -39,7 +39,8 @@ const char* usage_text =
     "holder's next renewal fails, its operations fail), but nobody else is granted the lock\n"
     "before the broken holds' leases have run out by the redis server's clock, and a broken\n"
     "`run` stops its command and all it started before then: a broken writer never overlaps\n"
-    "a new one. Waiting writers leave the queue.\n"
+    "a new one. Waiting writers leave the queue. With --lock h5pyswmr, break deletes the\n"
+    "seven keys of the file at once: use it only when their holders are gone.\n"
     "\n"
     "A FILE (an existing path) stands for its lock: its canonical absolute path as the\n"
     "redis key, or its sidecar FILE.h5swmrfs-lock with --lock local.\n"
@@ -52,7 +53,8 @@ const char* usage_text =
     "  --redis URL                redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH.sock[?db=N]\n"
     "                             (default $H5SWMRFS_REDIS, else redis://127.0.0.1:6379/0)\n"
     "  --redis-password-file F    read the redis password from F\n"
-    "  --lock redis|local         lock backend (default redis)\n"
+    "  --lock redis|local|h5pyswmr  lock backend (default redis); h5pyswmr: h5pySWMR's keys,\n"
+    "                             KEY is the file name its programs pass\n"
     "  --lease SECONDS            lease of the hold taken by run (default 15)\n"
     "  --lock-timeout SECONDS     how long run waits for the lock (default 60)\n"
     "  --lock-key KEY             status MOUNTPOINT: the mount's lock key, if it was given one\n"
@@ -187,8 +189,8 @@ int main(int argc, char** argv) {
         if (command.empty()) return usage("");
         if (command != "status" && command != "break" && command != "run") return usage("unknown command " + command);
         if (target.empty()) return usage(command + " needs KEY or FILE");
-        if (options.backend != "redis" && options.backend != "local")
-            return usage("--lock " + options.backend + " is not supported here (redis or local)");
+        if (options.backend != "redis" && options.backend != "local" && options.backend != "h5pyswmr")
+            return usage("--lock " + options.backend + " is not supported here (redis, local or h5pyswmr)");
         if (!password_file.empty()) options.redis_password = lock::read_password_file(password_file);
         if (command == "status") {
             // Before anything looks at the path: a mount whose daemon is stopped would hang it.
@@ -200,6 +202,7 @@ int main(int argc, char** argv) {
             if (auto refused = refuse_as_mount(target, lookup)) return *refused;
         }
         const std::string file = resolve_target(options, target);
+        options.data_file = file;
 
         if (command == "status") {
             lock::LockStatus status = lock::read_status(options);
@@ -208,6 +211,12 @@ int main(int argc, char** argv) {
         }
         if (command == "break") {
             const lock::BreakResult broke = lock::break_lock(options);
+            if (options.backend == "h5pyswmr") {
+                std::cout << "broke lock " << options.key << ": deleted " << broke.keys_deleted
+                          << " of its 7 keys (mutex1-3, r, w, readcount, writecount); holders still alive lose "
+                             "their holds\n";
+                return 0;
+            }
             std::cout << "broke lock " << options.key << ": " << broke.holds << " hold" << (broke.holds == 1 ? "" : "s")
                       << " broken, " << broke.waiting << " waiting writer" << (broke.waiting == 1 ? "" : "s") << " removed";
             if (broke.holds) std::cout << "; free for others in " << std::fixed << std::setprecision(1) << broke.free_in_seconds << " s, when the broken leases end";
