@@ -178,7 +178,7 @@ TEST_CASE("a kept idle shared hold is given up as soon as a writer waits elsewhe
     const auto waited = Clock::now() - start;
     std::cout << "writer waited " << std::chrono::duration_cast<std::chrono::microseconds>(waited).count()
               << " us for an idle kept shared hold\n";
-    CHECK(waited < 300ms);
+    CHECK(waited < 1000ms);
     CHECK(hold->generation() == generation + 1);
     CHECK(hold->fence() >= 1);
 }
@@ -450,6 +450,9 @@ TEST_CASE("leases are renewed while a hold lives") {
     CHECK(status.holders[0].age_seconds >= 1.9);
 }
 
+// The waits below end on an event (a release, a drop reported) or else after a lease (2 s)
+// or the timeout (5 s): the bound of 1 s tells the two apart on a machine loaded enough to
+// delay a wake-up by a few hundred milliseconds.
 TEST_CASE("drops: a caching process's shared release records a drop; a later writer waits until it is dropped") {
     auto options = options_for("drops-wait");
     options.keep_idle = 0ms;
@@ -484,7 +487,7 @@ TEST_CASE("drops: a caching process's shared release records a drop; a later wri
     reader->dropped(drop.id);
     const auto ended_at = wait.join();
     std::cout << "a writer's wait ended " << ms(ended_at - dropped_at) << " ms after dropped()\n";
-    CHECK(ended_at - dropped_at < 200ms);
+    CHECK(ended_at - dropped_at < 1000ms);
     CHECK(lock::read_status(options).drops.empty());
     reader->dropped(drop.id);  // idempotent
     reader->dropped(12345);    // unknown: nothing
@@ -504,7 +507,7 @@ TEST_CASE("drops: a writer does not wait for a drop of its own generation or lat
     REQUIRE(lock::read_status(options).drops.size() == 1);
     const auto start = Clock::now();
     writer->wait_for_drops(write_generation, false);
-    CHECK(Clock::now() - start < 200ms);
+    CHECK(Clock::now() - start < 1000ms);
     CHECK(lock::read_status(options).drops.size() == 1);
 }
 
@@ -519,7 +522,7 @@ TEST_CASE("drops: others_only leaves the waiting process's own drops out; the wa
     REQUIRE(recorder.wait_for(1, 2s));
     auto start = Clock::now();
     mount->wait_for_drops(generation + 1, true);
-    CHECK(Clock::now() - start < 200ms);
+    CHECK(Clock::now() - start < 1000ms);
     // Its own drop counts without others_only, and for everybody else: bounded by the timeout.
     start = Clock::now();
     mount->wait_for_drops(generation + 1, false);
@@ -608,7 +611,7 @@ TEST_CASE("drops: a hold that is gone records nothing, and the handler is called
     auto generation = writer->acquire(lock::Mode::Exclusive)->generation();
     const auto start = Clock::now();
     writer->wait_for_drops(generation, false);
-    CHECK(Clock::now() - start < 200ms);
+    CHECK(Clock::now() - start < 1000ms);
 }
 
 TEST_CASE("drops: a writer gets the lock at once from an idle caching process, and returns once it dropped") {
@@ -632,7 +635,7 @@ TEST_CASE("drops: a writer gets the lock at once from an idle caching process, a
     auto writer = lock::make_lock(options);
     const auto start = Clock::now();
     auto hold = writer->acquire(lock::Mode::Exclusive);
-    CHECK(Clock::now() - start < 300ms);
+    CHECK(Clock::now() - start < 1000ms);
     const auto generation = hold->generation();
     hold.reset();
     writer->wait_for_drops(generation, false);
