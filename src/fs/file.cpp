@@ -36,7 +36,9 @@ bool apply_staged_size(OpenFile* file, struct stat& st) {
 std::unique_ptr<h5::DatasetReader> open_reader(View& view, const Node& node) {
     h5::Id object = open_node(view, node);
     if (!h5::is_dataset(object.get())) return nullptr;
-    return std::make_unique<h5::DatasetReader>(std::move(object));
+    auto reader = std::make_unique<h5::DatasetReader>(std::move(object));
+    if (view.direct) reader->use_direct(*view.direct, node.address, node.path);
+    return reader;
 }
 
 namespace ops {
@@ -213,7 +215,7 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
             return buffer;
         }
         buffer.resize(file.reader ? size : 0);
-        if (file.reader) buffer.resize(file.reader->read(static_cast<std::uint64_t>(offset), buffer));
+        if (file.reader) buffer.resize(file.reader->read(static_cast<std::uint64_t>(offset), buffer, hold));
         return buffer;
     });
     if (staged)

@@ -11,6 +11,7 @@ Filesystem::Filesystem(Config config_) : config(std::move(config_)), pins(config
 
 void Filesystem::start(std::unique_ptr<lock::Lock> lock_, fuse_session* session) {
     lock = std::move(lock_);
+    if (config.direct) pool = std::make_unique<util::WorkerPool>(config.threads ? config.threads : util::default_threads());
     for (const util::MountEntry& entry : util::mounts()) {
         if (entry.mount_point != config.mountpoint) continue;
         device = entry.device;  // the last one is ours
@@ -28,6 +29,7 @@ void Filesystem::start(std::unique_ptr<lock::Lock> lock_, fuse_session* session)
 Filesystem::~Filesystem() {
     pins.stop();
     cache.stop();
+    pool.reset();  // read-ahead not started yet drops the holds it kept
     {
         std::unique_lock guard(view_mutex);
         if (std::size_t left = handles.clear())
