@@ -69,6 +69,9 @@ int run(cli::Options options) {
     fs::Config config;
     config.read_only = options.read_only;
     config.cache = options.cache;
+    config.direct = options.direct;
+    config.threads = options.threads;
+    config.chunk_cache_bytes = static_cast<std::size_t>(options.chunk_cache_mib) << 20;
     // A caching mount keeps its shared hold until someone needs the lock: letting it go
     // empties the kernel's caches (fs/kernel_cache.h).
     if (options.cache) options.lock.keep_idle = lock::Options::keep_forever;
