@@ -1,5 +1,6 @@
 // h5swmrfs: checks everything it can, then mounts.
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -164,6 +165,10 @@ int main(int argc, char** argv) {
         return 0;
     }
     log::set_level(options.debug ? log::Level::Debug : log::Level::Info);
+    // Chunks of a megabyte or more are decoded into new buffers all the time: taken from the
+    // heap and reused, not mapped fresh (and faulted in page by page) for each one.
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 128 << 20);
     set_external_file_prefixes(options.file);
     h5::silence_library_errors();
     try {

@@ -16,6 +16,7 @@
 #include "fs/ops.h"
 #include "fs/stat.h"
 #include "h5/dataset_writer.h"
+#include "util/bytes.h"
 #include "util/error.h"
 #include "util/file_io.h"
 #include "util/log.h"
@@ -197,7 +198,7 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
             file.pin = hold;
             file.pinned_at = std::chrono::steady_clock::now();
         }
-        std::vector<std::byte> buffer;
+        util::Bytes buffer;
         generation = view.generation;
         if (file.staging && file.staging->dirty()) {
             staged = true;
@@ -214,7 +215,9 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
             file.staging->overlay(at, buffer);
             return buffer;
         }
-        buffer.resize(file.reader ? size : 0);
+        buffer.resize(file.reader ? size : 0);  // not zeroed: the direct path writes every byte it returns
+        // H5Dread leaves what it has no bytes for (storage never written, fill time never) as it was.
+        if (file.reader && !file.reader->direct()) std::fill(buffer.begin(), buffer.end(), std::byte{0});
         if (file.reader) buffer.resize(file.reader->read(static_cast<std::uint64_t>(offset), buffer, hold));
         return buffer;
     });

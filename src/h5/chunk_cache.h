@@ -14,11 +14,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "util/bytes.h"
+
 namespace h5swmrfs::h5 {
 
 class ChunkCache {
 public:
-    using Chunk = std::shared_ptr<const std::vector<std::byte>>;
+    using Chunk = std::shared_ptr<const util::Bytes>;
     struct Key {
         std::uint64_t dataset = 0;  // the dataset's object address
         std::uint64_t chunk = 0;    // the chunk's index in C order over the chunk grid

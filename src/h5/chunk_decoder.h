@@ -8,6 +8,8 @@
 #include <span>
 #include <vector>
 
+#include "util/bytes.h"
+
 namespace h5swmrfs::h5 {
 
 // One filter of a dataset's pipeline, in the order HDF5 applies them when writing.
@@ -31,7 +33,7 @@ std::uint32_t fletcher32(std::span<const std::byte> data) noexcept;
 // `filter_mask` is set, and checks the result is `chunk_bytes` long. Throws Error(EIO)
 // saying what failed (checksum, inflate, size); never reads or writes out of bounds,
 // whatever `stored` holds.
-std::vector<std::byte> decode_chunk(std::span<const std::byte> stored, std::span<const Filter> filters,
+util::Bytes decode_chunk(std::span<const std::byte> stored, std::span<const Filter> filters,
                                     unsigned filter_mask, std::size_t chunk_bytes);
 
 // Swaps the bytes of every field `swaps` names in each `element_size`-byte element of `data`

@@ -64,7 +64,7 @@ std::size_t DirectDataset::read(hid_t dataset, std::uint64_t offset, std::span<s
     if (keep && sequential && map_.chunked) read_ahead(dataset, offset + span.length, span.length, keep);
 
     const std::uint64_t touched = span.count * element_size;
-    std::vector<std::byte> scratch;
+    util::Bytes scratch;
     std::span<std::byte> target = out.first(std::min<std::uint64_t>(touched, out.size()));
     if (span.skip != 0 || span.length != touched) {
         scratch.resize(touched);
@@ -158,7 +158,7 @@ std::string DirectDataset::chunk_name(std::uint64_t chunk) const {
 
 DirectDataset::Chunk DirectDataset::fill_chunk() const {
     std::call_once(fill_once_, [this] {
-        auto chunk = std::make_shared<std::vector<std::byte>>(map_.chunk_bytes());
+        auto chunk = std::make_shared<util::Bytes>(map_.chunk_bytes());
         fill(*chunk);
         fill_chunk_ = std::move(chunk);
     });
@@ -168,9 +168,9 @@ DirectDataset::Chunk DirectDataset::fill_chunk() const {
 DirectDataset::Chunk DirectDataset::decode(std::uint64_t chunk, const ChunkPlace& place) const {
     if (place.address == StorageMap::kUnallocated) return fill_chunk();
     try {
-        std::vector<std::byte> stored(place.size);
+        util::Bytes stored(place.size);
         pread_exactly(source_->fd.get(), stored, place.address, "stored chunk");
-        std::vector<std::byte> decoded;
+        util::Bytes decoded;
         if (map_.filters.empty()) {
             if (stored.size() != map_.chunk_bytes())
                 throw Error(EIO, "stored as " + std::to_string(stored.size()) + " bytes, a chunk holds " +
@@ -180,7 +180,7 @@ DirectDataset::Chunk DirectDataset::decode(std::uint64_t chunk, const ChunkPlace
             decoded = decode_chunk(stored, map_.filters, place.filter_mask, map_.chunk_bytes());
         }
         swap_bytes(decoded, map_.element_size, map_.swaps);
-        return std::make_shared<const std::vector<std::byte>>(std::move(decoded));
+        return std::make_shared<const util::Bytes>(std::move(decoded));
     } catch (const Error& e) {
         throw Error(e.code(), name_ + ": " + chunk_name(chunk) + " at byte " + std::to_string(place.address) + ": " + e.what());
     }

@@ -17,7 +17,7 @@ using h5swmrfs::util::WorkerPool;
 namespace {
 
 ChunkCache::Chunk chunk_of(std::size_t size, std::byte value = std::byte{1}) {
-    return std::make_shared<const std::vector<std::byte>>(size, value);
+    return std::make_shared<const h5swmrfs::util::Bytes>(size, value);
 }
 
 }  // namespace
