@@ -47,8 +47,8 @@ TEST_CASE("run_all rethrows a task's exception after every task ended") {
 }
 
 TEST_CASE("run_all finishes while every worker is busy, and from many threads at once") {
+    std::atomic<bool> release{false};  // outlives the pool, whose tasks read it
     WorkerPool pool(2);
-    std::atomic<bool> release{false};
     for (int i = 0; i < 2; ++i)
         pool.post([&release] { while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1)); }, 10);
     std::atomic<int> sum{0};
@@ -66,8 +66,8 @@ TEST_CASE("run_all finishes while every worker is busy, and from many threads at
 TEST_CASE("post drops what does not fit the queue, and the pool drops what never started") {
     std::atomic<int> ran{0};
     {
+        std::atomic<bool> release{false};  // outlives the pool, whose tasks read it
         WorkerPool pool(1);
-        std::atomic<bool> release{false};
         pool.post([&release] { while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1)); }, 10);
         std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the worker is in it
         int queued = 0;
@@ -80,7 +80,7 @@ TEST_CASE("post drops what does not fit the queue, and the pool drops what never
 
 TEST_CASE("a chunk asked for by many threads at once is decoded once") {
     ChunkCache cache(1 << 20);
-    std::atomic<int> decodes{0};
+    std::atomic<int> decodes{0}, wrong{0};
     WorkerPool pool(4);
     std::vector<std::function<void()>> tasks;
     for (int i = 0; i < 64; ++i)
@@ -90,9 +90,10 @@ TEST_CASE("a chunk asked for by many threads at once is decoded once") {
                 std::this_thread::sleep_for(std::chrono::milliseconds(5));
                 return chunk_of(100);
             });
-            CHECK(chunk->size() == 100);
+            if (chunk->size() != 100) ++wrong;  // (Catch2's checks are for one thread)
         });
     pool.run_all(tasks);
+    CHECK(wrong == 0);
     CHECK(decodes == 1);
     CHECK(cache.has({1, 7}));
     CHECK_FALSE(cache.has({2, 7}));
