@@ -12,7 +12,13 @@ View::View(const Config& config, std::uint64_t generation_, bool writable, util:
     if (::stat(config.file.c_str(), &file_stat) != 0) throw Error(errno, config.file + ": cannot stat");
     // Opened again for each generation, like the HDF5 file: whatever replaced FILE.h5 under
     // an exclusive hold is what this generation reads.
-    if (pool && !writable) direct = std::make_unique<h5::DirectReads>(config.file, *pool, config.chunk_cache_bytes);
+    if (pool && !writable) {
+        try {
+            direct = std::make_unique<h5::DirectReads>(config.file, *pool, config.chunk_cache_bytes);
+        } catch (const std::exception& e) {
+            log::warning(e.what(), "; this version of the file is read through HDF5 alone");
+        }
+    }
 }
 
 View::~View() {

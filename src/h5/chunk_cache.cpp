@@ -55,6 +55,15 @@ bool ChunkCache::has(const Key& key) {
     return entries_.count(key) || decoding_.count(key);
 }
 
+void ChunkCache::drop(const Key& key) {
+    std::lock_guard guard(mutex_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return;
+    bytes_ -= it->second.chunk->size();
+    ages_.erase(it->second.age);
+    entries_.erase(it);
+}
+
 void ChunkCache::retire() {
     std::lock_guard guard(mutex_);
     retired_ = true;

@@ -35,6 +35,8 @@ public:
     Chunk get(const Key& key, const std::function<Chunk()>& decode);
     // Whether `key` is kept or being decoded (read-ahead leaves those alone).
     bool has(const Key& key);
+    // Lets `key` go (a reader in order is past it): its memory serves the next decoding.
+    void drop(const Key& key);
     // Drops everything and keeps nothing from now on (the generation is over).
     void retire();
 

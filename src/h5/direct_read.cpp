@@ -70,9 +70,16 @@ std::size_t DirectDataset::read(hid_t dataset, std::uint64_t offset, std::span<s
         scratch.resize(touched);
         target = scratch;
     }
-    if (map_.chunked) read_chunked(dataset, span.first, span.count, target);
+    std::vector<std::uint64_t> chunks;
+    if (map_.chunked) chunks = read_chunked(dataset, span.first, span.count, target);
     else read_contiguous(span.first * element_size, target);
     if (!scratch.empty()) std::memcpy(out.data(), scratch.data() + span.skip, span.length);
+    // Drop-behind: a reader in order is done with a chunk once it read its last byte. Letting
+    // it go at once lets the next decoding reuse its memory, where keeping it would take
+    // fresh pages (faulted in one by one) for every chunk of a long read.
+    if (sequential)
+        for (std::uint64_t chunk : chunks)
+            if (chunk_end(chunk) <= offset + span.length) source_->cache.drop({address_, chunk});
     return span.length;
 }
 
@@ -186,7 +193,15 @@ DirectDataset::Chunk DirectDataset::decode(std::uint64_t chunk, const ChunkPlace
     }
 }
 
-void DirectDataset::read_chunked(hid_t dataset, std::uint64_t first, std::uint64_t count, std::span<std::byte> target) {
+std::uint64_t DirectDataset::chunk_end(std::uint64_t chunk) const {
+    std::vector<std::uint64_t> last = unlinear(grid_, chunk);
+    for (std::size_t d = 0; d < last.size(); ++d)
+        last[d] = std::min(last[d] * map_.chunk[d] + map_.chunk[d], map_.shape[d]) - 1;
+    return (linear(map_.shape, last) + 1) * map_.element_size;
+}
+
+std::vector<std::uint64_t> DirectDataset::read_chunked(hid_t dataset, std::uint64_t first, std::uint64_t count,
+                                                       std::span<std::byte> target) {
     const std::vector<std::uint64_t> chunks = chunks_of(first, count, static_cast<std::size_t>(-1));
     const std::vector<ChunkPlace> where = places(dataset, chunks);
     std::vector<Chunk> decoded(chunks.size());
@@ -234,6 +249,7 @@ void DirectDataset::read_chunked(hid_t dataset, std::uint64_t first, std::uint64
             }
         }
     }
+    return chunks;
 }
 
 void DirectDataset::read_ahead(hid_t dataset, std::uint64_t from, std::uint64_t length,

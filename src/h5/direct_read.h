@@ -52,7 +52,11 @@ public:
 private:
     using Chunk = ChunkCache::Chunk;
     void read_contiguous(std::uint64_t byte_offset, std::span<std::byte> target);
-    void read_chunked(hid_t dataset, std::uint64_t first, std::uint64_t count, std::span<std::byte> target);
+    // Returns the chunks it read.
+    std::vector<std::uint64_t> read_chunked(hid_t dataset, std::uint64_t first, std::uint64_t count,
+                                            std::span<std::byte> target);
+    // The byte of the byte form just past the last element of `chunk`.
+    std::uint64_t chunk_end(std::uint64_t chunk) const;
     void read_ahead(hid_t dataset, std::uint64_t from, std::uint64_t length, const std::shared_ptr<const void>& keep);
     // The chunks (indices in C order over the chunk grid) that elements [first, first + count) touch.
     std::vector<std::uint64_t> chunks_of(std::uint64_t first, std::uint64_t count, std::size_t limit) const;
