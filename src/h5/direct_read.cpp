@@ -13,7 +13,9 @@
 namespace h5swmrfs::h5 {
 namespace {
 
-// Bytes read ahead of a sequential reader: at least two chunks, at most an eighth of the cache.
+// Read-ahead covers the bytes of the next two chunks (or two reads, if larger), at most an
+// eighth of the cache, and at most this many chunks (such a window can cross many chunks of
+// a dataset whose rows are short).
 constexpr std::size_t kMaxChunksAhead = 8;
 
 void pread_exactly(int fd, std::span<std::byte> out, std::uint64_t at, const std::string& what) {
