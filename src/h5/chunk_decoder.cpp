@@ -214,21 +214,24 @@ std::uint32_t fletcher32(std::span<const std::byte> data) noexcept {
 
 util::Bytes decode_chunk(std::span<const std::byte> stored, std::span<const Filter> filters,
                                     unsigned filter_mask, std::size_t chunk_bytes) {
-    util::Bytes owned;             // what the last stage that made new bytes made
+    auto applied = [&](std::size_t i) { return !(i < 32 && (filter_mask >> i) & 1u); };
+    // The most bytes that can enter filter i when writing: what an inflate undoing it may
+    // give, no more (a longer stream is corruption, never a reason to allocate more).
+    std::vector<std::size_t> bound(filters.size() + 1, chunk_bytes);
+    for (std::size_t i = 0; i < filters.size(); ++i) {
+        std::size_t next = bound[i];
+        if (applied(i) && filters[i].kind == Filter::Kind::Fletcher32) next += kChecksumBytes;
+        if (applied(i) && filters[i].kind == Filter::Kind::Deflate) next += next / 1000 + 64;  // incompressible bytes grow
+        bound[i + 1] = next;
+    }
+    util::Bytes owned;                         // what the last stage that made new bytes made
     std::span<const std::byte> data = stored;  // the bytes as they stand: `stored`, or part of `owned`
-    // At any stage the bytes are at most the chunk plus the checksums still to strip.
-    std::size_t checksums = 0;
-    for (std::size_t i = 0; i < filters.size(); ++i)
-        if (filters[i].kind == Filter::Kind::Fletcher32 && !(i < 32 && (filter_mask >> i) & 1u)) checksums += kChecksumBytes;
     for (std::size_t i = filters.size(); i-- > 0;) {
-        if (i < 32 && (filter_mask >> i) & 1u) continue;  // not applied to this chunk
+        if (!applied(i)) continue;  // not applied to this chunk
         switch (filters[i].kind) {
-            case Filter::Kind::Fletcher32:
-                data = verify_fletcher32(data);
-                checksums -= kChecksumBytes;
-                break;
+            case Filter::Kind::Fletcher32: data = verify_fletcher32(data); break;
             case Filter::Kind::Deflate:
-                owned = inflate_all(data, chunk_bytes + checksums);
+                owned = inflate_all(data, bound[i]);
                 data = owned;
                 break;
             case Filter::Kind::Shuffle:

@@ -1,5 +1,5 @@
 // A standalone driver for chunk_decoder_fuzz.cpp, for builds without libFuzzer: valid
-// chunks of every pipeline, then random mutations of them (bit flips, cuts, inserted and
+// chunks of every pipeline (each must decode back), then random mutations of them (bit flips, cuts, inserted and
 // overwritten bytes), each through the fuzz target. Arguments: [iterations] [seed].
 #include <algorithm>
 #include <cstdint>
@@ -19,11 +19,14 @@ int main(int argc, char** argv) {
     std::mt19937_64 random(argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 1);
     auto below = [&](std::uint64_t n) { return n ? random() % n : 0; };
     std::vector<std::vector<std::uint8_t>> corpus;
-    for (unsigned pipeline = 0; pipeline < 64; ++pipeline) {
-        const std::size_t element = 1 + pipeline % 8;
-        const std::size_t chunk_bytes = element * (1 + below(2000 / element));
+    // Each pipeline with chunks of four sizes, compressible and not.
+    for (unsigned variant = 0; variant < 256; ++variant) {
+        const unsigned pipeline = variant % 64;
+        const std::size_t element = 1 + variant % 8;
+        const std::size_t chunk_bytes = element * (1 + below(variant < 128 ? 2000 / element : 65535 / element));
+        const bool noise = variant % 3 == 0;
         std::vector<std::byte> chunk(chunk_bytes);
-        for (auto& b : chunk) b = static_cast<std::byte>(below(4) ? below(8) : below(256));
+        for (auto& b : chunk) b = static_cast<std::byte>(noise || !below(4) ? below(256) : below(8));
         std::vector<Filter> filters;
         for (int i = 0; i < 3; ++i) {
             switch ((pipeline >> (2 * i)) & 3) {

@@ -70,12 +70,17 @@ TEST_CASE("every filter chain decodes back to the chunk") {
         {{Kind::Fletcher32}, {Kind::Shuffle, 4}, {Kind::Deflate}},
         {{Kind::Shuffle, 8}},
         {{Kind::Shuffle, 3}, {Kind::Fletcher32}},
+        // Deflated twice: the middle stage is larger than the chunk (incompressible bytes grow).
+        {{Kind::Deflate}, {Kind::Deflate}, {Kind::Shuffle, 4}},
+        {{Kind::Deflate}, {Kind::Fletcher32}, {Kind::Deflate}},
     };
     for (std::size_t size : {0u, 1u, 3u, 4u, 7u, 64u, 4096u, 100003u}) {
-        const auto chunk = random_bytes(size, static_cast<unsigned>(size), 7);
+        for (int spread : {7, 256}) {
+        const auto chunk = random_bytes(size, static_cast<unsigned>(size), spread);
         for (const auto& chain : chains) {
             const auto stored = h5test::encode(chunk, chain);
             CHECK(vec(decode_chunk(stored, chain, 0, chunk.size())) == chunk);
+        }
         }
     }
 }
