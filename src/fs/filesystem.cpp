@@ -12,13 +12,17 @@ Filesystem::Filesystem(Config config_) : config(std::move(config_)), pins(config
 void Filesystem::start(std::unique_ptr<lock::Lock> lock_, fuse_session* session) {
     lock = std::move(lock_);
     if (config.direct) pool = std::make_unique<util::WorkerPool>(config.threads ? config.threads : util::default_threads());
-    for (const util::MountEntry& entry : util::mounts()) {
-        if (entry.mount_point != config.mountpoint) continue;
-        device = entry.device;  // the last one is ours
-        mount_id = entry.id;
+    if (const std::optional<util::MountEntry> entry = util::mount_at(config.mountpoint)) {
+        device = entry->device;
+        mount_id = entry->id;
     }
     lock->on_writer_waiting([this] { pins.writer_waiting(); });
-    if (cache.enabled()) lock->on_shared_released([this](const lock::Drop& drop) { cache.drop(drop.id); });
+    if (cache.enabled()) {
+        lock->on_shared_released([this](const lock::Drop& drop) { cache.drop(drop.id); });
+        // The kept hold may be gone already: what was cached under it must go now, not
+        // once the pins' grace has passed (the pins keep the hold in use until cut).
+        lock->on_lease_in_doubt([this] { pins.cut_all(); });
+    }
     cache.start(session_notices(session), [this](std::uint64_t id) { lock->dropped(id); },
                 "cache-drop@" + config.mountpoint);
     pins.start([this](const OpenFile& file) {

@@ -66,7 +66,9 @@ public:
     // `fault_point` names the test-only pause point passed before each emptying.
     void start(std::unique_ptr<KernelNotices> notices, std::function<void(std::uint64_t)> done,
                std::string fault_point = "cache-drop");
-    void stop();
+    // Ends the threads. One that has not ended after a moment waits in the kernel for a
+    // request (kernel_cache.cpp): `unstick` is called then, to fail that request.
+    void stop(const std::function<void()>& unstick = {});
 
     // --- the request this thread serves
     // It holds a shared hold: what it answers may be cached.
@@ -124,6 +126,7 @@ private:
     };
     std::deque<Pending> drops_;  // waiting for a pass
     bool stopping_ = false;
+    int running_ = 0;  // threads not yet ended
 
     std::unique_ptr<KernelNotices> notices_;
     std::function<void(std::uint64_t)> done_;
