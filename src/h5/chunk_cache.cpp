@@ -1,9 +1,11 @@
 #include "h5/chunk_cache.h"
 
+#include "util/error.h"
+
 namespace h5swmrfs::h5 {
 
 ChunkCache::Chunk ChunkCache::get(const Key& key, const std::function<Chunk()>& decode) {
-    std::promise<Chunk> promise;
+    std::promise<Outcome> promise;
     {
         std::unique_lock guard(mutex_);
         if (auto it = entries_.find(key); it != entries_.end()) {
@@ -11,29 +13,41 @@ ChunkCache::Chunk ChunkCache::get(const Key& key, const std::function<Chunk()>& 
             return it->second.chunk;
         }
         if (auto it = decoding_.find(key); it != decoding_.end()) {
-            std::shared_future<Chunk> pending = it->second;
+            std::shared_future<Outcome> pending = it->second;
             guard.unlock();
-            return pending.get();
+            const Outcome& outcome = pending.get();
+            if (!outcome.chunk) throw Error(outcome.error, outcome.message);
+            return outcome.chunk;
         }
         decoding_.emplace(key, promise.get_future().share());
     }
-    Chunk chunk;
+    Outcome outcome;
     try {
-        chunk = decode();
+        outcome.chunk = decode();
     } catch (...) {
+        outcome.error = EIO;
+        outcome.message = "the chunk could not be decoded";
+        try {
+            throw;
+        } catch (const std::exception& e) {
+            outcome.error = errno_of(e);
+            outcome.message = e.what();
+        } catch (...) {
+        }
         {
             std::lock_guard guard(mutex_);
             decoding_.erase(key);
         }
-        promise.set_exception(std::current_exception());
+        promise.set_value(std::move(outcome));
         throw;
     }
     {
         std::lock_guard guard(mutex_);
         decoding_.erase(key);
-        keep(key, chunk);
+        keep(key, outcome.chunk);
     }
-    promise.set_value(chunk);
+    Chunk chunk = outcome.chunk;
+    promise.set_value(std::move(outcome));
     return chunk;
 }
 

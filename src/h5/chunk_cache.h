@@ -11,6 +11,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -30,8 +31,8 @@ public:
     explicit ChunkCache(std::size_t capacity_bytes) : capacity_(capacity_bytes) {}
 
     // The chunk `key`: kept, being decoded by another thread (waits for it), or decoded now
-    // by `decode` on this thread. What `decode` throws is thrown to every waiter and nothing
-    // is kept.
+    // by `decode` on this thread. What `decode` throws is thrown to this thread, and to every
+    // waiter as an Error of the same errno and message; nothing is kept.
     Chunk get(const Key& key, const std::function<Chunk()>& decode);
     // Whether `key` is kept or being decoded (read-ahead leaves those alone).
     bool has(const Key& key);
@@ -59,7 +60,13 @@ private:
     mutable std::mutex mutex_;
     std::list<Key> ages_;  // most recently used first
     std::unordered_map<Key, Entry, KeyHash> entries_;
-    std::unordered_map<Key, std::shared_future<Chunk>, KeyHash> decoding_;
+    // A decoding's outcome: the chunk, or why not (as a value: each waiter throws its own).
+    struct Outcome {
+        Chunk chunk;
+        int error = 0;
+        std::string message;
+    };
+    std::unordered_map<Key, std::shared_future<Outcome>, KeyHash> decoding_;
     std::size_t bytes_ = 0;
     bool retired_ = false;
 };

@@ -4,7 +4,9 @@
 #include <atomic>
 #include <exception>
 #include <memory>
+#include <string>
 
+#include "util/error.h"
 #include "util/log.h"
 
 namespace h5swmrfs::util {
@@ -21,21 +23,37 @@ struct Batch {
     std::mutex mutex;
     std::condition_variable finished;
     std::size_t done = 0;
-    std::exception_ptr error;
+    // The first failure, as a value: an exception object shared between threads would be
+    // freed by whichever lets go last, ordered only inside the C++ runtime.
+    bool failed = false;
+    int error = 0;
+    std::string message;
 
     // Runs tasks until none is left to start.
     void help() {
         for (;;) {
             const std::size_t index = next.fetch_add(1);
             if (index >= count) return;
-            std::exception_ptr failed;
+            bool task_failed = false;
+            int task_error = 0;
+            std::string task_message;
             try {
                 tasks[index]();
+            } catch (const std::exception& e) {
+                task_failed = true;
+                task_error = errno_of(e);
+                task_message = e.what();
             } catch (...) {
-                failed = std::current_exception();
+                task_failed = true;
+                task_error = EIO;
+                task_message = "a task failed";
             }
             std::lock_guard guard(mutex);
-            if (failed && !error) error = failed;
+            if (task_failed && !failed) {
+                failed = true;
+                error = task_error;
+                message = std::move(task_message);
+            }
             if (++done == count) finished.notify_all();
         }
     }
@@ -105,7 +123,7 @@ void WorkerPool::run_all(const std::vector<std::function<void()>>& tasks) {
     batch->help();
     std::unique_lock guard(batch->mutex);
     batch->finished.wait(guard, [&] { return batch->done == tasks.size(); });
-    if (batch->error) std::rethrow_exception(batch->error);
+    if (batch->failed) throw Error(batch->error, batch->message);
 }
 
 bool WorkerPool::post(std::function<void()> task, std::size_t limit) {

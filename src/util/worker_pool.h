@@ -23,7 +23,8 @@ public:
 
     unsigned size() const noexcept { return static_cast<unsigned>(threads_.size()); }
 
-    // Runs every task and returns when all are done, rethrowing the first exception. The
+    // Runs every task and returns when all are done; then throws the first failure as an
+    // Error with its errno (errno_of) and message. The
     // calling thread works through the tasks too, so they finish even when every worker is
     // busy (a task never waits for a worker that waits for it).
     void run_all(const std::vector<std::function<void()>>& tasks);

@@ -5,10 +5,12 @@
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "h5/chunk_cache.h"
+#include "util/error.h"
 #include "util/worker_pool.h"
 
 using h5swmrfs::h5::ChunkCache;
@@ -104,6 +106,44 @@ TEST_CASE("a failed decoding reaches its waiters and is not kept") {
     CHECK_THROWS(cache.get({1, 1}, []() -> ChunkCache::Chunk { throw std::runtime_error("bad"); }));
     CHECK_FALSE(cache.has({1, 1}));
     CHECK(cache.get({1, 1}, [] { return chunk_of(3); })->size() == 3);
+}
+
+TEST_CASE("who waits for a decoding that fails gets its errno and message, as its own exception") {
+    ChunkCache cache(1 << 20);
+    std::atomic<int> code{0};
+    std::string message;
+    std::thread decoder([&] {
+        try {
+            cache.get({3, 3}, []() -> ChunkCache::Chunk {
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                throw h5swmrfs::Error(EIO, "bad chunk");
+            });
+        } catch (const h5swmrfs::Error&) {
+        }
+    });
+    while (!cache.has({3, 3})) std::this_thread::yield();
+    try {
+        cache.get({3, 3}, [] { return chunk_of(1); });  // waits: the decoding above is under way
+    } catch (const h5swmrfs::Error& e) {
+        code = e.code();
+        message = e.what();
+    }
+    decoder.join();
+    CHECK(code == EIO);
+    CHECK(message == "bad chunk");
+    CHECK_FALSE(cache.has({3, 3}));
+}
+
+TEST_CASE("run_all's failure keeps its errno") {
+    WorkerPool pool(2);
+    std::vector<std::function<void()>> tasks(3, [] { throw h5swmrfs::Error(ENOSPC, "full"); });
+    try {
+        pool.run_all(tasks);
+        FAIL("no failure");
+    } catch (const h5swmrfs::Error& e) {
+        CHECK(e.code() == ENOSPC);
+        CHECK(std::string(e.what()) == "full");
+    }
 }
 
 TEST_CASE("the cache keeps to its budget, least recently used out first") {
