@@ -5,6 +5,14 @@
                     plain  dd bs=1M of a plain file of the same bytes (page cache warm)
                     h5py   h5py reading the whole dataset directly (no mount)
                     mount  dd bs=1M of the dataset through the mount
+  bench.py parallel  gzip+shuffle float32 datasets of --mib MiB each (1 MiB chunks), and a
+                    contiguous one; every mount read is a first read (a new mount each time):
+                    h5py             h5py's ds[...] of one of them (no mount)
+                    1 reader         dd bs=1M of one through the mount
+                    4 readers        4 dd at once, each of another dataset
+                    plain            dd bs=1M of a plain file of the contiguous bytes
+                    contiguous       dd bs=1M of the contiguous dataset
+                  each also with --no-direct (every read through HDF5)
   bench.py write  cp of a 1 GiB file:
                     plain         cp to a plain file on the same disk
                     plain synced  the same, then fsync of the copy
@@ -14,7 +22,7 @@
                                   syncs the file and its journal before close returns)
 Each is the best of --repeat runs, each started with no dirty pages (sync). write needs
 about 16 GiB free in $TMPDIR with the defaults (every run keeps its copy until the end).
-Usage: bench.py read|write [--build DIR] [--mib N] [--repeat N]
+Usage: bench.py read|write|parallel|appends|metadata [--build DIR] [--mib N] [--repeat N]
 """
 import argparse
 import errno
@@ -140,6 +148,68 @@ def bench_read(args, daemon, work):
                         results[f"mount {name} {again}"] = best_of(args.repeat, lambda: dd(os.path.join(mnt, name)))
             results[f"mount {name} {label}"] = min(firsts)
     return results
+
+
+def dd_all(paths):
+    """dd of every path at once; returns when all are read."""
+    readers = [subprocess.Popen(["dd", f"if={path}", "of=/dev/null", "bs=1M", "status=none"]) for path in paths]
+    for reader in readers:
+        if reader.wait() != 0:
+            sys.exit(f"dd failed: {reader.args}")
+
+
+def bench_parallel(args, daemon, work):
+    n = args.mib * (1 << 20) // 4
+    rng = np.random.default_rng(1)
+    h5 = os.path.join(work, "bench.h5")
+    names = [f"gzip{i}" for i in range(4)]
+    with h5py.File(h5, "w") as f:
+        for name in names:
+            # A random walk: compresses about as well as measured data does (half, with shuffle).
+            data = np.cumsum(rng.standard_normal(n)).astype("<f4")
+            f.create_dataset(name, data=data, chunks=(1 << 18,), compression="gzip", shuffle=True)
+        f.create_dataset("contiguous", data=data)
+    plain = os.path.join(work, "plain.bin")
+    data.tofile(plain)
+    del data
+
+    def h5py_read():
+        with h5py.File(h5, "r") as f:
+            f[names[0]][...]
+
+    def first_reads(extra, paths):
+        """Best seconds of reading `paths` at once, each run on a new mount."""
+        best = float("inf")
+        for _ in range(args.repeat):
+            with Mount(daemon, h5, work, extra) as mnt:
+                os.stat(os.path.join(mnt, paths[0]))  # the mount answers
+                best = min(best, best_of(1, lambda: dd_all([os.path.join(mnt, p) for p in paths])))
+        return best
+
+    results = {"h5py": best_of(args.repeat, h5py_read), "plain": best_of(args.repeat, lambda: dd(plain))}
+    for label, extra in (("", []), (", --no-direct", ["--no-direct"])):
+        results["1 reader" + label] = first_reads(extra, names[:1])
+        results["4 readers" + label] = first_reads(extra, names)
+        results["contiguous" + label] = first_reads(extra, ["contiguous"])
+    return results
+
+
+def print_parallel(args, results):
+    mib = args.mib
+    print(f"{'datasets of ' + str(mib) + ' MiB':<28}{'seconds':>9}{'MiB/s':>9}  ratio")
+    for name, seconds in results.items():
+        volume = 4 * mib if name.startswith("4 readers") else mib
+        rate = volume / seconds
+        if name.startswith("1 reader"):
+            ratio = f"{results['h5py'] / seconds:.2f}x h5py's ds[...]"
+        elif name.startswith("4 readers"):
+            one = results["1 reader" + name[len("4 readers"):]]
+            ratio = f"{rate / (mib / one):.2f}x one reader"
+        elif name.startswith("contiguous"):
+            ratio = f"{rate / (mib / results['plain']):.2f}x dd of a plain file"
+        else:
+            ratio = ""
+        print(f"{name:<28}{seconds:>9.3f}{rate:>9.0f}  {ratio}")
 
 
 def bench_write(args, daemon, work):
@@ -325,17 +395,17 @@ def print_metadata(args, rows):
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["read", "write", "appends", "metadata"])
+    ap.add_argument("what", choices=["read", "write", "parallel", "appends", "metadata"])
     ap.add_argument("--build", default=os.path.join(here, "..", "build"))
     ap.add_argument("--mib", type=int)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--appends", type=int, default=100, help="appends per run of the appends case")
     ap.add_argument("--datasets", type=int, default=10000, help="datasets of the metadata case")
     args = ap.parse_args()
-    args.mib = args.mib or {"read": 256, "metadata": 256}.get(args.what, 1024)
+    args.mib = args.mib or {"read": 256, "metadata": 256, "parallel": 64}.get(args.what, 1024)
     daemon = os.path.join(args.build, "src", "cli", "h5swmrfs")
 
-    bench = {"read": bench_read, "write": bench_write, "appends": bench_appends,
+    bench = {"read": bench_read, "write": bench_write, "parallel": bench_parallel, "appends": bench_appends,
              "metadata": bench_metadata}[args.what]
     with tempfile.TemporaryDirectory(prefix="h5swmrfs-bench.") as work:
         results = bench(args, daemon, work)
@@ -344,6 +414,9 @@ def main():
         return
     if args.what == "metadata":
         print_metadata(args, results)
+        return
+    if args.what == "parallel":
+        print_parallel(args, results)
         return
 
     print(f"{args.what + ' of ' + str(args.mib) + ' MiB':<34}{'seconds':>9}{'MiB/s':>9}{'vs plain':>10}{'vs h5py':>9}")

@@ -10,6 +10,7 @@ packages=(
   libfuse3-dev fuse3
   libhdf5-dev hdf5-tools
   libhiredis-dev
+  zlib1g-dev libdeflate-dev
   libcpp-httplib-dev
   catch2
   redis-server redis-tools

@@ -1,5 +1,6 @@
 // h5swmrfs: checks everything it can, then mounts.
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,6 +74,9 @@ int run(cli::Options options) {
         throw Error(EINVAL, "--cache cannot be used with --lock h5pyswmr: h5pySWMR programs would not wait for "
                             "this mount to drop what the kernel cached (use --no-cache)");
     config.cache = options.cache;
+    config.direct = options.direct;
+    config.threads = options.threads;
+    config.chunk_cache_bytes = static_cast<std::size_t>(options.chunk_cache_mib) << 20;
     // A caching mount keeps its shared hold until someone needs the lock: letting it go
     // empties the kernel's caches (fs/kernel_cache.h).
     if (options.cache) options.lock.keep_idle = lock::Options::keep_forever;
@@ -166,6 +170,10 @@ int main(int argc, char** argv) {
         return 0;
     }
     log::set_level(options.debug ? log::Level::Debug : log::Level::Info);
+    // Chunks of a megabyte or more are decoded into new buffers all the time: taken from the
+    // heap and reused, not mapped fresh (and faulted in page by page) for each one.
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 128 << 20);
     set_external_file_prefixes(options.file);
     h5::silence_library_errors();
     try {

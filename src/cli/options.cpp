@@ -28,6 +28,18 @@ std::string backend(const std::string& option, const std::string& text) {
     return text;
 }
 
+// A whole number in [low, high].
+unsigned long long whole_number(const std::string& option, const std::string& text, unsigned long long low,
+                                unsigned long long high, const std::string& what) {
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long value = std::strtoull(text.c_str(), &end, 10);
+    if (text.empty() || text[0] == '-' || *end != '\0' || errno == ERANGE || value < low || value > high)
+        throw Error(EINVAL, option + ": expected " + what + " from " + std::to_string(low) + " to " +
+                                std::to_string(high) + ", got '" + text + "'");
+    return value;
+}
+
 // The long options that -o also takes (as "lock_key=K" for "--lock-key K").
 struct LongOption {
     std::string_view name;
@@ -37,6 +49,7 @@ constexpr LongOption long_options[] = {
     {"--redis", true}, {"--redis-password-file", true}, {"--lock", true}, {"--lock-key", true},
     {"--lease", true}, {"--lock-timeout", true},        {"--create", false}, {"--debug", false},
     {"--metrics", true}, {"--cache", false}, {"--no-cache", false},
+    {"--threads", true}, {"--chunk-cache", true}, {"--direct", false}, {"--no-direct", false},
 };
 
 const LongOption* find_long_option(const std::string& name) {
@@ -66,6 +79,10 @@ void set_option(Options& options, const std::string& name, const std::string& sh
     else if (name == "--create") { no_value(); options.create = true; }
     else if (name == "--cache") { no_value(); options.cache = true; }
     else if (name == "--no-cache") { no_value(); options.cache = false; }
+    else if (name == "--threads") options.threads = static_cast<unsigned>(whole_number(shown, needs_value(), 1, 4096, "a number of threads"));
+    else if (name == "--chunk-cache") options.chunk_cache_mib = whole_number(shown, needs_value(), 0, 1u << 20, "MiB");
+    else if (name == "--direct") { no_value(); options.direct = true; }
+    else if (name == "--no-direct") { no_value(); options.direct = false; }
     else if (name == "--debug") { no_value(); options.debug = true; options.foreground = true; }
 }
 
@@ -175,6 +192,11 @@ std::string usage(const std::string& program) {
         << "                             elsewhere returns); read-only mappings then work\n"
         << "  --no-cache                 the kernel caches nothing: every read, stat and lookup is\n"
         << "                             answered under the lock (the default)\n"
+        << "  --threads N                threads that decode chunks read past HDF5 (default: one per core)\n"
+        << "  --chunk-cache MIB          decoded chunks kept per version of the file (default 256)\n"
+        << "  --no-direct                read every dataset through HDF5, one call at a time\n"
+        << "  --direct                   read what HDF5 would not convert straight from the file, on\n"
+        << "                             --threads workers (the default)\n"
         << "  --metrics ADDR             serve Prometheus metrics at /metrics on ADDR: HOST:PORT with\n"
         << "                             HOST an IP address or localhost, [IPV6]:PORT, or unix:PATH\n"
         << "  -o ro                      read-only mount (-o rw: writable, the default)\n"

@@ -15,6 +15,9 @@ struct Options {
     std::string redis_password_file;
     bool create = false;
     bool cache = false;                     // --cache / --no-cache
+    bool direct = true;                     // --direct / --no-direct
+    unsigned threads = 0;                   // --threads N; 0: one per core
+    unsigned long long chunk_cache_mib = 256;  // --chunk-cache MIB
     bool foreground = false;
     bool debug = false;
     bool single_thread = false;

@@ -16,6 +16,7 @@
 #include "fs/ops.h"
 #include "fs/stat.h"
 #include "h5/dataset_writer.h"
+#include "util/bytes.h"
 #include "util/error.h"
 #include "util/file_io.h"
 #include "util/log.h"
@@ -28,7 +29,9 @@ pid_t process_of(fuse_req_t req) { return util::process_of_thread(fuse_req_ctx(r
 std::unique_ptr<h5::DatasetReader> open_reader(View& view, const Node& node) {
     h5::Id object = open_node(view, node);
     if (!h5::is_dataset(object.get())) return nullptr;
-    return std::make_unique<h5::DatasetReader>(std::move(object));
+    auto reader = std::make_unique<h5::DatasetReader>(std::move(object));
+    if (view.direct) reader->use_direct(*view.direct, node.address, node.path);
+    return reader;
 }
 
 namespace ops {
@@ -187,7 +190,7 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
             file.pin = hold;
             file.pinned_at = std::chrono::steady_clock::now();
         }
-        std::vector<std::byte> buffer;
+        util::Bytes buffer;
         generation = view.generation;
         if (file.staging && file.staging->dirty()) {
             staged = true;
@@ -204,8 +207,10 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
             file.staging->overlay(at, buffer);
             return buffer;
         }
-        buffer.resize(file.reader ? size : 0);
-        if (file.reader) buffer.resize(file.reader->read(static_cast<std::uint64_t>(offset), buffer));
+        buffer.resize(file.reader ? size : 0);  // not zeroed: the direct path writes every byte it returns
+        // H5Dread leaves what it has no bytes for (storage never written, fill time never) as it was.
+        if (file.reader && !file.reader->direct()) std::fill(buffer.begin(), buffer.end(), std::byte{0});
+        if (file.reader) buffer.resize(file.reader->read(static_cast<std::uint64_t>(offset), buffer, hold));
         return buffer;
     });
     if (staged)

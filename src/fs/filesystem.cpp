@@ -11,6 +11,7 @@ Filesystem::Filesystem(Config config_) : config(std::move(config_)), pins(config
 
 void Filesystem::start(std::unique_ptr<lock::Lock> lock_, fuse_session* session) {
     lock = std::move(lock_);
+    if (config.direct) pool = std::make_unique<util::WorkerPool>(config.threads ? config.threads : util::default_threads());
     if (const std::optional<util::MountEntry> entry = util::mount_at(config.mountpoint)) {
         device = entry->device;
         mount_id = entry->id;
@@ -32,6 +33,7 @@ void Filesystem::start(std::unique_ptr<lock::Lock> lock_, fuse_session* session)
 Filesystem::~Filesystem() {
     pins.stop();
     cache.stop();
+    pool.reset();  // read-ahead not started yet drops the holds it kept
     {
         std::unique_lock guard(view_mutex);
         if (std::size_t left = handles.clear())

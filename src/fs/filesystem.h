@@ -22,6 +22,7 @@
 #include "fs/pins.h"
 #include "fs/view.h"
 #include "lock/lock.h"
+#include "util/worker_pool.h"
 
 namespace h5swmrfs::fs {
 
@@ -41,6 +42,10 @@ struct Filesystem {
     Config config;
     std::unique_ptr<lock::Lock> lock;
     InodeTable inodes;
+
+    // The direct read path's workers (started with the mount, after daemonising); null
+    // without it. Its read-ahead keeps shares of lock holds: stopped before the lock goes.
+    std::unique_ptr<util::WorkerPool> pool;
 
     std::shared_mutex view_mutex;
     std::unique_ptr<View> view;  // guarded by view_mutex

@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "fs/config.h"
+#include "h5/direct_read.h"
 #include "h5/file.h"
 
 namespace h5swmrfs::lock {
@@ -28,12 +29,20 @@ struct Filesystem;
 // holds open for writing (superblock v3 marks it so) cannot be opened by anyone
 // else, and idle mounts must never stand in the way of another writer.
 struct View {
-    View(const Config& config, std::uint64_t generation, bool writable);
+    // `pool`: the direct read path's workers; null without it. A writable view never reads
+    // past HDF5 (its changes are in the journal, not the file).
+    View(const Config& config, std::uint64_t generation, bool writable, util::WorkerPool* pool);
+    ~View();
+    View(const View&) = delete;
+    View& operator=(const View&) = delete;
 
     std::uint64_t generation;
     std::string path;  // FILE.h5
     h5::File file;
     struct stat file_stat {};  // FILE.h5 itself: times for objects that track none
+    // The direct read path of this generation (its own descriptor of the file, its decoded
+    // chunks); null for a writable view or without it.
+    std::unique_ptr<h5::DirectReads> direct;
 
     std::mutex stat_mutex;
     std::unordered_map<fuse_ino_t, struct stat> stats;  // getattr results of this generation

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 
+#include "h5/direct_read.h"
 #include "h5/hyperslab.h"
 #include "h5/selection.h"
 #include "h5/shape_text.h"
@@ -117,8 +118,14 @@ void DatasetReader::load_text() {
     text_ = std::move(text);
 }
 
-std::size_t DatasetReader::read(std::uint64_t offset, std::span<std::byte> out) {
+void DatasetReader::use_direct(DirectReads& reads, std::uint64_t address, const std::string& name) {
+    if (!form_ || text_ || null_space_) return;
+    direct_ = reads.dataset(dataset_.get(), address, form_->memory_type.get(), name);
+}
+
+std::size_t DatasetReader::read(std::uint64_t offset, std::span<std::byte> out, const std::shared_ptr<const void>& keep) {
     if (!form_) throw Error(EOPNOTSUPP, form_error_);
+    if (direct_) return direct_->read(dataset_.get(), offset, out, keep);
     if (text_) {
         if (offset >= text_->size()) return 0;
         std::size_t n = std::min<std::uint64_t>(out.size(), text_->size() - offset);

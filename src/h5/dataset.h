@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -13,6 +14,9 @@
 #include "h5/id.h"
 
 namespace h5swmrfs::h5 {
+
+class DirectDataset;
+class DirectReads;
 
 // The user.h5.* extended attributes of a dataset (SPEC §4), in listing order.
 std::vector<std::pair<std::string, std::string>> dataset_metadata(hid_t dataset);
@@ -35,9 +39,16 @@ public:
     std::uint64_t storage_size() const;
     const std::vector<std::uint64_t>& shape() const { return shape_; }
 
+    // Reads past HDF5 from now on (direct_read.h) when `reads` takes this dataset, found at
+    // object address `address` as `name`. Only for a file open read-only under a shared hold.
+    void use_direct(DirectReads& reads, std::uint64_t address, const std::string& name);
+    bool direct() const noexcept { return direct_ != nullptr; }
+
     // Copies the bytes at [offset, offset + out.size()) into `out`; returns how many
-    // (0 at or past the end). Reads only the elements those bytes cover.
-    std::size_t read(std::uint64_t offset, std::span<std::byte> out);
+    // (0 at or past the end). Reads only the elements those bytes cover. `keep` keeps the
+    // file as it is (the lock's hold) for the direct path's read-ahead, which runs after
+    // this returns; without it nothing is read ahead.
+    std::size_t read(std::uint64_t offset, std::span<std::byte> out, const std::shared_ptr<const void>& keep = {});
 
 private:
     void load_text();
@@ -50,6 +61,7 @@ private:
     bool null_space_ = false;
     std::uint64_t size_ = 0;
     std::optional<std::string> text_;  // variable-length strings, rendered once
+    std::shared_ptr<DirectDataset> direct_;  // null: every read is an H5Dread
 };
 
 }  // namespace h5swmrfs::h5

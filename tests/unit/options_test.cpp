@@ -126,3 +126,22 @@ TEST_CASE("mount.fuse3's argument order: FILE MOUNTPOINT -o OPTIONS") {
     CHECK(o.lock.redis_url == "redis://lockhost/0");
     CHECK(o.fuse_options == std::vector<std::string>{"dev", "suid"});
 }
+
+TEST_CASE("--threads, --chunk-cache and --direct, also as -o words") {
+    Options defaults = parse({"f.h5", "mnt"});
+    CHECK(defaults.direct);
+    CHECK(defaults.threads == 0);
+    CHECK(defaults.chunk_cache_mib == 256);
+    Options given = parse({"--threads", "8", "--chunk-cache=64", "--no-direct", "f.h5", "mnt"});
+    CHECK(given.threads == 8);
+    CHECK(given.chunk_cache_mib == 64);
+    CHECK_FALSE(given.direct);
+    Options words = parse({"f.h5", "mnt", "-o", "threads=3,chunk_cache=0,no_direct,direct"});
+    CHECK(words.threads == 3);
+    CHECK(words.chunk_cache_mib == 0);
+    CHECK(words.direct);
+    CHECK(refusal({"--threads", "0", "f.h5", "mnt"}) == "--threads: expected a number of threads from 1 to 4096, got '0'");
+    CHECK(refusal({"-o", "threads=-2", "f.h5", "mnt"}) == "-o threads: expected a number of threads from 1 to 4096, got '-2'");
+    CHECK(refusal({"--chunk-cache", "1x", "f.h5", "mnt"}) == "--chunk-cache: expected MiB from 0 to 1048576, got '1x'");
+    CHECK(refusal({"--no-direct=1", "f.h5", "mnt"}) == "--no-direct: takes no value");
+}

@@ -1,0 +1,94 @@
+#include "h5/chunk_cache.h"
+
+#include "util/error.h"
+
+namespace h5swmrfs::h5 {
+
+ChunkCache::Chunk ChunkCache::get(const Key& key, const std::function<Chunk()>& decode) {
+    std::promise<Outcome> promise;
+    {
+        std::unique_lock guard(mutex_);
+        if (auto it = entries_.find(key); it != entries_.end()) {
+            ages_.splice(ages_.begin(), ages_, it->second.age);
+            return it->second.chunk;
+        }
+        if (auto it = decoding_.find(key); it != decoding_.end()) {
+            std::shared_future<Outcome> pending = it->second;
+            guard.unlock();
+            const Outcome& outcome = pending.get();
+            if (!outcome.chunk) throw Error(outcome.error, outcome.message);
+            return outcome.chunk;
+        }
+        decoding_.emplace(key, promise.get_future().share());
+    }
+    Outcome outcome;
+    try {
+        outcome.chunk = decode();
+    } catch (...) {
+        outcome.error = EIO;
+        outcome.message = "the chunk could not be decoded";
+        try {
+            throw;
+        } catch (const std::exception& e) {
+            outcome.error = errno_of(e);
+            outcome.message = e.what();
+        } catch (...) {
+        }
+        {
+            std::lock_guard guard(mutex_);
+            decoding_.erase(key);
+        }
+        promise.set_value(std::move(outcome));
+        throw;
+    }
+    {
+        std::lock_guard guard(mutex_);
+        decoding_.erase(key);
+        keep(key, outcome.chunk);
+    }
+    Chunk chunk = outcome.chunk;
+    promise.set_value(std::move(outcome));
+    return chunk;
+}
+
+void ChunkCache::keep(const Key& key, const Chunk& chunk) {
+    if (retired_ || !chunk || chunk->size() > capacity_ / 2) return;  // one chunk never evicts all the rest
+    ages_.push_front(key);
+    entries_.emplace(key, Entry{chunk, ages_.begin()});
+    bytes_ += chunk->size();
+    while (bytes_ > capacity_ && !ages_.empty()) {
+        auto oldest = entries_.find(ages_.back());
+        bytes_ -= oldest->second.chunk->size();
+        entries_.erase(oldest);
+        ages_.pop_back();
+    }
+}
+
+bool ChunkCache::has(const Key& key) {
+    std::lock_guard guard(mutex_);
+    return entries_.count(key) || decoding_.count(key);
+}
+
+void ChunkCache::drop(const Key& key) {
+    std::lock_guard guard(mutex_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return;
+    bytes_ -= it->second.chunk->size();
+    ages_.erase(it->second.age);
+    entries_.erase(it);
+}
+
+void ChunkCache::retire() {
+    std::lock_guard guard(mutex_);
+    retired_ = true;
+    entries_.clear();
+    ages_.clear();
+    bytes_ = 0;
+}
+
+std::size_t ChunkCache::bytes() const {
+    std::lock_guard guard(mutex_);
+    return bytes_;
+}
+
+}  // namespace h5swmrfs::h5

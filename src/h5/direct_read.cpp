@@ -1,0 +1,314 @@
+#include "h5/direct_read.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+
+#include "h5/hyperslab.h"
+#include "util/log.h"
+
+namespace h5swmrfs::h5 {
+namespace {
+
+// Read-ahead covers the bytes of the next two chunks (or two reads, if larger), at most an
+// eighth of the cache, and at most this many chunks (such a window can cross many chunks of
+// a dataset whose rows are short).
+constexpr std::size_t kMaxChunksAhead = 8;
+
+void pread_exactly(int fd, std::span<std::byte> out, std::uint64_t at, const std::string& what) {
+    std::size_t done = 0;
+    while (done < out.size()) {
+        const ssize_t n = ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(at + done));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw Error(errno, what + ": cannot read the file: " + std::strerror(errno));
+        }
+        if (n == 0) throw Error(EIO, what + ": the file ends before its data");
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+std::uint64_t linear(std::span<const std::uint64_t> dims, std::span<const std::uint64_t> at) {
+    std::uint64_t index = 0;
+    for (std::size_t d = 0; d < dims.size(); ++d) index = index * dims[d] + at[d];
+    return index;
+}
+
+std::vector<std::uint64_t> unlinear(std::span<const std::uint64_t> dims, std::uint64_t index) {
+    std::vector<std::uint64_t> at(dims.size());
+    for (std::size_t d = dims.size(); d-- > 0;) {
+        at[d] = index % dims[d];
+        index /= dims[d];
+    }
+    return at;
+}
+
+}  // namespace
+
+DirectDataset::DirectDataset(std::shared_ptr<ChunkSource> source, StorageMap map, std::uint64_t address, std::string name)
+    : source_(std::move(source)), map_(std::move(map)), address_(address), name_(std::move(name)) {
+    elements_ = element_count(map_.shape);
+    for (std::size_t d = 0; d < map_.chunk.size(); ++d) grid_.push_back((map_.shape[d] + map_.chunk[d] - 1) / map_.chunk[d]);
+}
+
+std::size_t DirectDataset::read(hid_t dataset, std::uint64_t offset, std::span<std::byte> out,
+                                 const std::shared_ptr<const void>& keep) {
+    const std::size_t element_size = map_.element_size;
+    const ElementSpan span = elements_for_bytes(elements_, element_size, offset, out.size());
+    if (span.count == 0) return 0;
+    const bool sequential = offset == 0 || next_offset_.exchange(offset + span.length) == offset;
+    if (offset == 0) next_offset_ = span.length;
+    // Asked for before this read's own chunks: a worker starts on the next chunk while this
+    // thread decodes the current one.
+    if (keep && sequential && map_.chunked) read_ahead(dataset, offset + span.length, span.length, keep);
+
+    const std::uint64_t touched = span.count * element_size;
+    util::Bytes scratch;
+    std::span<std::byte> target = out.first(std::min<std::uint64_t>(touched, out.size()));
+    if (span.skip != 0 || span.length != touched) {
+        scratch.resize(touched);
+        target = scratch;
+    }
+    std::vector<std::uint64_t> chunks;
+    if (map_.chunked) chunks = read_chunked(dataset, span.first, span.count, target);
+    else read_contiguous(span.first * element_size, target);
+    if (!scratch.empty()) std::memcpy(out.data(), scratch.data() + span.skip, span.length);
+    // Drop-behind: a reader in order is done with a chunk once it read its last byte. Letting
+    // it go at once lets the next decoding reuse its memory, where keeping it would take
+    // fresh pages (faulted in one by one) for every chunk of a long read.
+    if (sequential)
+        for (std::uint64_t chunk : chunks)
+            if (chunk_end(chunk) <= offset + span.length) source_->cache.drop({address_, chunk});
+    return span.length;
+}
+
+void DirectDataset::fill(std::span<std::byte> target) const {
+    const std::size_t size = map_.element_size;
+    if (std::all_of(map_.fill.begin(), map_.fill.end(), [](std::byte b) { return b == std::byte{0}; })) {
+        std::memset(target.data(), 0, target.size());
+        return;
+    }
+    for (std::size_t at = 0; at + size <= target.size(); at += size) std::memcpy(target.data() + at, map_.fill.data(), size);
+}
+
+void DirectDataset::read_contiguous(std::uint64_t byte_offset, std::span<std::byte> target) {
+    if (map_.address == StorageMap::kUnallocated) {
+        fill(target);
+        return;
+    }
+    if (byte_offset + target.size() > map_.stored_bytes)
+        throw Error(EIO, name_ + ": the data is larger than its storage (" + std::to_string(map_.stored_bytes) + " bytes)");
+    pread_exactly(source_->fd.get(), target, map_.address + byte_offset, name_);
+    swap_bytes(target, map_.element_size, map_.swaps);
+}
+
+std::vector<std::uint64_t> DirectDataset::chunks_of(std::uint64_t first, std::uint64_t count, std::size_t limit) const {
+    std::vector<std::uint64_t> chunks;
+    const std::size_t rank = map_.shape.size();
+    for (const Box& box : cover_elements(map_.shape, first, count)) {
+        std::vector<std::uint64_t> lo(rank), hi(rank), at(rank);
+        for (std::size_t d = 0; d < rank; ++d) {
+            lo[d] = box.start[d] / map_.chunk[d];
+            hi[d] = (box.start[d] + box.count[d] - 1) / map_.chunk[d];
+        }
+        at = lo;
+        for (;;) {
+            const std::uint64_t index = linear(grid_, at);
+            if (std::find(chunks.begin(), chunks.end(), index) == chunks.end()) {
+                chunks.push_back(index);
+                if (chunks.size() >= limit) return chunks;
+            }
+            std::size_t d = rank;
+            while (d-- > 0) {
+                if (at[d] < hi[d]) {
+                    ++at[d];
+                    break;
+                }
+                at[d] = lo[d];
+            }
+            if (d == static_cast<std::size_t>(-1)) break;
+        }
+    }
+    return chunks;
+}
+
+std::vector<ChunkPlace> DirectDataset::places(hid_t dataset, const std::vector<std::uint64_t>& chunks) {
+    std::vector<ChunkPlace> found(chunks.size());
+    std::vector<std::size_t> missing;
+    {
+        std::lock_guard guard(places_mutex_);
+        for (std::size_t i = 0; i < chunks.size(); ++i) {
+            auto it = places_.find(chunks[i]);
+            if (it == places_.end()) missing.push_back(i);
+            else found[i] = it->second;
+        }
+    }
+    if (missing.empty()) return found;
+    // HDF5, outside the mutex: another thread's lookup may be waiting for HDF5's own lock.
+    for (std::size_t i : missing) {
+        std::vector<std::uint64_t> start = unlinear(grid_, chunks[i]);
+        for (std::size_t d = 0; d < start.size(); ++d) start[d] *= map_.chunk[d];
+        found[i] = chunk_place(dataset, start);
+    }
+    std::lock_guard guard(places_mutex_);
+    for (std::size_t i : missing) places_.emplace(chunks[i], found[i]);
+    return found;
+}
+
+std::string DirectDataset::chunk_name(std::uint64_t chunk) const {
+    std::string text = "chunk (";
+    const std::vector<std::uint64_t> at = unlinear(grid_, chunk);
+    for (std::size_t d = 0; d < at.size(); ++d) text += (d ? ", " : "") + std::to_string(at[d] * map_.chunk[d]);
+    return text + ")";
+}
+
+DirectDataset::Chunk DirectDataset::fill_chunk() const {
+    std::call_once(fill_once_, [this] {
+        auto chunk = std::make_shared<util::Bytes>(map_.chunk_bytes());
+        fill(*chunk);
+        fill_chunk_ = std::move(chunk);
+    });
+    return fill_chunk_;
+}
+
+DirectDataset::Chunk DirectDataset::decode(std::uint64_t chunk, const ChunkPlace& place) const {
+    if (place.address == StorageMap::kUnallocated) return fill_chunk();
+    try {
+        util::Bytes stored(place.size);
+        pread_exactly(source_->fd.get(), stored, place.address, "stored chunk");
+        util::Bytes decoded;
+        if (map_.filters.empty()) {
+            if (stored.size() != map_.chunk_bytes())
+                throw Error(EIO, "stored as " + std::to_string(stored.size()) + " bytes, a chunk holds " +
+                                     std::to_string(map_.chunk_bytes()));
+            decoded = std::move(stored);
+        } else {
+            decoded = decode_chunk(stored, map_.filters, place.filter_mask, map_.chunk_bytes());
+        }
+        swap_bytes(decoded, map_.element_size, map_.swaps);
+        return std::make_shared<const util::Bytes>(std::move(decoded));
+    } catch (const Error& e) {
+        throw Error(e.code(), name_ + ": " + chunk_name(chunk) + " at byte " + std::to_string(place.address) + ": " + e.what());
+    }
+}
+
+std::uint64_t DirectDataset::chunk_end(std::uint64_t chunk) const {
+    std::vector<std::uint64_t> last = unlinear(grid_, chunk);
+    for (std::size_t d = 0; d < last.size(); ++d)
+        last[d] = std::min(last[d] * map_.chunk[d] + map_.chunk[d], map_.shape[d]) - 1;
+    return (linear(map_.shape, last) + 1) * map_.element_size;
+}
+
+std::vector<std::uint64_t> DirectDataset::read_chunked(hid_t dataset, std::uint64_t first, std::uint64_t count,
+                                                       std::span<std::byte> target) {
+    const std::vector<std::uint64_t> chunks = chunks_of(first, count, static_cast<std::size_t>(-1));
+    const std::vector<ChunkPlace> where = places(dataset, chunks);
+    std::vector<Chunk> decoded(chunks.size());
+    std::vector<std::function<void()>> tasks;
+    tasks.reserve(chunks.size());
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+        tasks.emplace_back([this, &chunks, &where, &decoded, i] {
+            decoded[i] = source_->cache.get({address_, chunks[i]}, [&] { return decode(chunks[i], where[i]); });
+        });
+    }
+    source_->pool.run_all(tasks);
+
+    // Each box of the range, cut by the chunks it meets, copied a row (last axis) at a time.
+    const std::size_t rank = map_.shape.size();
+    const std::size_t element_size = map_.element_size;
+    for (const Box& box : cover_elements(map_.shape, first, count)) {
+        for (std::size_t i = 0; i < chunks.size(); ++i) {
+            const std::vector<std::uint64_t> origin = [&] {
+                std::vector<std::uint64_t> at = unlinear(grid_, chunks[i]);
+                for (std::size_t d = 0; d < rank; ++d) at[d] *= map_.chunk[d];
+                return at;
+            }();
+            std::vector<std::uint64_t> lo(rank), hi(rank);
+            bool meets = true;
+            for (std::size_t d = 0; d < rank && meets; ++d) {
+                lo[d] = std::max(box.start[d], origin[d]);
+                hi[d] = std::min(box.start[d] + box.count[d], origin[d] + map_.chunk[d]);
+                meets = lo[d] < hi[d];
+            }
+            if (!meets) continue;
+            const std::byte* chunk = decoded[i]->data();
+            const std::uint64_t row = (hi[rank - 1] - lo[rank - 1]) * element_size;
+            std::vector<std::uint64_t> at = lo, local(rank);
+            for (;;) {
+                for (std::size_t d = 0; d < rank; ++d) local[d] = at[d] - origin[d];
+                const std::uint64_t to = (linear(map_.shape, at) - first) * element_size;
+                const std::uint64_t from = linear(map_.chunk, local) * element_size;
+                std::memcpy(target.data() + to, chunk + from, row);
+                std::size_t d = rank - 1;
+                while (d-- > 0) {
+                    if (++at[d] < hi[d]) break;
+                    at[d] = lo[d];
+                }
+                if (d == static_cast<std::size_t>(-1)) break;
+            }
+        }
+    }
+    return chunks;
+}
+
+void DirectDataset::read_ahead(hid_t dataset, std::uint64_t from, std::uint64_t length,
+                               const std::shared_ptr<const void>& keep) {
+    const std::uint64_t chunk_bytes = map_.chunk_bytes();
+    const std::uint64_t window =
+        std::min<std::uint64_t>(2 * std::max<std::uint64_t>(length, chunk_bytes), source_->cache.capacity() / 8);
+    const ElementSpan span = elements_for_bytes(elements_, map_.element_size, from, window);
+    if (span.count == 0) return;
+    std::vector<std::uint64_t> chunks = chunks_of(span.first, span.count, kMaxChunksAhead);
+    std::erase_if(chunks, [&](std::uint64_t chunk) { return source_->cache.has({address_, chunk}); });
+    if (chunks.empty()) return;
+    const std::vector<ChunkPlace> where = places(dataset, chunks);
+    const std::size_t queue = 4 * source_->pool.size();
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+        if (where[i].address == StorageMap::kUnallocated) continue;
+        auto task = [self = shared_from_this(), chunk = chunks[i], place = where[i], keep] {
+            try {
+                self->source_->cache.get({self->address_, chunk}, [&] { return self->decode(chunk, place); });
+            } catch (const std::exception& e) {
+                // The read that needs it decodes it again and reports.
+                log::debug("read-ahead: ", e.what());
+            }
+        };
+        if (!source_->pool.post(std::move(task), queue)) break;
+    }
+}
+
+DirectReads::DirectReads(const std::string& file, util::WorkerPool& pool, std::size_t cache_bytes) {
+    util::Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw Error(errno, file + ": cannot open for direct reads: " + std::strerror(errno));
+    source_ = std::make_shared<ChunkSource>(std::move(fd), pool, cache_bytes);
+}
+
+std::shared_ptr<DirectDataset> DirectReads::dataset(hid_t dataset, std::uint64_t address, hid_t memory_type,
+                                                    const std::string& name) {
+    {
+        std::lock_guard guard(mutex_);
+        if (auto it = datasets_.find(address); it != datasets_.end()) return it->second;
+    }
+    std::string why;
+    std::shared_ptr<DirectDataset> direct;
+    if (std::optional<StorageMap> map = storage_map(dataset, memory_type, why)) {
+        log::debug(name, ": read directly (", map->chunked ? "chunked" : "contiguous", ", ", map->filters.size(),
+                   " filters, ", map->swaps.empty() ? "stored byte order" : "bytes swapped", ")");
+        direct = std::make_shared<DirectDataset>(source_, std::move(*map), address, name);
+    } else {
+        log::debug(name, ": read through HDF5 (", why, ")");
+    }
+    std::lock_guard guard(mutex_);
+    return datasets_.emplace(address, std::move(direct)).first->second;
+}
+
+void DirectReads::retire() {
+    source_->cache.retire();
+    std::lock_guard guard(mutex_);
+    datasets_.clear();
+}
+
+}  // namespace h5swmrfs::h5

@@ -1,0 +1,102 @@
+// The direct read path: a dataset's stored bytes read with pread(2) on a descriptor of the
+// file and decoded on a pool of threads, with no HDF5 call but the lookup of where a chunk
+// lies (once per chunk and generation). Reads of different datasets, and the chunks of
+// one read, so run at once; HDF5 runs one call at a time.
+//
+// Valid for one generation of the lock, under a shared hold: nobody changes the file
+// meanwhile. A writable (journaled) open of the file must never use it: its changes are
+// not in the file yet.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "h5/chunk_cache.h"
+#include "h5/storage_map.h"
+#include "util/fd.h"
+#include "util/worker_pool.h"
+
+namespace h5swmrfs::h5 {
+
+// What the datasets of one generation share: the file's descriptor, the workers, the
+// decoded chunks.
+struct ChunkSource {
+    ChunkSource(util::Fd fd_, util::WorkerPool& pool_, std::size_t cache_bytes) : fd(std::move(fd_)), pool(pool_), cache(cache_bytes) {}
+    util::Fd fd;
+    util::WorkerPool& pool;
+    ChunkCache cache;
+};
+
+// One dataset in one generation.
+class DirectDataset : public std::enable_shared_from_this<DirectDataset> {
+public:
+    DirectDataset(std::shared_ptr<ChunkSource> source, StorageMap map, std::uint64_t address, std::string name);
+
+    // Bytes [offset, offset + out.size()) of the byte form into `out`, as DatasetReader::read.
+    // `dataset` (an open handle of it in this generation) is what chunk lookups ask HDF5.
+    // `keep` keeps the file from changing (the lock's hold): read-ahead this read starts
+    // holds it until done; without it nothing is read ahead. Throws Error(EIO) naming the
+    // dataset and chunk for what does not decode.
+    std::size_t read(hid_t dataset, std::uint64_t offset, std::span<std::byte> out,
+                     const std::shared_ptr<const void>& keep);
+
+    const StorageMap& map() const noexcept { return map_; }
+
+private:
+    using Chunk = ChunkCache::Chunk;
+    void read_contiguous(std::uint64_t byte_offset, std::span<std::byte> target);
+    // Returns the chunks it read.
+    std::vector<std::uint64_t> read_chunked(hid_t dataset, std::uint64_t first, std::uint64_t count,
+                                            std::span<std::byte> target);
+    // The byte of the byte form just past the last element of `chunk`.
+    std::uint64_t chunk_end(std::uint64_t chunk) const;
+    void read_ahead(hid_t dataset, std::uint64_t from, std::uint64_t length, const std::shared_ptr<const void>& keep);
+    // The chunks (indices in C order over the chunk grid) that elements [first, first + count) touch.
+    std::vector<std::uint64_t> chunks_of(std::uint64_t first, std::uint64_t count, std::size_t limit) const;
+    std::vector<ChunkPlace> places(hid_t dataset, const std::vector<std::uint64_t>& chunks);
+    Chunk decode(std::uint64_t chunk, const ChunkPlace& place) const;
+    Chunk fill_chunk() const;
+    std::string chunk_name(std::uint64_t chunk) const;
+    void fill(std::span<std::byte> target) const;
+
+    std::shared_ptr<ChunkSource> source_;
+    const StorageMap map_;
+    const std::uint64_t address_;
+    const std::string name_;
+    std::uint64_t elements_ = 0;
+    std::vector<std::uint64_t> grid_;  // chunks along each axis
+
+    std::mutex places_mutex_;
+    std::unordered_map<std::uint64_t, ChunkPlace> places_;  // found so far, this generation
+    mutable std::once_flag fill_once_;
+    mutable Chunk fill_chunk_;
+    std::atomic<std::uint64_t> next_offset_{0};  // where a sequential reader reads next
+};
+
+// The direct path of one generation: which datasets it takes, and their maps.
+class DirectReads {
+public:
+    // Opens `file` read-only. Throws Error when it cannot.
+    DirectReads(const std::string& file, util::WorkerPool& pool, std::size_t cache_bytes);
+
+    // The direct reader of the dataset at object address `address`, open as `dataset` and
+    // read into `memory_type`; null when the direct path does not take it (H5Dread does).
+    std::shared_ptr<DirectDataset> dataset(hid_t dataset, std::uint64_t address, hid_t memory_type,
+                                           const std::string& name);
+    // The generation is over: decoded chunks are dropped now, not when the last reader goes.
+    void retire();
+
+private:
+    std::shared_ptr<ChunkSource> source_;
+    std::mutex mutex_;
+    std::unordered_map<std::uint64_t, std::shared_ptr<DirectDataset>> datasets_;  // null: not taken
+};
+
+}  // namespace h5swmrfs::h5
