@@ -15,7 +15,7 @@ namespace {
 // The tasks of one run_all, taken one at a time by whoever comes first.
 struct Batch {
     explicit Batch(const std::vector<std::function<void()>>& tasks_) : tasks(tasks_), count(tasks_.size()) {}
-    // Touched only while a task is left to start: run_all waits for them, a helper that
+    // Touched only while a task is left to start: run_all waits for them, a worker that
     // comes after they are all done finds none and never looks at the vector.
     const std::vector<std::function<void()>>& tasks;
     const std::size_t count;
