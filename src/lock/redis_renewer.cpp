@@ -40,6 +40,10 @@ void Core::renewer_loop() {
         renew_now_ = false;
         if (tracked_.empty()) continue;
         std::vector<std::shared_ptr<Entry>> entries;
+        // Whether each entry was a hold when the script was sent: a waiting writer granted
+        // while the script is on its way (after a redis restart forgot its place in the
+        // queue) is answered 0 and is not lost.
+        std::vector<bool> was_hold;
         std::vector<std::string> args{std::to_string(options_.lease.count())};
         const Clock::rep woke = Clock::now().time_since_epoch().count();
         // A hold past its trusted time (this process was paused, or renewals failed): what
@@ -47,6 +51,7 @@ void Core::renewer_loop() {
         bool in_doubt = false;
         for (auto& [token, entry] : tracked_) {
             entries.push_back(entry);
+            was_hold.push_back(!entry->waiting);
             args.push_back(token);
             if (!entry->waiting && !entry->dropping && (entry->lost || woke >= entry->valid_until.load()))
                 in_doubt = true;
@@ -70,7 +75,7 @@ void Core::renewer_loop() {
                     entry.confirmed_epoch = epoch;
                 } else if (entry.dropping) {
                     ended.push_back(entry.token);  // reported dropped, or its lease ran out
-                } else if (!entry.waiting) {
+                } else if (was_hold[i]) {
                     if (!entry.lost.exchange(true)) {
                         counts::lost(entry.mode);
                         log::warning("lock '", options_.key, "': hold is gone from redis (expired, broken or redis restarted)");
