@@ -38,7 +38,7 @@ SIZE = 8 << 20          # bytes of /c: many read requests per cat
 ROW = 64                # bytes per row of /a
 LEASE = '3'
 SLACK = 0.05            # seconds: the server's clock against ours, rounding
-RACE_SECONDS = 10.0     # how long the writer, appender and reader race at least
+RACE_SECONDS = 6.0     # how long the writer, appender and reader race at least
 RACE_LIMIT = 60.0       # ... and at most
 MIN_READS = 10          # whole cats the race must complete to mean anything
 
