@@ -135,6 +135,22 @@ void link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new
     reply::entry(req, &entry);
 }
 
+namespace {
+
+// A truncation to 0 without an open file, from the thread that has just opened `ino` for
+// writing and written nothing through it: that open's O_TRUNC (open_truncations.h). The
+// open then stages the replacement, exactly as an open with O_TRUNC did.
+bool truncates_its_open(Filesystem& fs, fuse_ino_t ino, pid_t thread) {
+    return fs.open_truncations.apply(ino, thread, [&](OpenFile& file) {
+        std::lock_guard guard(file.mutex);
+        if (!file.staging || file.staging->dirty() || file.staging->failed() || !file.writers.empty()) return false;
+        file.staging->replace_from_start();
+        return true;
+    });
+}
+
+}  // namespace
+
 void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
     Filesystem& fs = filesystem_of(req);
     // chmod, chown and utimes are accepted and ignored, so `cp -a` and rsync work.
@@ -146,6 +162,8 @@ void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
             // ftruncate on a file open for writing: part of what close() commits.
             std::lock_guard guard(file->mutex);
             file->staging->truncate(size);
+        } else if (!file && size == 0 && truncates_its_open(fs, ino, fuse_req_ctx(req)->pid)) {
+            // open(O_TRUNC): part of that open, committed at its close
         } else {
             locked(fs, Access::exclusive(), [&](View& view, const lock::Hold& hold) {
                 Node node = fs.inodes.get(ino);

@@ -114,6 +114,7 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     });
     OpenFile* file = opened.get();
     set_open_flags(fs, fi, std::move(opened));
+    if (writing) fs.open_truncations.opened(ino, fuse_req_ctx(req)->pid, file);
     if (!writing && file->reader) {
         // The reader keeps this hold until it closes (or a writer cuts it): one version throughout.
         file->pinned_reader = true;
@@ -129,6 +130,7 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
             fs.pins.remove(file);
             pin = Pins::take(file);  // let go before the view mutex
         }
+        fs.open_truncations.closed(file);
         std::shared_lock guard(fs.view_mutex);
         fs.handles.drop(fi->fh);
     }
@@ -332,6 +334,7 @@ void check_committable(Filesystem& fs, OpenFile& file) {
 void flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
     Filesystem& fs = filesystem_of(req);
     OpenFile& file = *open_file(fi);
+    if (file.writable) fs.open_truncations.closed(&file);
     bool dirty, wrote;
     std::set<pid_t> writers;
     pid_t closer = 0;
@@ -375,6 +378,7 @@ void fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
 
 void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
     Filesystem& fs = filesystem_of(req);
+    if (open_file(fi)->writable) fs.open_truncations.closed(open_file(fi));
     // After the last close: what no close committed is committed now. Its
     // error has no one to go to but the log.
     bool replied = false;

@@ -4,7 +4,7 @@
 //   1. the cross-process lock hold (src/lock) — taken first, never while holding 2–4
 //      (operations take it through locked(), fs/locked.h);
 //   2. Filesystem::view_mutex (shared for operations, exclusive to reopen the file);
-//   3. an open file's own mutex;
+//   3. OpenTruncations' mutex, then an open file's own mutex;
 //   4. the inode table's mutex (leaf).
 // HDF5 serialises its own calls internally; no redis wait ever happens under 2–4.
 #pragma once
@@ -19,6 +19,7 @@
 #include "fs/handles.h"
 #include "fs/inodes.h"
 #include "fs/kernel_cache.h"
+#include "fs/open_truncations.h"
 #include "fs/pins.h"
 #include "fs/view.h"
 #include "lock/lock.h"
@@ -56,6 +57,7 @@ struct Filesystem {
     dev_t device = 0;         // st_dev of this mount's files (in /proc/PID/maps), once mounted
     long long mount_id = -1;  // its mount id (in /proc/PID/fdinfo)
     Handles handles;  // after `lock` and `view`: open files hold holds and HDF5 handles
+    OpenTruncations open_truncations;
 };
 
 Filesystem& filesystem_of(fuse_req_t req);

@@ -42,9 +42,9 @@ void init(void*, fuse_conn_info* conn) {
     // saves `ls -l` one lookup per entry.
     if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
     conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
-    // open(O_TRUNC) arrives as one request, so `cp` over a dataset is one replacement
-    // committed at close, not a truncation followed by writes.
-    if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+    // open(O_TRUNC) arrives as an open and a truncation, which open_truncations.h pairs:
+    // with O_TRUNC in the open the kernel would empty the inode on this mount itself.
+    conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
     // Written bytes are staged per open file and committed at close: the kernel must
     // hand every write over as it happens, never cache them.
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;

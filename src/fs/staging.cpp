@@ -118,6 +118,12 @@ void Staging::truncate(std::uint64_t size) {
     size_was_set_ = true;
 }
 
+void Staging::replace_from_start() {
+    size_ = 0;
+    size_was_set_ = replaces_ = true;
+    dirty_ = base_size_ != 0;
+}
+
 void Staging::read(std::uint64_t offset, std::span<std::byte> out) const {
     if (out.empty()) return;
     if (fd_) {

@@ -47,6 +47,9 @@ public:
 
     void write(std::uint64_t offset, std::span<const std::byte> data);
     void truncate(std::uint64_t size);
+    // Before anything is staged: as if constructed with `replaces` (O_TRUNC known only
+    // after the open, open_truncations.h).
+    void replace_from_start();
 
     // The written ranges as start → end, ascending, disjoint and not touching.
     const std::map<std::uint64_t, std::uint64_t>& ranges() const { return ranges_; }

@@ -84,6 +84,32 @@ class Coherence(wh.WriteTestCase):
         self.maps.append(mapped)
         return mapped
 
+    def mapping_process(self, path):
+        """A process that maps path (read-only, shared) and prints what the
+        mapping holds each time it is asked: a mapping that faults with
+        SIGBUS kills it, not the test."""
+        script = ('import mmap, sys\n'
+                  'f = open(sys.argv[1], "rb")\n'
+                  'm = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)\n'
+                  'print("ready", flush=True)\n'
+                  'for line in sys.stdin:\n'
+                  '    print(m[:].hex(), flush=True)\n')
+        child = subprocess.Popen([harness.PYTHON, "-c", script, path], text=True,
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.addCleanup(child.stdout.close)
+        self.addCleanup(child.wait, 10)
+        self.addCleanup(child.stdin.close)
+        self.assertEqual(child.stdout.readline(), 'ready\n')
+
+        def mapped():
+            child.stdin.write('\n')
+            child.stdin.flush()
+            line = child.stdout.readline()
+            if not line:
+                self.fail('the mapping process died (%s)' % child.wait(10))
+            return bytes.fromhex(line.strip())
+        return mapped
+
     def fill(self):
         """Everything the reading mount's kernel can keep, filled now."""
         self.assertEqual(self.read_in_process(self.a('g', 'a')), A.tobytes())
@@ -244,23 +270,28 @@ class Coherence(wh.WriteTestCase):
         """cp opens with O_TRUNC, and the kernel sets the size to 0 itself:
         until the close, readers of the writer's own mount (read, stat, even
         the writer's fstat) still see the old content, not an empty file.
-        (A mapping there is cut to the size 0: README, Kernel caching.)"""
+        A mapping there keeps the old bytes too."""
         maps = self.fill()
+        own = self.mapping_process(self.b('g', 'b'))
+        self.assertEqual(own(), B.tobytes())
         new = (B + 5).tobytes()
         fd = os.open(self.b('g', 'b'), os.O_WRONLY | os.O_TRUNC)
         try:
+            self.assertEqual(own(), B.tobytes())
             self.assertEqual(os.write(fd, new[:24]), 24)
             self.assertEqual(os.fstat(fd).st_size, B.nbytes)
             for where in (self.b('g', 'b'), self.a('g', 'b')):
                 self.assertEqual(os.stat(where).st_size, B.nbytes, where)
                 self.assertEqual(self.read_in_process(where), B.tobytes(), where)
             self.assertEqual(maps['b'][:], B.tobytes())
+            self.assertEqual(own(), B.tobytes())
             self.assertEqual(os.write(fd, new[24:]), len(new) - 24)
         finally:
             os.close(fd)
         for where in (self.b('g', 'b'), self.a('g', 'b')):
             self.assertEqual(self.read_in_process(where), new, where)
         self.assertEqual(maps['b'][:], new)
+        self.assertEqual(own(), new)
 
     def test_an_append_in_progress_shows_its_own_mount_no_zeros(self):
         """An appender's staged rows past the committed end: a reader of the
