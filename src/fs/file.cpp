@@ -332,13 +332,11 @@ void flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
     OpenFile& file = *open_file(fi);
     bool dirty, wrote;
     std::set<pid_t> writers;
-    std::string path;
     pid_t closer = 0;
     {
         std::lock_guard guard(file.mutex);
         dirty = file.staging && (file.staging->dirty() || file.staging->failed());
         writers = file.writers;
-        path = fs.config.mountpoint + file.node.path;
     }
     if (!dirty) {
         reply::err(req, 0);
@@ -346,7 +344,7 @@ void flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
     }
     closer = process_of(req);
     wrote = writers.count(closer) > 0;
-    const std::set<pid_t> holders = holders_for_writing(path, writers);
+    const std::set<pid_t> holders = holders_for_writing(fs.mount_id, file.ino, writers);
     const auto other_writer = std::find_if(holders.begin(), holders.end(),
                                            [&](pid_t pid) { return pid != closer && writers.count(pid); });
     if (other_writer != holders.end()) {

@@ -11,8 +11,11 @@ Filesystem::Filesystem(Config config_) : config(std::move(config_)), pins(config
 
 void Filesystem::start(std::unique_ptr<lock::Lock> lock_, fuse_session* session) {
     lock = std::move(lock_);
-    for (const util::MountEntry& entry : util::mounts())
-        if (entry.mount_point == config.mountpoint) device = entry.device;  // the last one is ours
+    for (const util::MountEntry& entry : util::mounts()) {
+        if (entry.mount_point != config.mountpoint) continue;
+        device = entry.device;  // the last one is ours
+        mount_id = entry.id;
+    }
     lock->on_writer_waiting([this] { pins.writer_waiting(); });
     if (cache.enabled()) lock->on_shared_released([this](const lock::Drop& drop) { cache.drop(drop.id); });
     cache.start(session_notices(session), [this](std::uint64_t id) { lock->dropped(id); },

@@ -48,7 +48,8 @@ struct Filesystem {
     LocalChanges changes;
     Pins pins;
     KernelCache cache;
-    dev_t device = 0;  // st_dev of this mount's files (in /proc/PID/maps), once mounted
+    dev_t device = 0;         // st_dev of this mount's files (in /proc/PID/maps), once mounted
+    long long mount_id = -1;  // its mount id (in /proc/PID/fdinfo)
     Handles handles;  // after `lock` and `view`: open files hold holds and HDF5 handles
 };
 

@@ -10,12 +10,11 @@
 #include <sys/types.h>
 
 #include <set>
-#include <string>
 
 namespace h5swmrfs::fs {
 
-// The processes among `writers` (this daemon left out) that
-// have `path` open for writing. Never throws: a process that exits meanwhile is skipped.
-std::set<pid_t> holders_for_writing(const std::string& path, const std::set<pid_t>& writers) noexcept;
+// The processes among `writers` (this daemon left out) that have inode `ino` of the
+// mount `mount_id` open for writing. Never throws: a process that exits meanwhile is skipped.
+std::set<pid_t> holders_for_writing(long long mount_id, ino_t ino, const std::set<pid_t>& writers) noexcept;
 
 }  // namespace h5swmrfs::fs

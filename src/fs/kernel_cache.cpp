@@ -84,11 +84,14 @@ void KernelCache::request_ended() {
     const int parity = member.parity;
     member = Member{};
     if (!cache || parity < 0) return;
+    bool last;
     {
         std::lock_guard guard(cache->mutex_);
-        --cache->active_[parity];
+        // Only a pass waiting for this epoch wants to hear: every request ends here, and
+        // a wake-up is a context switch.
+        last = --cache->active_[parity] == 0 && cache->draining_ == parity;
     }
-    cache->changed_.notify_all();
+    if (last) cache->changed_.notify_all();
 }
 
 bool KernelCache::cacheable() const { return member.cache == this && member.parity >= 0 && !member.exclusive; }
@@ -174,7 +177,9 @@ void KernelCache::run() {
         // hold given up: wait for their answers, then nothing of that hold can come later.
         const int old = static_cast<int>(epoch_ & 1);
         ++epoch_;
+        draining_ = old;
         changed_.wait(lock, [&] { return stopping_ || active_[old] == 0; });
+        draining_ = -1;
         if (stopping_) return;
         Fills fills = std::move(fills_[old]);
         fills_[old] = Fills{};

@@ -117,6 +117,7 @@ private:
     std::condition_variable changed_;
     std::uint64_t epoch_ = 0;
     int active_[2] = {0, 0};  // requests joined in epoch parity 0 / 1
+    int draining_ = -1;       // the parity a pass waits for, or -1
     Fills fills_[2];
     std::unordered_map<fuse_ino_t, std::uint64_t> page_generation_;  // 0: mixed or staged
     struct Pending {

@@ -135,6 +135,8 @@ int mount(const Config& config, const Session& session, const LockMaker& make_lo
         log::error(e.what());
         status = 1;
     }
+    // Nothing may tell the session's kernel to forget once the session is gone.
+    filesystem.cache.stop();
     // A positive status is the signal (SIGTERM, SIGINT) that ended the loop: a clean unmount.
     return status >= 0 ? 0 : 1;
 }

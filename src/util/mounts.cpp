@@ -3,6 +3,7 @@
 #include <sys/sysmacros.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -44,7 +45,7 @@ std::vector<MountEntry> parse_mountinfo(std::string_view text) {
         unsigned major = 0, minor = 0;
         std::sscanf(words[2].c_str(), "%u:%u", &major, &minor);
         out.push_back(MountEntry{decoded(words[4]), decoded(words[separator + 1]), decoded(words[separator + 2]),
-                                 makedev(major, minor)});
+                                 makedev(major, minor), std::strtoll(words[0].c_str(), nullptr, 10)});
     }
     return out;
 }

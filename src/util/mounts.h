@@ -15,6 +15,7 @@ struct MountEntry {
     std::string type;         // "ext4", "fuse.h5swmrfs", ...
     std::string source;       // the device, or a FUSE mount's fsname
     dev_t device = 0;         // st_dev of the files in it
+    long long id = -1;        // the mount's id (statx's stx_mnt_id)
 };
 
 // The entries of mountinfo text, in its order (a mount stacked on another comes after it).

@@ -61,13 +61,17 @@ pid_t process_of_thread(pid_t thread) {
     return static_cast<pid_t>(std::atol(field(proc_of(thread) / "status", "Tgid:").c_str()));
 }
 
-bool has_open_for_writing(pid_t pid, const std::string& path) {
-    const fsys::path process = proc_of(pid);
-    for (const fsys::path& fd : entries_of(process / "fd")) {
-        std::error_code ec;
-        if (fsys::read_symlink(fd, ec) != path || ec) continue;
-        const long flags = std::strtol(field(process / "fdinfo" / fd.filename(), "flags:").c_str(), nullptr, 8);
-        if ((flags & O_ACCMODE) != O_RDONLY) return true;
+bool has_open_for_writing(pid_t pid, long long mount_id, ino_t ino) {
+    for (const fsys::path& info : entries_of(proc_of(pid) / "fdinfo")) {
+        std::ifstream in(info);
+        long long mnt = -1, inode = -1;
+        long flags = 0;
+        for (std::string line; std::getline(in, line);) {
+            if (line.starts_with("flags:")) flags = std::strtol(line.c_str() + 6, nullptr, 8);
+            else if (line.starts_with("mnt_id:")) mnt = std::strtoll(line.c_str() + 7, nullptr, 10);
+            else if (line.starts_with("ino:")) inode = std::strtoll(line.c_str() + 4, nullptr, 10);
+        }
+        if (mnt == mount_id && inode == static_cast<long long>(ino) && (flags & O_ACCMODE) != O_RDONLY) return true;
     }
     return false;
 }

@@ -22,8 +22,11 @@ pid_t parent_of(pid_t pid);
 // The process (thread group) of thread `thread`; 0 when it is gone.
 pid_t process_of_thread(pid_t thread);
 
-// Whether process `pid` has `path` open for writing (O_WRONLY or O_RDWR).
-bool has_open_for_writing(pid_t pid, const std::string& path);
+// Whether process `pid` has the file `ino` of mount `mount_id` (mountinfo's first field,
+// statx's stx_mnt_id) open for writing (O_WRONLY or O_RDWR). Told from /proc/PID/fdinfo
+// alone: looking at the file itself (stat, its path, which reads "... (deleted)" once its
+// name was forgotten) would ask its filesystem, which may be the caller.
+bool has_open_for_writing(pid_t pid, long long mount_id, ino_t ino);
 
 // Whether process `pid` has the file `ino` of device `device` mapped into its memory (mmap).
 bool has_mapped(pid_t pid, dev_t device, ino_t ino);

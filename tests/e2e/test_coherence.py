@@ -14,6 +14,7 @@ import errno
 import mmap
 import os
 import re
+import signal
 import subprocess
 import time
 import urllib.request
@@ -37,14 +38,18 @@ def build(f):
     f['ln'] = __import__('h5py').SoftLink('/g/a')
 
 
-def read_requests(port):
-    """The daemon's count of read requests answered."""
+def metric(port, series):
+    """The value of one series of the daemon's metrics (0 when absent)."""
     with urllib.request.urlopen('http://127.0.0.1:%d/metrics' % port,
                                 timeout=10) as response:
         text = response.read().decode()
-    found = re.search(r'^h5swmrfs_operations_total\{op="read",result="ok"\} '
-                      r'(\S+)$', text, re.M)
+    found = re.search(r'^%s (\S+)$' % re.escape(series), text, re.M)
     return float(found.group(1)) if found else 0.0
+
+
+def read_requests(port):
+    """The daemon's count of read requests answered."""
+    return metric(port, 'h5swmrfs_operations_total{op="read",result="ok"}')
 
 
 class Coherence(wh.WriteTestCase):
@@ -253,6 +258,46 @@ class Coherence(wh.WriteTestCase):
         self.assertEqual(self.read_in_process(self.a('g', 'a')),
                          bytes(4) + A.tobytes()[4:])
         self.assertGreater(read_requests(self.port), first)
+
+
+class StoppedPastItsLease(wh.WriteTestCase):
+
+    def test_a_mount_that_wakes_forgets_before_it_serves_again(self):
+        """A caching mount stopped (SIGSTOP) past its lease is not waited for;
+        when it runs again, its first act is to give its hold up and forget
+        what it cached: after that drop, it shows the change."""
+        self.make_file(build)
+        port = harness.free_port()
+        reader = self.mount(name='ra', args=['--lease', '2', '--metrics',
+                                             '127.0.0.1:%d' % port])
+        writer = self.mount(name='wb', args=['--lease', '2'])
+        path = os.path.join(reader.mountpoint, 'g', 'b')
+        self.assertEqual(self.read_in_process(path), B.tobytes())
+        with open(path, 'rb') as f:
+            mapped = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+        self.addCleanup(mapped.close)
+        self.assertEqual(mapped[:], B.tobytes())
+        drops = metric(port, 'h5swmrfs_cache_drops_total')
+        new = (B * 7).tobytes()
+        # In this process: a child would close the mapping's descriptor at its exec,
+        # and a close on the stopped mount waits for it.
+        os.kill(reader.proc.pid, signal.SIGSTOP)
+        try:
+            began = time.monotonic()
+            self.assertEqual(self.write_fd(os.path.join(writer.mountpoint, 'g', 'b'),
+                                           new), 0)
+            print('  cp beside a stopped caching mount took %.2f s (lease 2 s)'
+                  % (time.monotonic() - began))
+        finally:
+            os.kill(reader.proc.pid, signal.SIGCONT)
+        for _ in harness.deadline_loop(10):
+            if metric(port, 'h5swmrfs_cache_drops_total') > drops:
+                break
+        self.assertGreater(metric(port, 'h5swmrfs_cache_drops_total'), drops,
+                           'the mount that woke never dropped its caches')
+        self.assertEqual(self.read_in_process(path), new)
+        self.assertEqual(mapped[:], new)
+        self.assertEqual(os.stat(path).st_size, len(new))
 
 
 class Uncached(wh.WriteTestCase):

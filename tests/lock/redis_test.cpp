@@ -485,8 +485,8 @@ TEST_CASE("leases are renewed while a hold lives") {
 TEST_CASE("drops: a caching process's shared release records a drop; a later writer waits until it is dropped") {
     auto options = options_for("drops-wait");
     options.keep_idle = 0ms;
-    auto reader = lock::make_lock(options);
     DropRecorder recorder;
+    auto reader = lock::make_lock(options);
     reader->on_shared_released(recorder.handler());
     auto writer = lock::make_lock(options);
     writer->acquire(lock::Mode::Exclusive).reset();
@@ -525,9 +525,9 @@ TEST_CASE("drops: a caching process's shared release records a drop; a later wri
 TEST_CASE("drops: a writer does not wait for a drop of its own generation or later") {
     auto options = options_for("drops-newer");
     options.keep_idle = 0ms;
+    DropRecorder recorder;  // outlives the locks, whose threads call it
     auto writer = lock::make_lock(options);
     auto reader = lock::make_lock(options);
-    DropRecorder recorder;
     reader->on_shared_released(recorder.handler());
     const auto write_generation = writer->acquire(lock::Mode::Exclusive)->generation();
     // Read after the write: the reader's cache already has the change.
@@ -544,8 +544,8 @@ TEST_CASE("drops: others_only leaves the waiting process's own drops out; the wa
     auto options = options_for("drops-own");
     options.keep_idle = 0ms;
     options.timeout = 600ms;
-    auto mount = lock::make_lock(options);
     DropRecorder recorder;
+    auto mount = lock::make_lock(options);
     mount->on_shared_released(recorder.handler());
     const auto generation = mount->acquire(lock::Mode::Shared)->generation();
     REQUIRE(recorder.wait_for(1, 2s));
@@ -596,8 +596,8 @@ TEST_CASE("drops: the renewer keeps a pending drop alive until it is dropped") {
     auto options = options_for("drops-renewed");
     options.lease = 600ms;
     options.keep_idle = 0ms;
-    auto reader = lock::make_lock(options);
     DropRecorder recorder;
+    auto reader = lock::make_lock(options);
     reader->on_shared_released(recorder.handler());
     const auto generation = reader->acquire(lock::Mode::Shared)->generation();
     REQUIRE(recorder.wait_for(1, 2s));
@@ -618,8 +618,8 @@ TEST_CASE("drops: a hold that is gone records nothing, and the handler is called
     static int run = 0;
     auto options = options_for("drops-gone-" + std::to_string(run++));
     options.keep_idle = 0ms;
-    auto reader = lock::make_lock(options);
     DropRecorder recorder;
+    auto reader = lock::make_lock(options);
     reader->on_shared_released(recorder.handler());
     auto hold = reader->acquire(lock::Mode::Shared);
     auto status = lock::read_status(options);
@@ -680,8 +680,8 @@ TEST_CASE("lease in doubt: a caching process gives its kept shared hold up") {
     auto options = options_for("doubt-" + std::to_string(run++));
     options.lease = 1500ms;
     options.keep_idle = 60s;
-    auto reader = lock::make_lock(options);
     DropRecorder recorder;
+    auto reader = lock::make_lock(options);
     reader->on_shared_released(recorder.handler());
     std::atomic<int> writer_notices{0};
     reader->on_writer_waiting([&] { ++writer_notices; });

@@ -289,8 +289,8 @@ TEST_CASE("local drops: a caching process's shared release records a drop; a lat
     TempDir dir;
     auto options = local_options(dir);
     options.keep_idle = 0ms;
-    auto reader = lock::make_lock(options);
     DropRecorder recorder;
+    auto reader = lock::make_lock(options);
     reader->on_shared_released(recorder.handler());
     auto writer = lock::make_lock(options);
     writer->acquire(lock::Mode::Exclusive).reset();
@@ -330,8 +330,8 @@ TEST_CASE("local drops: newer drops are not waited for; others_only leaves own d
     auto options = local_options(dir);
     options.keep_idle = 0ms;
     options.timeout = 500ms;
-    auto mount = lock::make_lock(options);
     DropRecorder recorder;
+    auto mount = lock::make_lock(options);
     mount->on_shared_released(recorder.handler());
     auto other = lock::make_lock(options);
     const auto generation = other->acquire(lock::Mode::Exclusive)->generation();
@@ -349,8 +349,8 @@ TEST_CASE("local drops: newer drops are not waited for; others_only leaves own d
     CHECK(waited < 2s);
 
     // Drops of this process on both sides of another's: only the other one is waited for.
-    auto third = lock::make_lock(options);
     DropRecorder third_recorder;
+    auto third = lock::make_lock(options);
     third->on_shared_released(third_recorder.handler());
     third->acquire(lock::Mode::Shared).reset();
     REQUIRE(third_recorder.wait_for(1, 2s));
@@ -368,8 +368,8 @@ TEST_CASE("local drops: a drop ends with its process's descriptors") {
     auto options = local_options(dir);
     options.keep_idle = 0ms;
     auto writer = lock::make_lock(options);
-    auto reader = lock::make_lock(options);
     DropRecorder recorder;
+    auto reader = lock::make_lock(options);
     reader->on_shared_released(recorder.handler());
     const auto generation = reader->acquire(lock::Mode::Shared)->generation();
     REQUIRE(recorder.wait_for(1, 2s));

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,19 +59,33 @@ TEST_CASE("the process of a thread") {
 
 TEST_CASE("open for writing") {
     TempFile file;
-    CHECK_FALSE(util::has_open_for_writing(::getpid(), file.path));
+    struct statx stx {};
+    REQUIRE(::statx(AT_FDCWD, file.path.c_str(), 0, STATX_INO | STATX_MNT_ID, &stx) == 0);
+    REQUIRE((stx.stx_mask & STATX_MNT_ID));
+    const auto mount = static_cast<long long>(stx.stx_mnt_id);
+    const auto ino = static_cast<ino_t>(stx.stx_ino);
+    CHECK_FALSE(util::has_open_for_writing(::getpid(), mount, ino));
     {
         util::Fd reading(::open(file.path.c_str(), O_RDONLY));
         REQUIRE(reading);
-        CHECK_FALSE(util::has_open_for_writing(::getpid(), file.path));
+        CHECK_FALSE(util::has_open_for_writing(::getpid(), mount, ino));
     }
     for (int flags : {O_WRONLY, O_RDWR, O_WRONLY | O_APPEND}) {
         util::Fd writing(::open(file.path.c_str(), flags));
         REQUIRE(writing);
-        CHECK(util::has_open_for_writing(::getpid(), file.path));
-        CHECK_FALSE(util::has_open_for_writing(::getpid(), file.path + "x"));
+        CHECK(util::has_open_for_writing(::getpid(), mount, ino));
+        CHECK_FALSE(util::has_open_for_writing(::getpid(), mount, ino + 1));
+        CHECK_FALSE(util::has_open_for_writing(::getpid(), mount + 1, ino));
     }
-    CHECK_FALSE(util::has_open_for_writing(gone_pid(), file.path));
+    CHECK_FALSE(util::has_open_for_writing(gone_pid(), mount, ino));
+    {
+        // Its name gone (its /proc/PID/fd link then reads "... (deleted)"), it is still open.
+        util::Fd writing(::open(file.path.c_str(), O_WRONLY));
+        REQUIRE(writing);
+        REQUIRE(::unlink(file.path.c_str()) == 0);
+        CHECK(util::has_open_for_writing(::getpid(), mount, ino));
+        util::Fd again(::open(file.path.c_str(), O_CREAT | O_WRONLY, 0600));  // for TempFile to remove
+    }
 }
 
 TEST_CASE("entries of a directory that is not there") {
