@@ -449,7 +449,7 @@ class Daemon:
         if self.alive():
             os.kill(self.proc.pid, sig)
 
-    def reap(self, timeout=5.0):
+    def reap(self, timeout=3.0):
         """Wait for the (killed) process; record its end. One that SIGKILL
         does not end within `timeout` has a thread stuck in the kernel, most
         likely on a request of its own connection that nobody will answer
@@ -461,7 +461,7 @@ class Daemon:
                 status = self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                status = self._wait_stuck(timeout)
+                status = self._wait_stuck(0)
             if self._thread is not None:
                 self._thread.join(5)
             for run in self.runs:
@@ -470,6 +470,8 @@ class Daemon:
         return status
 
     def _wait_stuck(self, timeout):
+        """After SIGKILL: waits `timeout` more, then takes the process for
+        stuck (threads recorded, connection aborted) and waits for it."""
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
