@@ -47,7 +47,10 @@ namespace {
 // never does: its own reads show what it staged, which no one else may see, and a shared
 // writable mapping of it is refused (ENODEV) rather than left uncommitted.
 void set_open_flags(Filesystem& fs, fuse_file_info* fi, std::unique_ptr<OpenFile> file) {
-    const bool cached = fs.cache.enabled() && !file->writable;
+    // While a reader of an older version has the dataset open (its pin cut), newer opens
+    // read past the page cache: pages they filled would reach the older reader, which must
+    // get its version or EIO, never a mix.
+    const bool cached = fs.cache.enabled() && !file->writable && !fs.pins.older_open(file->ino, file->generation);
     fi->keep_cache = cached && fs.cache.keep_pages(file->ino, file->generation);
     fi->direct_io = !cached;
     fi->fh = fs.handles.keep(std::move(file));
@@ -213,12 +216,14 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
         if (file.reader) buffer.resize(file.reader->read(static_cast<std::uint64_t>(offset), buffer));
         return buffer;
     });
-    hold.reset();
     if (staged)
         fs.cache.tainted(file.ino);
     else
         fs.cache.pages(file.ino, generation);
+    // The hold outlives the answer: bytes read under it land in the page cache before any
+    // writer can change them (and an open after that change empties what is there).
     reply::buf(req, reinterpret_cast<const char*>(data.data()), data.size());
+    hold.reset();
     activity::read(data.size());
 }
 

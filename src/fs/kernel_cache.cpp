@@ -33,7 +33,12 @@ public:
         check(fuse_lowlevel_notify_inval_inode(session_, ino, pages ? 0 : -1, 0), "inode");
     }
     void forget_entry(fuse_ino_t parent, std::string_view name) override {
-        check(fuse_lowlevel_notify_inval_entry(session_, parent, name.data(), name.size()), "name");
+        // Expired, not dropped: the name is looked up again at its next use, and a
+        // directory that is some process's working directory stays that (a dropped one
+        // reads "(deleted)"). Kernels before 6.2 only know how to drop.
+        int result = fuse_lowlevel_notify_expire_entry(session_, parent, name.data(), name.size(), FUSE_LL_EXPIRE_ONLY);
+        if (result == -ENOSYS) result = fuse_lowlevel_notify_inval_entry(session_, parent, name.data(), name.size());
+        check(result, "name");
     }
 
 private:
@@ -57,7 +62,9 @@ void KernelCache::start(std::unique_ptr<KernelNotices> notices, std::function<vo
     notices_ = std::move(notices);
     done_ = std::move(done);
     fault_point_ = std::move(fault_point);
-    if (enabled_) thread_ = std::thread([this] { run(); });
+    if (!enabled_) return;
+    thread_ = std::thread([this] { run(); });
+    names_thread_ = std::thread([this] { expire_names(); });
 }
 
 void KernelCache::stop() {
@@ -67,6 +74,7 @@ void KernelCache::stop() {
     }
     changed_.notify_all();
     if (thread_.joinable()) thread_.join();
+    if (names_thread_.joinable()) names_thread_.join();
 }
 
 void KernelCache::join_shared() {
@@ -100,15 +108,12 @@ KernelCache::Fills& KernelCache::current() { return fills_[member.parity]; }
 
 void KernelCache::entry(fuse_entry_param& entry, fuse_ino_t parent, std::string_view name) {
     entry.entry_timeout = entry.attr_timeout = 0;
-    if (!cacheable()) return;
-    entry.entry_timeout = kTimeout;
+    if (!cacheable() || entry.ino == 0) return;
+    entry.entry_timeout = entry.attr_timeout = kTimeout;
     std::lock_guard guard(mutex_);
     Fills& fills = current();
     fills.entries.insert(entry_key(parent, name));
-    if (entry.ino != 0) {
-        entry.attr_timeout = kTimeout;
-        fills.inodes.emplace(entry.ino, false);
-    }
+    fills.inodes.emplace(entry.ino, false);
 }
 
 double KernelCache::attributes(fuse_ino_t ino) {
@@ -123,7 +128,7 @@ void KernelCache::pages(fuse_ino_t ino, std::uint64_t generation) {
     std::lock_guard guard(mutex_);
     current().inodes[ino] = true;
     auto [it, added] = page_generation_.emplace(ino, generation);
-    if (!added && it->second != generation) it->second = 0;
+    if (!added && it->second != generation) it->second = kMixed;
 }
 
 void KernelCache::tainted(fuse_ino_t ino) {
@@ -131,7 +136,7 @@ void KernelCache::tainted(fuse_ino_t ino) {
     {
         std::lock_guard guard(mutex_);
         current().inodes[ino] = true;
-        page_generation_[ino] = 0;
+        page_generation_[ino] = kMixed;
         drops_.push_back({0, std::chrono::steady_clock::now()});
     }
     changed_.notify_all();
@@ -141,7 +146,7 @@ bool KernelCache::keep_pages(fuse_ino_t ino, std::uint64_t generation) {
     if (!cacheable()) return false;
     std::lock_guard guard(mutex_);
     auto it = page_generation_.find(ino);
-    return it != page_generation_.end() && it->second == generation;
+    return it != page_generation_.end() && it->second == generation && generation != kMixed;
 }
 
 void KernelCache::drop(std::uint64_t id) {
@@ -185,19 +190,19 @@ void KernelCache::run() {
         fills_[old] = Fills{};
         // No open keeps these pages while they are being forgotten.
         for (const auto& [ino, pages] : fills.inodes)
-            if (pages) page_generation_[ino] = 0;
+            if (pages) page_generation_[ino] = kMixed;
         lock.unlock();
         try {
             reply::fault_point(fault_point_.c_str());  // tests: a slow drop
         } catch (const std::exception&) {
         }
-        empty(fills);
+        forget_inodes(fills);
         lock.lock();
         // Pages read since (or staged bytes read, waiting for the next pass) stay unknown.
         const Fills& since = fills_[epoch_ & 1];
         for (const auto& [ino, pages] : fills.inodes) {
             auto it = page_generation_.find(ino);
-            if (!pages || it == page_generation_.end() || it->second != 0) continue;
+            if (!pages || it == page_generation_.end() || it->second != kMixed) continue;
             if (auto later = since.inodes.find(ino); later != since.inodes.end() && later->second) continue;
             page_generation_.erase(it);
         }
@@ -214,17 +219,38 @@ void KernelCache::run() {
             reported = true;
         }
         lock.lock();
+        if (!fills.entries.empty()) {
+            names_.insert(names_.end(), fills.entries.begin(), fills.entries.end());
+            changed_.notify_all();
+        }
     }
 }
 
-void KernelCache::empty(Fills& fills) {
-    // Names first: a lookup that comes meanwhile finds the name gone and asks again.
-    for (const std::string& key : fills.entries) {
-        fuse_ino_t parent;
-        std::memcpy(&parent, key.data(), sizeof parent);
-        notices_->forget_entry(parent, std::string_view(key).substr(sizeof parent));
-    }
+void KernelCache::forget_inodes(const Fills& fills) {
     for (const auto& [ino, pages] : fills.inodes) notices_->forget_inode(ino, pages);
+}
+
+// Names are expired after the drop is reported, on a thread of their own: expiring one
+// takes its directory's lock, which a request of this mount may hold while it waits for
+// a drop elsewhere (mkdir on two mounts at once) — a drop that waited for names could
+// wait for ever. Until a name is expired, the kernel may still take it to its inode, whose
+// attributes are forgotten: asked again, the daemon answers ESTALE for an object no longer
+// at that name, and the kernel looks the name up again.
+void KernelCache::expire_names() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        changed_.wait(lock, [&] { return stopping_ || !names_.empty(); });
+        if (stopping_) return;
+        std::deque<std::string> batch;
+        batch.swap(names_);
+        lock.unlock();
+        for (const std::string& key : batch) {
+            fuse_ino_t parent;
+            std::memcpy(&parent, key.data(), sizeof parent);
+            notices_->forget_entry(parent, std::string_view(key).substr(sizeof parent));
+        }
+        lock.lock();
+    }
 }
 
 }  // namespace h5swmrfs::fs

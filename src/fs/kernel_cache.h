@@ -23,6 +23,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <climits>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -50,8 +51,9 @@ std::unique_ptr<KernelNotices> session_notices(fuse_session* session);
 class KernelCache {
 public:
     // How long the kernel keeps names and attributes: until told to forget them. The
-    // bound is only a safety net.
-    static constexpr double kTimeout = 3600.0;
+    // bound is a safety net for a daemon killed without -o auto_unmount, whose kernel
+    // keeps what it cached (asking again once a minute costs nothing under a kept hold).
+    static constexpr double kTimeout = 60.0;
 
     explicit KernelCache(bool enabled) : enabled_(enabled) {}
     ~KernelCache() { stop(); }
@@ -76,8 +78,8 @@ public:
     static void request_ended();
 
     // --- what a request answers (each records what the kernel may keep, when it may)
-    // Sets the timeouts of an entry reply for `name` in `parent` (ino 0: a name that does
-    // not exist; cached only as long as the rest).
+    // Sets the timeouts of an entry reply for `name` in `parent`. A name that does not
+    // exist (ino 0) is not cached: a name made elsewhere must show at once.
     void entry(fuse_entry_param& entry, fuse_ino_t parent, std::string_view name);
     // The timeout of an attribute reply for `ino`.
     double attributes(fuse_ino_t ino);
@@ -110,7 +112,10 @@ private:
     bool cacheable() const;
     Fills& current();  // the fills of this thread's request; under mutex_
     void run();
-    void empty(Fills& fills);
+    void forget_inodes(const Fills& fills);
+    void expire_names();
+    // page_generation_'s value for pages of several generations, or staged bytes.
+    static constexpr std::uint64_t kMixed = UINT64_MAX;
 
     const bool enabled_;
     mutable std::mutex mutex_;
@@ -119,7 +124,8 @@ private:
     int active_[2] = {0, 0};  // requests joined in epoch parity 0 / 1
     int draining_ = -1;       // the parity a pass waits for, or -1
     Fills fills_[2];
-    std::unordered_map<fuse_ino_t, std::uint64_t> page_generation_;  // 0: mixed or staged
+    std::unordered_map<fuse_ino_t, std::uint64_t> page_generation_;  // kMixed: mixed or staged
+    std::deque<std::string> names_;  // forgotten after their drop was reported (expire_names)
     struct Pending {
         std::uint64_t id;  // 0: staged bytes read, nothing to report
         std::chrono::steady_clock::time_point since;
@@ -132,6 +138,7 @@ private:
     std::function<void(std::uint64_t)> done_;
     std::string fault_point_;
     std::thread thread_;
+    std::thread names_thread_;
 };
 
 }  // namespace h5swmrfs::fs

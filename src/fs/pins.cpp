@@ -49,6 +49,16 @@ void Pins::writer_waiting() {
     wake_.notify_all();
 }
 
+bool Pins::older_open(std::uint64_t ino, std::uint64_t generation) {
+    std::lock_guard guard(mutex_);
+    for (OpenFile* file : files_) {
+        if (file->ino != ino) continue;
+        std::lock_guard file_guard(file->mutex);
+        if (file->generation < generation) return true;
+    }
+    return false;
+}
+
 std::shared_ptr<lock::Hold> Pins::borrow(std::uint64_t ino) {
     std::lock_guard guard(mutex_);
     for (OpenFile* file : files_) {

@@ -121,10 +121,10 @@ Attributes attributes_of(Filesystem& fs, fuse_ino_t ino, fuse_file_info* fi) {
     });
 }
 
-fuse_entry_param make_entry(Filesystem& fs, View& view, const Node& found) {
+fuse_entry_param make_entry(Filesystem& fs, View& view, const Node& found, bool found_now) {
     fuse_entry_param entry{};
     Node node = found;
-    node.seen = view.generation;
+    if (found_now) node.seen = view.generation;
     fuse_ino_t ino = fs.inodes.remember(node);
     try {
         entry.attr = stat_of(view, fs.config, ino, node);

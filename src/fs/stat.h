@@ -34,8 +34,10 @@ struct Attributes {
 };
 Attributes attributes_of(Filesystem& fs, fuse_ino_t ino, fuse_file_info* fi);
 
-// Fills the entry reply for a name just looked up and records it in the inode table.
-fuse_entry_param make_entry(Filesystem& fs, View& view, const Node& node);
+// Fills the entry reply for a name and records it in the inode table. `found_now`: the
+// node was found under `view` (else, as in an older listing, its path is checked again:
+// ESTALE when it no longer leads to the object).
+fuse_entry_param make_entry(Filesystem& fs, View& view, const Node& node, bool found_now = true);
 
 // Makes an empty dataset `name` in directory `parent`; its node. EEXIST when the name is
 // taken: the kernel asks only after its lookup found nothing, but another mount may have

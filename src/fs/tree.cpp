@@ -21,6 +21,7 @@ struct DirHandle : Handle {
 
     Node directory;
     std::vector<Node> entries;
+    std::uint64_t generation = 0;  // of the view the entries were listed in
 };
 
 DirHandle* dir_handle(fuse_file_info* fi) { return Handles::get<DirHandle>(fi->fh); }
@@ -101,6 +102,7 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     Filesystem& fs = filesystem_of(req);
     auto handle = locked(fs, Access::shared(), [&](View& view, const lock::Hold&) {
         auto dir = std::make_unique<DirHandle>();
+        dir->generation = view.generation;
         dir->directory = directory_node(fs, ino);
         h5::Id group = open_node(view, dir->directory);
         for (const h5::Link& link : h5::list_links(group.get()))
@@ -149,8 +151,19 @@ void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse
             const char* name = node.path.c_str() + node.path.rfind('/') + 1;
             fuse_entry_param probe{};
             if (fuse_add_direntry_plus(req, nullptr, 0, name, &probe, next) > room) return 0;
-            fuse_entry_param entry = make_entry(fs, view, node);
-            fs.cache.entry(entry, ino, name);
+            // A listing made before the generation moved names what was there then: each
+            // name is checked again, and one that no longer leads to its object is listed
+            // without an entry (ino 0: the kernel makes no name of it).
+            fuse_entry_param entry{};
+            try {
+                entry = make_entry(fs, view, node, dir.generation == view.generation);
+                fs.cache.entry(entry, ino, name);
+            } catch (const Error& e) {
+                if (e.code() != ESTALE && e.code() != ENOENT) throw;
+                entry = fuse_entry_param{};
+                entry.attr.st_ino = fs.inodes.ino_of(node);
+                entry.attr.st_mode = type_bits(node.kind);
+            }
             return fuse_add_direntry_plus(req, at, room, name, &entry, next);
         });
     });

@@ -260,6 +260,79 @@ class Coherence(wh.WriteTestCase):
         self.assertGreater(read_requests(self.port), first)
 
 
+class Interleavings(wh.WriteTestCase):
+    """What a cache must not do to the mount's own requests: wait for itself
+    (a change that holds a directory's lock while the mount forgets names in
+    it), break a reader's one version, or keep a name a listing made before."""
+
+    LOCK_TIMEOUT = 8
+
+    def setUp(self):
+        super().setUp()
+        self.make_file(build)
+        args = ['--lock-timeout', str(self.LOCK_TIMEOUT)]
+        self.one = self.mount(name='m1', args=args, errors=True).mountpoint  # EIO of an old reader
+        self.two = self.mount(name='m2', args=args).mountpoint
+
+    def timed(self, action):
+        began = time.monotonic()
+        action()
+        return time.monotonic() - began
+
+    def test_setfattr_on_a_cached_group_does_not_wait_for_itself(self):
+        os.listdir(os.path.join(self.one, 'g'))
+        for target in (os.path.join(self.one, 'g'), self.one):
+            took = self.timed(lambda: os.setxattr(target, 'user.t', b'1'))
+            self.assertLess(took, self.LOCK_TIMEOUT / 2, target)
+
+    def test_mkdir_on_both_mounts_at_once(self):
+        for round in range(3):
+            for mnt in (self.one, self.two):
+                os.listdir(os.path.join(mnt, 'g'))
+            procs = [subprocess.Popen(['mkdir', os.path.join(mnt, 'g', 'd%d%d' % (round, i))])
+                     for i, mnt in enumerate((self.one, self.two))]
+            began = time.monotonic()
+            for proc in procs:
+                self.assertEqual(proc.wait(60), 0)
+            self.assertLess(time.monotonic() - began, self.LOCK_TIMEOUT / 2)
+
+    def test_a_listing_made_before_a_rename_makes_no_stale_name(self):
+        listing = os.scandir(os.path.join(self.one, 'g'))
+        self.addCleanup(listing.close)
+        os.rename(os.path.join(self.two, 'g', 'b'), os.path.join(self.two, 'b2'))
+        list(listing)  # readdirplus now, from the listing made at opendir
+        self.assertFalse(os.path.exists(os.path.join(self.one, 'g', 'b')))
+        self.assertEqual(self.read_in_process(os.path.join(self.one, 'b2')), B.tobytes())
+
+    def test_a_working_directory_survives_a_change_elsewhere(self):
+        here = os.getcwd()
+        os.chdir(os.path.join(self.one, 'g'))
+        self.addCleanup(os.chdir, here)
+        os.listdir('.')
+        os.mkdir(os.path.join(self.two, 'g', 'new'))
+        self.assertEqual(os.getcwd(), os.path.join(os.path.realpath(self.one), 'g'))
+        self.assertIn('new', os.listdir('.'))
+
+    def test_a_reader_of_the_old_version_gets_it_or_eio_never_new_bytes(self):
+        path = os.path.join(self.one, 'g', 'a')
+        old = A.tobytes()
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            self.assertEqual(os.read(fd, 400), old[:400])
+            new = (A + 1).tobytes()
+            # The writer waits for the reader's pin for a quarter of the lock timeout.
+            self.assertEqual(self.write_fd(os.path.join(self.two, 'g', 'a'), new), 0)
+            self.assertEqual(self.read_in_process(path), new)  # a new open sees it
+            try:
+                rest = os.read(fd, len(old))
+            except OSError as e:
+                self.assertEqual(e.errno, errno.EIO)
+            else:
+                self.assertEqual(rest, old[400:], 'the old reader got bytes of the new version')
+        finally:
+            os.close(fd)
+
+
 class StoppedPastItsLease(wh.WriteTestCase):
 
     def test_a_mount_that_wakes_forgets_before_it_serves_again(self):
