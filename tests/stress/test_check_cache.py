@@ -132,6 +132,30 @@ class Verdict(unittest.TestCase):
                                               op='mmapnew')])
         self.assertEqual(c.counts['sigbus_expected'], 1)
 
+    def test_sigbus_during_a_cp_on_that_mount_is_the_documented_limit(self):
+        cp = dict(e='op', src='writer0', op='cp', path=FIX, m=0, t0=21.9,
+                  t1=22.5, rc=0)
+        c = self.judge(self.HISTORY + [cp, self.sigbus(FIX, 22, 22.1, 0,
+                                                       8192)])
+        self.assertEqual(c.counts['sigbus_truncating_open'], 1)
+        self.assertEqual(sum(c.unexpected_errors.values()), 0)
+        c = self.judge(self.HISTORY + [dict(cp, m=1),
+                                       self.sigbus(FIX, 22, 22.1, 0, 8192)])
+        self.assertEqual(c.counts['sigbus_other'], 1)
+
+    def test_a_fresh_mapping_refused_only_beside_an_older_reader(self):
+        refused = dict(e='read', src='mapper0', op='mmapnew', path=FIX, m=0,
+                       t0=22, t1=22.1, off=0, req=None, rc=1, err='ENODEV',
+                       cache=1, kept=False)
+        c = self.judge(self.HISTORY + [refused])
+        self.assertEqual(sum(c.unexpected_errors.values()), 1)
+        c = self.judge(self.HISTORY + [dict(refused, kept=True)])
+        self.assertEqual(c.counts['mapping_refused'], 1)
+        reader = dict(e='read', src='reader0', op='cat', path=FIX, m=0,
+                      t0=21.5, t1=22.5, rc=1, err='EIO')
+        c = self.judge(self.HISTORY + [reader, refused])
+        self.assertEqual(c.counts['mapping_refused'], 1)
+
     def test_a_fresh_mapping_of_a_size_from_before_is_stale(self):
         n0 = CONFIG['n_app0']
         grown = records.state_bytes(records.key_of(APP), [(0, n0, 0),

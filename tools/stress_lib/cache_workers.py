@@ -71,12 +71,14 @@ class CacheReaders:
                 del self.maps[(m, path)]
                 client.ask({'op': 'unmap', 'key': '%d%s' % (m, path)})
 
-    def mapped_failure(self, op, path, m, t0, err, msg='', off=0, req=None):
+    def mapped_failure(self, op, path, m, t0, err, msg='', off=0, req=None,
+                       kept=False):
         """A failed map or read; [off, off + req) is the range it read (a
-        SIGBUS is judged by it)."""
+        SIGBUS is judged by it); kept: this reader had the dataset mapped on
+        that mount already."""
         self.emit(e='read', op=op, path=path, m=m, t0=t0,
                   t1=time.monotonic(), off=off, req=req, rc=1, err=err,
-                  msg=msg, cache=1)
+                  msg=msg, cache=1, kept=kept)
         if err.startswith('SIG') or err == 'TIMEOUT':
             self.maps.clear()   # the child is gone, and every mapping with it
 
@@ -111,11 +113,12 @@ class CacheReaders:
 
     def fresh_read(self, client, m, path):
         t0 = time.monotonic()
+        kept = (m, path) in self.maps   # an older open of it, for the judge
         reply, died = client.ask({'op': 'fresh', 'path': self.path(m, path),
                                   'kind': self.kind_of(path)})
         if reply is None or not reply['ok']:
             self.mapped_failure('mmapnew', path, m, t0, died or reply['err'],
-                                '' if died else reply['msg'])
+                                '' if died else reply['msg'], kept=kept)
             return
         self.emit(**self.mapped_entry('mmapnew', path, m, 0, None, reply))
 

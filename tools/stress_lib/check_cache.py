@@ -141,13 +141,29 @@ class CacheChecks:
                   if seq.items[k][0] == 'data']
         if e['rc'] != 0:
             self.counts['reads_failed'] += 1
-            if e.get('err') == 'SIGBUS':
+            err = e.get('err')
+            if err == 'SIGBUS':
                 if self.sigbus_expected(e, states):
                     self.counts['sigbus_expected'] += 1
                     self.expected_errors['%s SIGBUS: past the end of the '
                                          'file' % e['op']] += 1
                     return
+                if self.truncating_open(e):
+                    # README, Kernel caching, limits: the kernel cuts the
+                    # mapping to size 0 until the commit
+                    self.counts['sigbus_truncating_open'] += 1
+                    self.expected_errors['%s SIGBUS: a cp over the dataset '
+                                         'on that mount' % e['op']] += 1
+                    return
                 self.counts['sigbus_other'] += 1
+            elif err == 'ENODEV' and e['op'] == 'mmapnew' and \
+                    self.older_reader_open(e):
+                # README, Kernel caching: newer opens read past the page
+                # cache while an older reader has the dataset open
+                self.counts['mapping_refused'] += 1
+                self.expected_errors['mmapnew ENODEV: another reader had '
+                                     'the dataset open'] += 1
+                return
             self.classify_error(e, 'read ' + e['op'])
             return
         self.counts['reads_ok'] += 1
@@ -195,6 +211,35 @@ class CacheChecks:
         self.bad_reads['torn'][e['path'] + ' ' + e['op']] += 1
         self.problems['torn'].append(dict(self._brief(e), allowed=allowed,
                                           size_ok=size_ok))
+
+    def _opens(self):
+        """{(mount, path): [(t0, t1, op, src)]} of the writes and reads."""
+        if getattr(self, '_open_index', None) is None:
+            self._open_index = {}
+            for x in self.entries:
+                if x['e'] in ('op', 'read') and x.get('m') is not None:
+                    self._open_index.setdefault((x['m'], x['path']), []).append(
+                        (x['t0'], x['t1'], x['e'] + ' ' + x.get('op', ''),
+                         x.get('src')))
+        return self._open_index
+
+    def truncating_open(self, e):
+        """A cp over the dataset (an open with O_TRUNC) on e's mount during
+        e."""
+        return any(op == 'op cp' and t0 < e['t1'] and t1 > e['t0']
+                   for t0, t1, op, _ in self._opens().get((e['m'], e['path']),
+                                                         ()))
+
+    def older_reader_open(self, e):
+        """Another open of the dataset for reading on e's mount when e
+        opened it: the mapper's own kept mapping of it, or another reader's
+        open."""
+        if e.get('kept'):
+            return True
+        return any(op.startswith('read') and t0 < e['t0'] < t1 and
+                   (src, t0) != (e.get('src'), e['t0'])
+                   for t0, t1, op, src in self._opens().get(
+                       (e['m'], e['path']), ()))
 
     @staticmethod
     def _brief(e):
