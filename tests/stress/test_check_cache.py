@@ -155,6 +155,12 @@ class Verdict(unittest.TestCase):
                       t0=21.5, t1=22.5, rc=1, err='EIO')
         c = self.judge(self.HISTORY + [reader, refused])
         self.assertEqual(c.counts['mapping_refused'], 1)
+        # a kept mapping's open and mmap, likewise; not a read through it
+        kept = dict(refused, op='mmap', mapping=1)
+        c = self.judge(self.HISTORY + [reader, kept])
+        self.assertEqual(c.counts['mapping_refused'], 1)
+        c = self.judge(self.HISTORY + [reader, dict(kept, mapping=0)])
+        self.assertEqual(c.counts['mapping_refused'], 0)
 
     def test_a_fresh_mapping_of_a_size_from_before_is_stale(self):
         n0 = CONFIG['n_app0']

@@ -72,13 +72,14 @@ class CacheReaders:
                 client.ask({'op': 'unmap', 'key': '%d%s' % (m, path)})
 
     def mapped_failure(self, op, path, m, t0, err, msg='', off=0, req=None,
-                       kept=False):
+                       kept=False, mapping=0):
         """A failed map or read; [off, off + req) is the range it read (a
         SIGBUS is judged by it); kept: this reader had the dataset mapped on
-        that mount already."""
+        that mount already; mapping=1: the open and mmap failed, not a read
+        (a fresh mapping's failure may be either)."""
         self.emit(e='read', op=op, path=path, m=m, t0=t0,
                   t1=time.monotonic(), off=off, req=req, rc=1, err=err,
-                  msg=msg, cache=1, kept=kept)
+                  msg=msg, cache=1, kept=kept, mapping=mapping)
         if err.startswith('SIG') or err == 'TIMEOUT':
             self.maps.clear()   # the child is gone, and every mapping with it
 
@@ -90,7 +91,7 @@ class CacheReaders:
                                       'path': self.path(m, path)})
             if reply is None or not reply['ok']:
                 self.mapped_failure('mmap', path, m, t0, died or reply['err'],
-                                    '' if died else reply['msg'])
+                                    '' if died else reply['msg'], mapping=1)
                 return
             self.maps[(m, path)] = (self.started.get(m), reply['size'])
         size = self.maps[(m, path)][1]

@@ -156,13 +156,14 @@ class CacheChecks:
                                          'on that mount' % e['op']] += 1
                     return
                 self.counts['sigbus_other'] += 1
-            elif err == 'ENODEV' and e['op'] == 'mmapnew' and \
+            elif err == 'ENODEV' and (e['op'] == 'mmapnew' or
+                                      e.get('mapping')) and \
                     self.older_reader_open(e):
                 # README, Kernel caching: newer opens read past the page
                 # cache while an older reader has the dataset open
                 self.counts['mapping_refused'] += 1
-                self.expected_errors['mmapnew ENODEV: another reader had '
-                                     'the dataset open'] += 1
+                self.expected_errors['%s ENODEV: another reader had the '
+                                     'dataset open' % e['op']] += 1
                 return
             self.classify_error(e, 'read ' + e['op'])
             return
