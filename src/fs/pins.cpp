@@ -53,8 +53,11 @@ bool Pins::older_open(std::uint64_t ino, std::uint64_t generation) {
     std::lock_guard guard(mutex_);
     for (OpenFile* file : files_) {
         if (file->ino != ino) continue;
-        std::lock_guard file_guard(file->mutex);
-        if (file->generation < generation) return true;
+        {
+            std::lock_guard file_guard(file->mutex);
+            if (file->generation >= generation) continue;
+        }
+        if (!follows_ || !follows_(*file)) return true;  // a mapping follows the file anyway
     }
     return false;
 }
