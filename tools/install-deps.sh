@@ -29,8 +29,16 @@ done
 if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # A machine whose last dpkg run was interrupted refuses every install until it
+  # is finished; finishing it is what dpkg itself asks for.
+  dpkg --configure -a
   apt-get update -q
-  apt-get install -y -q --no-install-recommends "${missing[@]}"
+  if ! apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+    echo "install-deps: install failed; repairing dpkg state and trying once more" >&2
+    dpkg --configure -a
+    apt-get install -y -q -f --no-install-recommends
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
 else
   echo "install-deps: all packages present" >&2
 fi

@@ -32,10 +32,8 @@ std::string absolute_path(const std::string& mountpoint) {
 // The type of the topmost mount on `path` ("fuse.h5swmrfs"), empty when nothing is
 // mounted there.
 std::string mount_type_at(const std::string& path) {
-    std::string type;
-    for (const util::MountEntry& entry : util::mounts())
-        if (entry.mount_point == path) type = entry.type;  // later entries stack on earlier ones
-    return type;
+    const std::optional<util::MountEntry> entry = util::mount_at(path);
+    return entry ? entry->type : std::string();
 }
 
 int run_fusermount_lazy_unmount(const std::string& path) {

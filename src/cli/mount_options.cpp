@@ -32,6 +32,7 @@ const fuse_opt table[] = {
     H5SWMRFS_OPTION("create"),
     H5SWMRFS_OPTION("metrics"),
     H5SWMRFS_OPTION("debug"),
+    H5SWMRFS_OPTION("cache"),
     H5SWMRFS_OPTION("no_cache"),
     H5SWMRFS_OPTION("ro"),
     H5SWMRFS_OPTION("rw"),

@@ -36,7 +36,7 @@ struct LongOption {
 constexpr LongOption long_options[] = {
     {"--redis", true}, {"--redis-password-file", true}, {"--lock", true}, {"--lock-key", true},
     {"--lease", true}, {"--lock-timeout", true},        {"--create", false}, {"--debug", false},
-    {"--metrics", true}, {"--no-cache", false},
+    {"--metrics", true}, {"--cache", false}, {"--no-cache", false},
 };
 
 const LongOption* find_long_option(const std::string& name) {
@@ -64,6 +64,7 @@ void set_option(Options& options, const std::string& name, const std::string& sh
     else if (name == "--lock-timeout") options.lock.timeout = seconds(shown, needs_value());
     else if (name == "--metrics") { options.metrics = needs_value(); metrics::parse_listen_address(options.metrics); }
     else if (name == "--create") { no_value(); options.create = true; }
+    else if (name == "--cache") { no_value(); options.cache = true; }
     else if (name == "--no-cache") { no_value(); options.cache = false; }
     else if (name == "--debug") { no_value(); options.debug = true; options.foreground = true; }
 }
@@ -169,9 +170,11 @@ std::string usage(const std::string& program) {
         << "  --lease SECONDS            lease of every lock hold (default 15)\n"
         << "  --lock-timeout SECONDS     how long an operation waits for the lock (default 60)\n"
         << "  --create                   create FILE.h5 if it does not exist\n"
+        << "  --cache                    let the kernel cache pages, names and attributes while this\n"
+        << "                             mount holds the lock shared (dropped before any change\n"
+        << "                             elsewhere returns); read-only mappings then work\n"
         << "  --no-cache                 the kernel caches nothing: every read, stat and lookup is\n"
-        << "                             answered under the lock (default: cached while this mount\n"
-        << "                             holds the lock shared, dropped before any change elsewhere)\n"
+        << "                             answered under the lock (the default)\n"
         << "  --metrics ADDR             serve Prometheus metrics at /metrics on ADDR: HOST:PORT with\n"
         << "                             HOST an IP address or localhost, [IPV6]:PORT, or unix:PATH\n"
         << "  -o ro                      read-only mount (-o rw: writable, the default)\n"

@@ -14,7 +14,7 @@ struct Options {
     lock::Options lock;
     std::string redis_password_file;
     bool create = false;
-    bool cache = true;                      // --no-cache: false
+    bool cache = false;                     // --cache / --no-cache
     bool foreground = false;
     bool debug = false;
     bool single_thread = false;

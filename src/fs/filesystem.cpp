@@ -11,10 +11,9 @@ Filesystem::Filesystem(Config config_) : config(std::move(config_)), pins(config
 
 void Filesystem::start(std::unique_ptr<lock::Lock> lock_, fuse_session* session) {
     lock = std::move(lock_);
-    for (const util::MountEntry& entry : util::mounts()) {
-        if (entry.mount_point != config.mountpoint) continue;
-        device = entry.device;  // the last one is ours
-        mount_id = entry.id;
+    if (const std::optional<util::MountEntry> entry = util::mount_at(config.mountpoint)) {
+        device = entry->device;
+        mount_id = entry->id;
     }
     lock->on_writer_waiting([this] { pins.writer_waiting(); });
     if (cache.enabled()) lock->on_shared_released([this](const lock::Drop& drop) { cache.drop(drop.id); });

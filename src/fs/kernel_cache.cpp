@@ -63,16 +63,31 @@ void KernelCache::start(std::unique_ptr<KernelNotices> notices, std::function<vo
     done_ = std::move(done);
     fault_point_ = std::move(fault_point);
     if (!enabled_) return;
-    thread_ = std::thread([this] { run(); });
-    names_thread_ = std::thread([this] { expire_names(); });
+    running_ = 2;
+    auto ended = [this] {
+        std::lock_guard guard(mutex_);
+        --running_;
+        changed_.notify_all();
+    };
+    thread_ = std::thread([this, ended] {
+        run();
+        ended();
+    });
+    names_thread_ = std::thread([this, ended] {
+        expire_names();
+        ended();
+    });
 }
 
-void KernelCache::stop() {
+void KernelCache::stop(const std::function<void()>& unstick) {
+    bool stuck;
     {
-        std::lock_guard guard(mutex_);
+        std::unique_lock guard(mutex_);
         stopping_ = true;
+        changed_.notify_all();
+        stuck = !changed_.wait_for(guard, std::chrono::seconds(2), [&] { return running_ == 0; });
     }
-    changed_.notify_all();
+    if (stuck && unstick) unstick();
     if (thread_.joinable()) thread_.join();
     if (names_thread_.joinable()) names_thread_.join();
 }
@@ -161,16 +176,6 @@ void KernelCache::drop(std::uint64_t id) {
     changed_.notify_all();
 }
 
-KernelCache::Counts KernelCache::counts() const {
-    std::lock_guard guard(mutex_);
-    Counts counts = counts_;
-    for (const Fills& fills : fills_) {
-        counts.inodes += fills.inodes.size();
-        counts.entries += fills.entries.size();
-    }
-    return counts;
-}
-
 void KernelCache::run() {
     std::unique_lock lock(mutex_);
     for (;;) {
@@ -206,8 +211,6 @@ void KernelCache::run() {
             if (auto later = since.inodes.find(ino); later != since.inodes.end() && later->second) continue;
             page_generation_.erase(it);
         }
-        ++counts_.passes;
-        counts_.forgotten += fills.inodes.size() + fills.entries.size();
         lock.unlock();
         bool reported = false;
         for (const Pending& drop : batch) {

@@ -23,7 +23,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <climits>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -67,7 +66,9 @@ public:
     // `fault_point` names the test-only pause point passed before each emptying.
     void start(std::unique_ptr<KernelNotices> notices, std::function<void(std::uint64_t)> done,
                std::string fault_point = "cache-drop");
-    void stop();
+    // Ends the threads. One that has not ended after a moment waits in the kernel for a
+    // request (kernel_cache.cpp): `unstick` is called then, to fail that request.
+    void stop(const std::function<void()>& unstick = {});
 
     // --- the request this thread serves
     // It holds a shared hold: what it answers may be cached.
@@ -97,17 +98,10 @@ public:
     // A shared hold of this process was given up (lock.h on_shared_released): empty, report.
     void drop(std::uint64_t id);
 
-    // What the kernel may hold now (for metrics and tests).
-    struct Counts {
-        std::uint64_t inodes = 0, entries = 0, passes = 0, forgotten = 0;
-    };
-    Counts counts() const;
-
 private:
     struct Fills {
         std::unordered_map<fuse_ino_t, bool> inodes;  // ino -> pages too
         std::unordered_set<std::string> entries;      // parent ino (8 bytes) + name
-        bool empty() const { return inodes.empty() && entries.empty(); }
     };
     bool cacheable() const;
     Fills& current();  // the fills of this thread's request; under mutex_
@@ -132,7 +126,7 @@ private:
     };
     std::deque<Pending> drops_;  // waiting for a pass
     bool stopping_ = false;
-    Counts counts_;
+    int running_ = 0;  // threads not yet ended
 
     std::unique_ptr<KernelNotices> notices_;
     std::function<void(std::uint64_t)> done_;

@@ -1,12 +1,16 @@
 #include "fs/mount.h"
 
 #include <cstdarg>
+#include <optional>
 #include <cstdio>
 #include <sstream>
 
+#include "fs/connection_guard.h"
 #include "fs/filesystem.h"
 #include "util/error.h"
+#include "util/fuse_connection.h"
 #include "util/log.h"
+#include "util/mounts.h"
 #include "util/text.h"
 
 namespace h5swmrfs::fs {
@@ -119,11 +123,22 @@ void check_fuse_options(const Config& config, const Session& session) {
 }
 
 int mount(const Config& config, const Session& session, const LockMaker& make_lock) {
+    std::optional<ConnectionGuard> guard;  // the last to go
     FuseArgs args(config, session);
     Filesystem filesystem(config);  // outlives the session, whose requests use it
     MountedSession mounted(args, config.mountpoint, filesystem);
     if (!session.foreground) log::use_syslog(true);
     fuse_daemonize(session.foreground ? 1 : 0);
+    // Only a mount that caches tells the kernel to forget, the one wait a killed daemon
+    // cannot end. Started before any thread, as a fork is best made.
+    const std::optional<util::MountEntry> entry = util::mount_at(config.mountpoint);
+    if (filesystem.cache.enabled() && entry) {
+        try {
+            guard.emplace(entry->device, config.mountpoint);
+        } catch (const std::exception& e) {
+            log::error(e.what(), ": a kill of this daemon may leave the mount hanging");
+        }
+    }
 
     int status = 0;
     try {
@@ -135,8 +150,18 @@ int mount(const Config& config, const Session& session, const LockMaker& make_lo
         log::error(e.what());
         status = 1;
     }
-    // Nothing may tell the session's kernel to forget once the session is gone.
-    filesystem.cache.stop();
+    // Nothing may tell the session's kernel to forget once the session is gone. Nothing
+    // answers the session's requests now either: a thread that waits for one of them
+    // (kernel_cache.h) is freed by failing them, as the kernel would once the session is gone.
+    filesystem.cache.stop([&] {
+        if (!entry) return;
+        log::warning("the kernel cache's thread waits for a request nobody will answer: aborting the FUSE connection");
+        try {
+            util::abort_fuse_connection(entry->device);
+        } catch (const std::exception& e) {
+            log::error(e.what());
+        }
+    });
     // A positive status is the signal (SIGTERM, SIGINT) that ended the loop: a clean unmount.
     return status >= 0 ? 0 : 1;
 }

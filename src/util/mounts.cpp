@@ -58,6 +58,13 @@ std::vector<MountEntry> mounts() {
     return parse_mountinfo(text.str());
 }
 
+std::optional<MountEntry> mount_at(const std::string& mount_point) {
+    std::optional<MountEntry> found;
+    for (MountEntry& entry : mounts())
+        if (entry.mount_point == mount_point) found = std::move(entry);  // later entries stack on earlier ones
+    return found;
+}
+
 std::string lexically_absolute(const std::string& path) {
     std::filesystem::path full = path;
     if (full.is_relative()) {

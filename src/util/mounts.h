@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,9 @@ std::vector<MountEntry> parse_mountinfo(std::string_view text);
 
 // This process's mounts now; empty when /proc/self/mountinfo cannot be read.
 std::vector<MountEntry> mounts();
+
+// The topmost of this process's mounts on `mount_point` (absolute, normal), if any.
+std::optional<MountEntry> mount_at(const std::string& mount_point);
 
 // `path` made absolute (against the working directory) and normal: no ".", "..", empty
 // or trailing components. Only text: nothing is looked up, no symbolic link resolved.

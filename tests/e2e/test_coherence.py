@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Kernel caching stays coherent across mounts (README "Kernel caching").
+"""Kernel caching (--cache) stays coherent across mounts (README "Kernel caching").
 
 Two mounts of one file: the reading mount first fills every cache the kernel
 has (pages, a mapping, attributes, names, a name that does not exist,
@@ -59,9 +59,9 @@ class Coherence(wh.WriteTestCase):
         use_fault_file(self)  # empty: no fault, until a test arms one
         self.make_file(build)
         self.port = harness.free_port()
-        self.reader = self.mount(name='ra', args=[
+        self.reader = self.mount(name='ra', args=['--cache',
             '--metrics', '127.0.0.1:%d' % self.port])
-        self.writer = self.mount(name='wb')
+        self.writer = self.mount(name='wb', args=['--cache'])
         self.ra = self.reader.mountpoint
         self.wb = self.writer.mountpoint
         self.maps = []
@@ -244,6 +244,10 @@ class Coherence(wh.WriteTestCase):
 
     def test_a_second_read_does_not_reach_the_daemon(self):
         self.assertEqual(self.read_in_process(self.a('g', 'a')), A.tobytes())
+        # A request is counted just after its answer is sent: wait for the count.
+        for _ in harness.deadline_loop(5):
+            if read_requests(self.port) > 0:
+                break
         first = read_requests(self.port)
         self.assertGreater(first, 0)
         for _ in range(3):
@@ -257,6 +261,9 @@ class Coherence(wh.WriteTestCase):
                     'conv=notrunc', 'status=none')
         self.assertEqual(self.read_in_process(self.a('g', 'a')),
                          bytes(4) + A.tobytes()[4:])
+        for _ in harness.deadline_loop(5):
+            if read_requests(self.port) > first:
+                break
         self.assertGreater(read_requests(self.port), first)
 
 
@@ -270,7 +277,7 @@ class Interleavings(wh.WriteTestCase):
     def setUp(self):
         super().setUp()
         self.make_file(build)
-        args = ['--lock-timeout', str(self.LOCK_TIMEOUT)]
+        args = ['--cache', '--lock-timeout', str(self.LOCK_TIMEOUT)]
         self.one = self.mount(name='m1', args=args, errors=True).mountpoint  # EIO of an old reader
         self.two = self.mount(name='m2', args=args).mountpoint
 
@@ -341,9 +348,9 @@ class StoppedPastItsLease(wh.WriteTestCase):
         what it cached: after that drop, it shows the change."""
         self.make_file(build)
         port = harness.free_port()
-        reader = self.mount(name='ra', args=['--lease', '2', '--metrics',
+        reader = self.mount(name='ra', args=['--cache', '--lease', '2', '--metrics',
                                              '127.0.0.1:%d' % port])
-        writer = self.mount(name='wb', args=['--lease', '2'])
+        writer = self.mount(name='wb', args=['--cache', '--lease', '2'])
         path = os.path.join(reader.mountpoint, 'g', 'b')
         self.assertEqual(self.read_in_process(path), B.tobytes())
         with open(path, 'rb') as f:
@@ -378,12 +385,18 @@ class Uncached(wh.WriteTestCase):
     def test_no_cache_sends_every_read_to_the_daemon(self):
         self.make_file(build)
         port = harness.free_port()
-        mount = self.mount(args=['--no-cache', '--metrics',
+        mount = self.mount(args=['--cache', '--no-cache', '--metrics',  # the last one counts
                                  '127.0.0.1:%d' % port])
         path = os.path.join(mount.mountpoint, 'g', 'a')
         self.assertEqual(self.read_in_process(path), A.tobytes())
+        for _ in harness.deadline_loop(5):  # counted just after the answer
+            if read_requests(port) > 0:
+                break
         first = read_requests(port)
         self.assertEqual(self.read_in_process(path), A.tobytes())
+        for _ in harness.deadline_loop(5):
+            if read_requests(port) > first:
+                break
         self.assertGreater(read_requests(port), first)
         with open(path, 'rb') as f:  # direct_io: no mapping of a shared page cache
             with self.assertRaises(OSError):

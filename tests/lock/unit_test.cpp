@@ -2,6 +2,7 @@
 // refusals, and the process layer over the local backend (threads of one process).
 #include <catch2/catch.hpp>
 
+#include "drop_recorder.h"
 #include "lock/admin.h"
 #include "lock/lock.h"
 #include "lock/password_file.h"
@@ -20,6 +21,7 @@
 
 using namespace h5swmrfs;
 using namespace std::chrono_literals;
+using h5swmrfs::locktest::DropRecorder;
 namespace fs = std::filesystem;
 
 namespace {
@@ -50,40 +52,6 @@ struct TempDir {
         path = mkdtemp(tmpl);
     }
     ~TempDir() { fs::remove_all(path); }
-};
-
-// What a caching process's drop handler was given.
-class DropRecorder {
-public:
-    std::function<void(const lock::Drop&)> handler() {
-        return [this](const lock::Drop& drop) {
-            {
-                std::lock_guard lock(mutex_);
-                drops_.push_back(drop);
-                threads_.push_back(std::this_thread::get_id());
-            }
-            changed_.notify_all();
-        };
-    }
-    bool wait_for(std::size_t count, std::chrono::steady_clock::duration timeout) {
-        std::unique_lock lock(mutex_);
-        return changed_.wait_for(lock, timeout, [&] { return drops_.size() >= count; });
-    }
-    std::vector<lock::Drop> drops() {
-        std::lock_guard lock(mutex_);
-        return drops_;
-    }
-    // The threads the handler ran on.
-    std::vector<std::thread::id> threads() {
-        std::lock_guard lock(mutex_);
-        return threads_;
-    }
-
-private:
-    std::mutex mutex_;
-    std::condition_variable changed_;
-    std::vector<lock::Drop> drops_;
-    std::vector<std::thread::id> threads_;
 };
 
 // How long lock.wait_for_drops(generation, others_only) took.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <future>
 #include <mutex>
 #include <string>
@@ -214,4 +215,63 @@ TEST_CASE("staged bytes read into the page cache are forgotten once answered, wi
         cache.join_shared();
         CHECK_FALSE(cache.keep_pages(9, 3));
     });
+}
+
+namespace {
+
+// A kernel whose forgetting of pages waits, as for a page a pending read holds, until
+// that read fails (free()).
+class StuckKernel : public KernelNotices {
+public:
+    void forget_inode(fuse_ino_t, bool) override {
+        std::unique_lock guard(mutex_);
+        waiting_ = true;
+        changed_.notify_all();
+        changed_.wait(guard, [&] { return freed_; });
+    }
+    void forget_entry(fuse_ino_t, std::string_view) override {}
+    void free() {
+        std::lock_guard guard(mutex_);
+        freed_ = true;
+        changed_.notify_all();
+    }
+    bool wait_until_waiting() {
+        std::unique_lock guard(mutex_);
+        return changed_.wait_for(guard, 5s, [&] { return waiting_; });
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    bool waiting_ = false, freed_ = false;
+};
+
+}  // namespace
+
+TEST_CASE("stopping while the kernel keeps the cache thread waiting frees it, then ends") {
+    KernelCache cache(true);
+    auto owned = std::make_unique<StuckKernel>();
+    StuckKernel& kernel = *owned;
+    cache.start(std::move(owned), [](std::uint64_t) {});
+    request([&] {
+        cache.join_shared();
+        cache.pages(9, 3);
+    });
+    cache.drop(1);
+    REQUIRE(kernel.wait_until_waiting());
+    int unstuck = 0;
+    cache.stop([&] {
+        ++unstuck;
+        kernel.free();
+    });
+    CHECK(unstuck == 1);
+}
+
+TEST_CASE("stopping a cache thread that is not waiting does not free anything") {
+    Log log;
+    KernelCache cache(true);
+    start(cache, log);
+    int unstuck = 0;
+    cache.stop([&] { ++unstuck; });
+    CHECK(unstuck == 0);
 }

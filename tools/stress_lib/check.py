@@ -285,6 +285,7 @@ class Checker(CacheChecks):
         lost_hold = e.get('op') == 'h5py-write' and (
             ('hold' in msg and ('lost' in msg or 'not confirmed' in msg))
             or 'lease renewal failed' in msg or 'release failed' in msg
+            or 'could not be renewed' in msg
             or 'restarted' in msg)
         if out == 'visible' and not died and not lost_hold:
             self.problems['failed_write_visible'].append(e)

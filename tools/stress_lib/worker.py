@@ -850,7 +850,9 @@ class Worker(CacheReaders):
                         'other')
                     self.emit(e='failed', op='h5py-write', path=path, m=None,
                               t0=t0, t1=t1, err=errname(err, rc),
-                              msg=err[-300:], v=v, outcome=outcome, tr1=tr1)
+                              # all of it: the line that says the hold was lost
+                              # may be followed by the lock's reconnect lines
+                              msg=err[-3000:], v=v, outcome=outcome, tr1=tr1)
                     if outcome == 'visible':
                         self.commit_state(path, new, t0, tr1, 'resolved')
                     elif outcome in ('other', 'unresolved'):
