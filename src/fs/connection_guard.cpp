@@ -37,6 +37,7 @@ void note_death(int) { daemon_died = 1; }
     sigaddset(&usr1, SIGUSR1);
     ::sigprocmask(SIG_BLOCK, &usr1, &during_poll);
     sigdelset(&during_poll, SIGUSR1);
+    ::prctl(PR_SET_NAME, "h5swmrfs-guard");  // told apart from the daemon in ps, top, pgrep
     ::prctl(PR_SET_PDEATHSIG, SIGUSR1);
     if (::getppid() != daemon) daemon_died = 1;  // it ended before the line above
     // Nothing of the daemon's but the pipe (and the log) stays open here: above all not
@@ -59,8 +60,8 @@ void note_death(int) { daemon_died = 1; }
     }
     try {
         util::abort_fuse_connection(device);
-        log::error("h5swmrfs (pid ", daemon, ") ended without ending all its threads (a thread waits in the kernel "
-                   "for its own mount); aborted the FUSE connection of ", mountpoint);
+        log::warning("h5swmrfs (pid ", daemon, ") ended without ending all its threads (a thread waits in the kernel "
+                     "for its own mount); aborted the FUSE connection of ", mountpoint);
     } catch (const std::exception& e) {
         log::error("h5swmrfs (pid ", daemon, ") ended without ending all its threads; cannot abort the FUSE "
                    "connection of ", mountpoint, ": ", e.what(), " (abort it by hand: echo 1 > ",

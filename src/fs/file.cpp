@@ -25,14 +25,6 @@ namespace h5swmrfs::fs {
 
 pid_t process_of(fuse_req_t req) { return util::process_of_thread(fuse_req_ctx(req)->pid); }
 
-bool apply_staged_size(OpenFile* file, struct stat& st) {
-    if (!file) return false;
-    std::lock_guard guard(file->mutex);
-    if (!file->staging || !file->staging->dirty()) return false;
-    st.st_size = static_cast<off_t>(file->staging->size());
-    return true;
-}
-
 std::unique_ptr<h5::DatasetReader> open_reader(View& view, const Node& node) {
     h5::Id object = open_node(view, node);
     if (!h5::is_dataset(object.get())) return nullptr;

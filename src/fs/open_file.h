@@ -58,10 +58,6 @@ pid_t process_of(fuse_req_t req);
 // The open file behind `fi`, or null (no fi, or a directory's handle).
 inline OpenFile* open_file_of(fuse_file_info* fi) { return fi ? Handles::get<OpenFile>(fi->fh) : nullptr; }
 
-// What stat(2) shows of an open file: its staged size while it has uncommitted writes
-// (then true).
-bool apply_staged_size(OpenFile* file, struct stat& st);
-
 // Opens the reader of `node` in `view`; null for an object that is not a dataset.
 std::unique_ptr<h5::DatasetReader> open_reader(View& view, const Node& node);
 

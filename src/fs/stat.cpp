@@ -115,9 +115,9 @@ Node node_of(const h5::Link& link, haddr_t directory, const std::string& directo
 Attributes attributes_of(Filesystem& fs, fuse_ino_t ino, fuse_file_info* fi) {
     OpenFile* file = open_file_of(fi);  // fstat(2) of an open file, ftruncate(2)
     return locked(fs, Access::pin_of(ino, file), [&](View& view, const lock::Hold&) {
-        Attributes out{stat_of(view, fs.config, ino, fs.inodes.get(ino)), 0};
-        if (!apply_staged_size(file, out.st)) out.timeout = fs.cache.attributes(ino);
-        return out;
+        // The committed attributes, even to a writer's fstat(2): the kernel keeps one size
+        // per file for every process of this mount, and staged bytes are no one else's.
+        return Attributes{stat_of(view, fs.config, ino, fs.inodes.get(ino)), fs.cache.attributes(ino)};
     });
 }
 

@@ -25,9 +25,10 @@ h5::Id follow_node(View& view, Node& node);
 // The group that holds `node` (a symlink's directory), found the same way.
 h5::Id open_parent(View& view, const Node& node);
 
-// What getattr/setattr answer for `ino`, under a shared hold (through the open file
-// behind `fi` when there is one: its pin, its staged size), and for how long the kernel
-// may keep it (0 for a staged size: no other process may see it).
+// What getattr/setattr answer for `ino`, under a shared hold (the pin of the open file
+// behind `fi` when there is one): the committed attributes, also to a writer (its staged
+// size is no one else's, and the kernel keeps one size for every process of the mount),
+// and for how long the kernel may keep them.
 struct Attributes {
     struct stat st;
     double timeout;

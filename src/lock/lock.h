@@ -80,6 +80,10 @@ public:
     // with no lock of this layer held, must not block, and may run more than once per
     // writer. Set it once, before the first acquire.
     virtual void on_writer_waiting(std::function<void()> handler) = 0;
+    // `handler` runs when the lease of one of this process's holds is in doubt (backend.h),
+    // in a caching process (on_shared_released) only: what it read under that hold must not
+    // be served any longer, so its users should let it go now. Same rules as above.
+    virtual void on_lease_in_doubt(std::function<void()> handler) = 0;
 
     // Cache drops (docs/LOCKING.md, "Cache drops"): a process that lets the kernel cache what
     // it read under a shared hold must empty that cache after it gave the hold up (emptying

@@ -93,6 +93,7 @@ public:
 
     void check_reachable() override { backend_->check_reachable(); }
     void on_writer_waiting(std::function<void()> handler) override { writer_waiting_handler_ = std::move(handler); }
+    void on_lease_in_doubt(std::function<void()> handler) override { lease_handler_ = std::move(handler); }
     std::uint64_t current_generation() override { return backend_->current_generation(); }
     void on_shared_released(std::function<void(const Drop&)> handler) override { drop_handler_ = std::move(handler); }
     void dropped(std::uint64_t id) noexcept override { backend_->dropped(id); }
@@ -165,7 +166,17 @@ private:
         const std::cv_status status = changed_.wait_until(lock, deadline);
         --waiting_;
         if (status == std::cv_status::timeout && Clock::now() >= deadline)
-            throw Error(EBUSY, "lock '" + options_.key + "': timed out waiting for " + what + " in this process");
+            throw Error(EBUSY, "lock '" + options_.key + "': timed out waiting for " + what + " in this process (" +
+                                   state() + ")");
+    }
+    // What a wait in this process waits for, for its timeout's log line; under mutex_.
+    std::string state() const {
+        std::string text = std::to_string(writers_) + " writer(s) here" + (writer_active_ ? ", one at the lock" : "");
+        if (slot_)
+            text += std::string(", the shared hold kept: ") + std::to_string(slot_->users) + " user(s)" +
+                    (slot_->draining ? ", draining" : "") + (slot_->hold && !slot_->hold->valid() ? ", lease in doubt" : "");
+        if (slot_pending_) text += ", a shared hold being asked of the lock";
+        return text;
     }
 
     const Options options_;
@@ -183,6 +194,7 @@ private:
     std::thread keeper_;
     std::function<void()> writer_waiting_handler_;  // set before the first acquire, then only read
     std::function<void(const Drop&)> drop_handler_;  // likewise; set: a caching process
+    std::function<void()> lease_handler_;            // likewise
 
     // A writer waits, or the kept hold's lease is in doubt: no new users, release when idle.
     void drain_kept_hold();
@@ -316,7 +328,9 @@ void ProcessLock::writer_waits_elsewhere() { drain_kept_hold(); }
 // hold it may no longer have: it gives the hold up (and so drops) as for a writer. Others
 // keep using it until check_valid says otherwise.
 void ProcessLock::lease_in_doubt() {
-    if (caching()) drain_kept_hold();
+    if (!caching()) return;
+    drain_kept_hold();
+    if (lease_handler_) lease_handler_();
 }
 
 void ProcessLock::drain_kept_hold() {

@@ -240,6 +240,50 @@ class Coherence(wh.WriteTestCase):
         self.assertEqual(maps['b'][:], new)
         self.assertEqual(b_map[:], new)
 
+    def test_a_replacement_in_progress_leaves_its_own_mount_the_old_content(self):
+        """cp opens with O_TRUNC, and the kernel sets the size to 0 itself:
+        until the close, readers of the writer's own mount (read, stat, even
+        the writer's fstat) still see the old content, not an empty file.
+        (A mapping there is cut to the size 0: README, Kernel caching.)"""
+        maps = self.fill()
+        new = (B + 5).tobytes()
+        fd = os.open(self.b('g', 'b'), os.O_WRONLY | os.O_TRUNC)
+        try:
+            self.assertEqual(os.write(fd, new[:24]), 24)
+            self.assertEqual(os.fstat(fd).st_size, B.nbytes)
+            for where in (self.b('g', 'b'), self.a('g', 'b')):
+                self.assertEqual(os.stat(where).st_size, B.nbytes, where)
+                self.assertEqual(self.read_in_process(where), B.tobytes(), where)
+            self.assertEqual(maps['b'][:], B.tobytes())
+            self.assertEqual(os.write(fd, new[24:]), len(new) - 24)
+        finally:
+            os.close(fd)
+        for where in (self.b('g', 'b'), self.a('g', 'b')):
+            self.assertEqual(self.read_in_process(where), new, where)
+        self.assertEqual(maps['b'][:], new)
+
+    def test_an_append_in_progress_shows_its_own_mount_no_zeros(self):
+        """An appender's staged rows past the committed end: a reader of the
+        appender's own mount that opened before sees the committed rows and
+        its end, not zeros up to the staged end."""
+        self.fill()
+        path = self.b('g', 'a')
+        reader = os.open(path, os.O_RDONLY)
+        try:
+            self.assertEqual(os.pread(reader, 16, 0), A[:4].tobytes())
+            rows = np.arange(5000, dtype='<f4').tobytes()
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+            try:
+                self.assertEqual(os.write(fd, rows), len(rows))
+                self.assertEqual(os.stat(path).st_size, A.nbytes)
+                self.assertEqual(os.pread(reader, 1 << 20, 0), A.tobytes())
+                self.assertEqual(self.read_in_process(path), A.tobytes())
+            finally:
+                os.close(fd)
+        finally:
+            os.close(reader)
+        self.assertEqual(self.read_in_process(path), A.tobytes() + rows)
+
     # -- the caches are real --------------------------------------------------
 
     def test_a_second_read_does_not_reach_the_daemon(self):
@@ -378,6 +422,40 @@ class StoppedPastItsLease(wh.WriteTestCase):
         self.assertEqual(self.read_in_process(path), new)
         self.assertEqual(mapped[:], new)
         self.assertEqual(os.stat(path).st_size, len(new))
+
+
+class LeaseInDoubt(wh.WriteTestCase):
+
+    def test_a_mount_whose_lease_is_in_doubt_forgets_at_once(self):
+        """A caching mount that cannot renew its lease (redis stopped) gives
+        its hold up and forgets what it cached at once, even while a reader
+        of the file is open (its pin is cut, not kept for the grace of
+        --lock-timeout/4 = 10 s): a writer elsewhere may get the lock as
+        soon as the lease ends."""
+        self.make_file(build)
+        port = harness.free_port()
+        reader = self.mount(name='ra', errors=True, args=[
+            '--cache', '--lease', '2', '--lock-timeout', '40',
+            '--metrics', '127.0.0.1:%d' % port])
+        path = os.path.join(reader.mountpoint, 'g', 'b')
+        fd = os.open(path, os.O_RDONLY)  # a reader, pinned to the hold
+        self.addCleanup(os.close, fd)
+        self.assertEqual(os.pread(fd, 1 << 10, 0), B.tobytes())
+        drops = metric(port, 'h5swmrfs_cache_drops_total')
+        os.kill(self.redis.proc.pid, signal.SIGSTOP)
+        try:
+            began = time.monotonic()
+            for _ in harness.deadline_loop(8):
+                if metric(port, 'h5swmrfs_cache_drops_total') > drops:
+                    break
+            waited = time.monotonic() - began
+            self.assertGreater(metric(port, 'h5swmrfs_cache_drops_total'), drops,
+                               'no drop while the lease was in doubt')
+            print('  dropped %.2f s after redis stopped (lease 2 s)' % waited)
+        finally:
+            os.kill(self.redis.proc.pid, signal.SIGCONT)
+        # Nothing changed: the reader goes on with a new hold.
+        self.assertEqual(os.pread(fd, 1 << 10, 0), B.tobytes())
 
 
 class Uncached(wh.WriteTestCase):

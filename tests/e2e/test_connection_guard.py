@@ -140,6 +140,8 @@ class StuckWhileForgetting(wh.WriteTestCase):
     def test_a_killed_daemon_ends(self):
         guards = children(self.daemon.pid)
         self.assertEqual(len(guards), 1, 'a caching daemon runs one guard')
+        with open('/proc/%d/comm' % guards[0]) as comm:
+            self.assertEqual(comm.read().strip(), 'h5swmrfs-guard')
         with self.stuck() as faulter:
             os.kill(self.daemon.pid, signal.SIGKILL)
             self.assert_ends(faulter)
