@@ -107,6 +107,70 @@ def lazy_unmount(path):
     subprocess.run(['fusermount3', '-u', '-z', path], capture_output=True)
 
 
+def fuse_connection(path):
+    """The number of the FUSE connection mounted at path (the minor of the
+    mount's device in /proc/self/mountinfo: no call into the mount, which
+    may hang), or None."""
+    target = os.path.realpath(path)
+    found = None
+    with open('/proc/self/mountinfo') as info:
+        for line in info:
+            fields = line.split()
+            if _unescape(fields[4]) == target:
+                found = int(fields[2].split(':')[1])
+    return found
+
+
+FUSECTL = '/sys/fs/fuse/connections'
+_fusectl_mounted = []
+
+
+def abort_fuse_connection(conn):
+    """Ends FUSE connection conn as the death of its daemon would: every
+    request waiting for an answer fails with ENOTCONN. True when done."""
+    if not os.path.isdir(os.path.join(FUSECTL, str(conn))):
+        r = subprocess.run(['mount', '-t', 'fusectl', 'fusectl', FUSECTL],
+                           capture_output=True)
+        if r.returncode == 0:
+            _fusectl_mounted.append(FUSECTL)
+    try:
+        with open(os.path.join(FUSECTL, str(conn), 'abort'), 'w') as f:
+            f.write('1')
+        return True
+    except OSError:
+        return False
+
+
+def unmount_fusectl():
+    """Undoes the mount of the FUSE control filesystem, if this run made
+    it."""
+    while _fusectl_mounted:
+        subprocess.run(['umount', _fusectl_mounted.pop()], capture_output=True)
+
+
+def thread_states(pid):
+    """[(tid, state, innermost kernel functions)] of a process's threads
+    that are not zombies: what a process that does not die waits for."""
+    out = []
+    try:
+        tids = sorted(os.listdir('/proc/%d/task' % pid), key=int)
+    except OSError:
+        return out
+    for tid in tids:
+        base = '/proc/%d/task/%s/' % (pid, tid)
+        try:
+            with open(base + 'stat') as f:
+                state = f.read().rsplit(')', 1)[1].split()[0]
+            with open(base + 'stack') as f:
+                stack = [re.sub(r'^\[<[0-9a-f]+>\] |\+0x.*$', '', line.strip())
+                         for line in f][:4]
+        except OSError:
+            continue
+        if state != 'Z':
+            out.append((int(tid), state, stack))
+    return out
+
+
 class Tmpfs:
     """A tmpfs of size_mb at path (FILE.h5 lives here, so the disk can be
     filled)."""
@@ -328,6 +392,8 @@ class Daemon:
         self.proc = None
         self.lines = []          # (t, pid, line) of every daemon run
         self.runs = []           # (pid, t_start, t_end or None, status)
+        self.conn = None         # its FUSE connection
+        self.stuck = []          # runs that did not end when killed
         self._thread = None
         self._lock = threading.Lock()
 
@@ -358,6 +424,7 @@ class Daemon:
         self._thread.start()
         for _ in deadline_loop(timeout):
             if is_mounted(self.mountpoint):
+                self.conn = fuse_connection(self.mountpoint)
                 return self
             if self.proc.poll() is not None:
                 self._thread.join(5)
@@ -382,21 +449,43 @@ class Daemon:
         if self.alive():
             os.kill(self.proc.pid, sig)
 
-    def reap(self, timeout=10.0):
-        """Wait for the (killed) process; record its end."""
+    def reap(self, timeout=3.0):
+        """Wait for the (killed) process; record its end. One that SIGKILL
+        does not end within `timeout` has a thread stuck in the kernel, most
+        likely on a request of its own connection that nobody will answer
+        now: its threads are recorded in self.stuck and its connection is
+        aborted, which ends such waits."""
         status = None
         if self.proc is not None:
             try:
                 status = self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                status = self.proc.wait()
+                status = self._wait_stuck(0)
             if self._thread is not None:
                 self._thread.join(5)
             for run in self.runs:
                 if run[0] == self.proc.pid and run[2] is None:
                     run[2], run[3] = time.monotonic(), status
         return status
+
+    def _wait_stuck(self, timeout):
+        """After SIGKILL: waits `timeout` more, then takes the process for
+        stuck (threads recorded, connection aborted) and waits for it."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+        stuck = {'t': time.monotonic(), 'pid': self.proc.pid,
+                 'threads': thread_states(self.proc.pid),
+                 'connection': self.conn}
+        stuck['aborted'] = self.conn is not None and \
+            abort_fuse_connection(self.conn)
+        self.stuck.append(stuck)
+        try:
+            return self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            return None
 
     def unmount(self, timeout=20.0):
         """fusermount3 -u, wait for the daemon to exit; problems found."""
@@ -423,7 +512,9 @@ class Daemon:
                             'unmount; killed' % (self.index, self.proc.pid,
                                                  timeout))
             self.proc.kill()
-            self.proc.wait()
+            if self._wait_stuck(10.0) is None:
+                problems.append('daemon %d (pid %d) did not end after '
+                                'SIGKILL' % (self.index, self.proc.pid))
         self.reap()
         if is_mounted(self.mountpoint):
             problems.append('%s still mounted after the daemon exited'
@@ -445,7 +536,7 @@ class Daemon:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                self.proc.wait()
+                self._wait_stuck(5.0)
         if is_mounted(self.mountpoint):
             lazy_unmount(self.mountpoint)
 

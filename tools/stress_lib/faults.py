@@ -96,7 +96,14 @@ class Injector:
         """After SIGKILL of daemon d: once the others made progress, a new
         daemon is mounted in its place."""
         self.r.set_down(d.index)
+        stuck_before = len(d.stuck)
         d.reap()
+        if len(d.stuck) > stuck_before:
+            # SIGKILL did not end it: a thread waits in the kernel for what
+            # only its own connection could answer (reap aborted it)
+            rec['stuck'] = d.stuck[-1]
+            self.log('daemon %d did not end when killed: %s' % (
+                d.index, d.stuck[-1]['threads']))
         # the dead daemon's mount: detached; processes in it see ENOTCONN
         subprocess.run(['fusermount3', '-u', '-z', d.mountpoint],
                        capture_output=True)

@@ -71,7 +71,8 @@ class Live:
         kind = e.get('e')
         ok = e.get('ok') if kind == 'probe' else e.get('rc') == 0
         with self._lock:
-            if m is not None and 't1' in e and ok:
+            # cache=1: the kernel may have answered without the daemon
+            if m is not None and 't1' in e and ok and not e.get('cache'):
                 self.successes[m].append((e['t0'], e['t1']))
             if kind == 'op' and e.get('rc') != 0:
                 self.failed_writes.append((e['t0'], e['t1'], e.get('err')))

@@ -175,3 +175,49 @@ def uniform_matches(state, off, req, n, dec):
         return False
     return n == 0 or (dec.get('nfills') == 1 and
                       dec['fills'][0][2] == state['fill'])
+
+
+# -- reads through a mapping ---------------------------------------------------
+#
+# A read through a mapping is a sequence of loads, not one version: the
+# kernel may empty the mapped pages in the middle of a copy (a commit
+# elsewhere), and the copy goes on with the pages as the next version fills
+# them. So such a read is judged record by record, and a record that fails
+# its check word by word (a load never mixes versions; a word is one load).
+
+def record_map(data, offset):
+    """The whole records of bytes read at a record-aligned offset: 'v', runs
+    [start, end, version] of the records that pass their check at their
+    index (version -1 where none does); 'zero', runs [start, end] of records
+    that are all zero bytes (what a mapping shows past the end of the file,
+    up to the end of that page); 'other', [index, w0, w1, w2, w3] of every
+    other record (at most 256 of them; 'nother' counts them all); 'keys' of
+    the good records."""
+    if offset % RECORD:
+        raise ValueError('a record map starts at a record')
+    first = offset // RECORD
+    whole = len(data) // RECORD
+    out = {'v': [], 'zero': [], 'other': [], 'nother': 0, 'keys': []}
+    if whole == 0:
+        return out
+    arr = np.frombuffer(data, dtype='<u8', count=whole * WORDS).reshape(
+        whole, WORDS)
+    keys, vers, idx, chk = arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3]
+    good = (chk == check_of(keys, vers, idx)) & \
+        (idx == np.arange(first, first + whole, dtype=np.uint64))
+    zero = ~arr.any(axis=1)
+    out['v'] = versions_to_runs(np.where(good, vers.astype(np.int64), -1),
+                                first)
+    out['zero'] = [[a, b] for a, b, z in versions_to_runs(zero, first) if z]
+    other = np.flatnonzero(~good & ~zero)
+    out['other'] = [[int(first + i)] + [int(w) for w in arr[i]]
+                    for i in other[:256]]
+    out['nother'] = int(other.size)
+    out['keys'] = [int(k) for k in np.unique(keys[good])[:4]]
+    return out
+
+
+def byte_values(data):
+    """The distinct byte values of data (a read of uniform content through
+    a mapping: each byte is judged alone)."""
+    return [int(v) for v in np.unique(np.frombuffer(data, dtype=np.uint8))]

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""A stress worker process: reader, writer, probe or h5py.
+"""A stress worker process: reader, writer, probe, h5py, crossing worker,
+mmap reader or stat/list reader (the last two in cache_workers.py).
 
     worker.py CONFIG.json ROLE INDEX
 
@@ -29,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 
 from stress_lib import layout, records  # noqa: E402
+from stress_lib.cache_workers import CacheReaders  # noqa: E402
 
 # strerror text -> errno name, to classify what tools print
 _MESSAGES = sorted(((os.strerror(n), errno.errorcode[n])
@@ -47,7 +49,7 @@ def errname(stderr, rc):
     return 'RC%s' % rc
 
 
-class Worker:
+class Worker(CacheReaders):
 
     def __init__(self, config, role, index):
         self.c = config
