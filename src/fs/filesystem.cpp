@@ -21,12 +21,12 @@ void Filesystem::start(std::unique_ptr<lock::Lock> lock_, fuse_session* session)
         lock->on_shared_released([this](const lock::Drop& drop) { cache.drop(drop.id); });
         // The kept hold may be gone already: what was cached under it must go now, not
         // once the pins' grace has passed (the pins keep the hold in use until cut).
-        lock->on_lease_in_doubt([this] { pins.cut_all(); });
+        lock->on_lease_in_doubt([this] { pins.cut_all_soon(); });
     }
     cache.start(session_notices(session), [this](std::uint64_t id) { lock->dropped(id); },
                 "cache-drop@" + config.mountpoint);
-    pins.start([this](const OpenFile& file) {
-        return cache.enabled() && util::has_mapped(file.opener, device, file.ino);
+    pins.start([this](pid_t opener, std::uint64_t ino) {
+        return cache.enabled() && util::has_mapped(opener, device, ino);
     });
 }
 

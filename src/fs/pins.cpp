@@ -15,7 +15,7 @@ void count_cuts(const std::vector<std::shared_ptr<lock::Hold>>& dropped) {
 
 }  // namespace
 
-void Pins::start(std::function<bool(const OpenFile&)> follows) {
+void Pins::start(Follows follows) {
     follows_ = std::move(follows);
     thread_ = std::thread([this] { run(); });
 }
@@ -50,15 +50,18 @@ void Pins::writer_waiting() {
 }
 
 bool Pins::older_open(std::uint64_t ino, std::uint64_t generation) {
-    std::lock_guard guard(mutex_);
-    for (OpenFile* file : files_) {
-        if (file->ino != ino) continue;
-        {
+    std::vector<pid_t> openers;  // of older readers of `ino`
+    {
+        std::lock_guard guard(mutex_);
+        for (OpenFile* file : files_) {
+            if (file->ino != ino) continue;
             std::lock_guard file_guard(file->mutex);
-            if (file->generation >= generation) continue;
+            if (file->generation < generation) openers.push_back(file->opener);
         }
-        if (!follows_ || !follows_(*file)) return true;  // a mapping follows the file anyway
     }
+    // A mapping follows the file anyway.
+    for (pid_t opener : openers)
+        if (!follows_ || !follows_(opener, ino)) return true;
     return false;
 }
 
@@ -88,44 +91,78 @@ void Pins::cut_all() {
     count_cuts(dropped);
 }
 
+void Pins::cut_all_soon() {
+    cut_all_asked_ = true;
+    wake_.notify_all();
+}
+
+void Pins::let_go(std::unique_lock<std::mutex>& guard, std::vector<std::shared_ptr<lock::Hold>>& dropped) {
+    guard.unlock();
+    count_cuts(dropped);
+    dropped.clear();
+    guard.lock();
+}
+
+void Pins::cut_followers(std::unique_lock<std::mutex>& guard) {
+    struct Pinned {
+        OpenFile* file;
+        pid_t opener;
+        std::uint64_t ino;
+    };
+    std::vector<Pinned> pinned;
+    for (OpenFile* file : files_) {
+        std::lock_guard file_guard(file->mutex);
+        if (file->pin) pinned.push_back({file, file->opener, file->ino});
+    }
+    guard.unlock();
+    std::erase_if(pinned, [&](const Pinned& p) { return !follows_(p.opener, p.ino); });
+    guard.lock();
+    std::vector<std::shared_ptr<lock::Hold>> dropped;
+    for (const Pinned& p : pinned) {
+        // Still open? (Another open file at the same address, of the same opener and
+        // inode, loses its pin too: a cut is never wrong, only a cost.)
+        if (!files_.count(p.file) || p.file->opener != p.opener || p.file->ino != p.ino) continue;
+        dropped.push_back(take(p.file));
+    }
+    let_go(guard, dropped);
+}
+
 void Pins::run() {
     std::unique_lock guard(mutex_);
     while (!stopping_) {
+        if (cut_all_asked_.exchange(false)) {
+            guard.unlock();
+            cut_all();
+            guard.lock();
+            continue;
+        }
         if (notices_.empty()) {
-            wake_.wait(guard);
+            wake_.wait(guard, [&] { return stopping_ || cut_all_asked_ || !notices_.empty(); });
             continue;
         }
         if (screened_ < notices_.size() && follows_) {
             screened_ = notices_.size();
-            std::vector<std::shared_ptr<lock::Hold>> dropped;
-            for (OpenFile* file : files_) {
-                if (!follows_(*file)) continue;
-                std::lock_guard file_guard(file->mutex);
-                if (file->pin) dropped.push_back(std::move(file->pin));
-            }
-            guard.unlock();
-            count_cuts(dropped);
-            dropped.clear();
-            guard.lock();
+            cut_followers(guard);
             continue;
         }
         const Clock::time_point since = notices_.front();
         if (Clock::now() < since + grace_) {
-            wake_.wait_until(guard, since + grace_);
+            wake_.wait_until(guard, since + grace_, [&] {
+                return stopping_ || cut_all_asked_ || (follows_ && screened_ < notices_.size());
+            });
             continue;
         }
         notices_.pop_front();
         if (screened_ > 0) --screened_;
-        // Pins made before the writer began to wait are the ones in its way.
+        // In the writer's way: pins made before it began to wait, and pins of the hold it
+        // waits for (one made just after its notice, under the hold kept until then, would
+        // otherwise keep it waiting until its reader closes).
         std::vector<std::shared_ptr<lock::Hold>> dropped;
         for (OpenFile* file : files_) {
             std::lock_guard file_guard(file->mutex);
-            if (file->pin && file->pinned_at < since) dropped.push_back(std::move(file->pin));
+            if (file->pin && (file->pinned_at < since || file->pin->wanted())) dropped.push_back(std::move(file->pin));
         }
-        guard.unlock();
-        count_cuts(dropped);
-        dropped.clear();
-        guard.lock();
+        let_go(guard, dropped);
     }
 }
 

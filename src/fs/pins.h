@@ -5,8 +5,10 @@
 // `cat` streams it, so it gets the old bytes or the new, never a mix. A pin is
 // cut when a writer needs the lock:
 //  - a writer of this mount cuts every pin at once;
-//  - a writer elsewhere cuts the pins that are still there `grace` after it began
-//    to wait (so a reader left open forever does not block writers forever).
+//  - a writer elsewhere cuts, `grace` after it began to wait, the pins that are still
+//    there from before and those of the hold it waits for (so a reader left open forever
+//    does not block writers forever);
+//  - a lease in doubt cuts every pin, on this class's thread (cut_all_soon).
 //  - a writer anywhere cuts at once the pins of files their opener has mapped
 //    (`follows`): a mapping shows the file as it is, not one version (kernel_cache.h).
 // A read after a cut takes a new hold and goes on only if its dataset cannot have
@@ -23,6 +25,9 @@
 #include <functional>
 #include <set>
 #include <thread>
+#include <vector>
+
+#include <sys/types.h>
 
 namespace h5swmrfs::lock {
 class Hold;
@@ -37,10 +42,11 @@ public:
     explicit Pins(std::chrono::milliseconds grace) : grace_(grace) {}
     ~Pins() { stop(); }
 
-    // Starts the thread that cuts pins for writers elsewhere; `follows(file)` tells an open
-    // file whose pin need not wait for the grace (asked on that thread, with no mutex held
-    // but this one's).
-    void start(std::function<bool(const OpenFile&)> follows = {});
+    // Whether the process `opener` maps inode `ino`: its open file's pin need not wait for
+    // the grace. Asked with no mutex held (it may read /proc).
+    using Follows = std::function<bool(pid_t opener, std::uint64_t ino)>;
+    // Starts the thread that cuts pins for writers elsewhere.
+    void start(Follows follows = {});
     void stop();
 
     // The number of cut_all() calls so far: an operation reads it before it takes the
@@ -55,6 +61,9 @@ public:
     void writer_waiting();
     // Cuts every pin now.
     void cut_all();
+    // Has this class's thread cut every pin, at once; returns without waiting for a mutex
+    // (the lock's renewal thread calls it when the lease is in doubt).
+    void cut_all_soon();
     // The pin of an open file of inode `ino`, if any: an operation on that inode (fstat(2)
     // gives no file handle) may use it rather than queue behind a writer that waits for it.
     std::shared_ptr<lock::Hold> borrow(std::uint64_t ino);
@@ -66,6 +75,11 @@ public:
 
 private:
     void run();
+    // The pins of files whose opener maps them (follows_), cut; `guard` holds mutex_, and
+    // is let go while /proc is read.
+    void cut_followers(std::unique_lock<std::mutex>& guard);
+    // Lets the pins in `dropped` go with mutex_ let go.
+    void let_go(std::unique_lock<std::mutex>& guard, std::vector<std::shared_ptr<lock::Hold>>& dropped);
 
     using Clock = std::chrono::steady_clock;
     const std::chrono::milliseconds grace_;
@@ -75,7 +89,8 @@ private:
     std::atomic<std::uint64_t> cuts_{0};  // changed under mutex_
     std::deque<Clock::time_point> notices_;  // when writers began to wait, oldest first
     std::size_t screened_ = 0;               // notices whose following pins were cut at once
-    std::function<bool(const OpenFile&)> follows_;
+    Follows follows_;
+    std::atomic<bool> cut_all_asked_{false};
     bool stopping_ = false;
     std::thread thread_;
 };

@@ -46,6 +46,9 @@ public:
     // Once it has thrown for a lost lease it throws forever.
     // Writers call it before every step that changes the file.
     virtual void check_valid() const = 0;
+    // A shared hold that a writer waits for (no new user joins it, it goes once its users
+    // are done): its users should let go soon. Changes from false to true only.
+    virtual bool wanted() const noexcept { return false; }
 };
 
 struct Options {

@@ -18,6 +18,7 @@
 #include "util/error.h"
 #include "util/log.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -29,7 +30,8 @@ namespace {
 struct SharedSlot {
     std::unique_ptr<BackendHold> hold;
     int users = 0;
-    bool draining = false;  // a writer waits: take no new users, release when idle
+    std::atomic<bool> draining{false};  // a writer waits: take no new users, release when idle
+                                        // (changed under mutex_, read by SharedHold::wanted)
     Clock::time_point idle_since;
 };
 
@@ -43,6 +45,7 @@ public:
     std::uint64_t generation() const noexcept override { return slot_->hold->generation(); }
     std::uint64_t fence() const noexcept override { return slot_->hold->fence(); }
     void check_valid() const override { slot_->hold->check_valid(); }
+    bool wanted() const noexcept override { return slot_->draining.load(); }
 
 private:
     ProcessLock& owner_;
