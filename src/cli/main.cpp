@@ -70,16 +70,17 @@ int run(cli::Options options) {
     fs::Config config;
     config.read_only = options.read_only;
     // h5pySWMR's writers never wait for a mount to empty the kernel's caches (docs/LOCKING.md).
-    if (options.cache && options.lock.backend == "h5pyswmr")
+    // (Without --cache or --no-cache such a mount does not cache.)
+    if (options.cache.value_or(false) && options.lock.backend == "h5pyswmr")
         throw Error(EINVAL, "--cache cannot be used with --lock h5pyswmr: h5pySWMR programs would not wait for "
-                            "this mount to drop what the kernel cached (use --no-cache)");
-    config.cache = options.cache;
+                            "this mount to drop what the kernel cached");
+    config.cache = options.cache.value_or(options.lock.backend != "h5pyswmr");
     config.direct = options.direct;
     config.threads = options.threads;
     config.chunk_cache_bytes = static_cast<std::size_t>(options.chunk_cache_mib) << 20;
     // A caching mount keeps its shared hold until someone needs the lock: letting it go
     // empties the kernel's caches (fs/kernel_cache.h).
-    if (options.cache) options.lock.keep_idle = lock::Options::keep_forever;
+    if (config.cache) options.lock.keep_idle = lock::Options::keep_forever;
     config.file = options.file;  // made canonical below, once it is known to exist
     // A reader left open keeps a writer elsewhere waiting at most a quarter of its patience.
     config.pin_grace = options.lock.timeout / 4;

@@ -1,6 +1,7 @@
 // The command line of SPEC §1.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,7 @@ struct Options {
     lock::Options lock;
     std::string redis_password_file;
     bool create = false;
-    bool cache = false;                     // --cache / --no-cache
+    std::optional<bool> cache;              // --cache / --no-cache; unset: on, but off with --lock h5pyswmr
     bool direct = true;                     // --direct / --no-direct
     unsigned threads = 0;                   // --threads N; 0: one per core
     unsigned long long chunk_cache_mib = 256;  // --chunk-cache MIB

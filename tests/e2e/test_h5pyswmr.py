@@ -19,6 +19,8 @@ from its description, runs as separate processes beside a real mount.
    work on this backend.
 """
 
+import errno
+import mmap
 import os
 import signal
 import subprocess
@@ -350,7 +352,12 @@ class H5pySWMR(unittest.TestCase):
         self.assertEqual(status, 1)
         self.assertEqual(err.strip().splitlines(),
                          ['h5swmrfs: error: --cache cannot be used with --lock h5pyswmr: h5pySWMR programs would not '
-                          'wait for this mount to drop what the kernel cached (use --no-cache)'])
+                          'wait for this mount to drop what the kernel cached'])
+        # Without --cache or --no-cache such a mount does not cache: it cannot be mapped.
+        with open(self.data, 'rb') as f:
+            with self.assertRaises(OSError) as raised:
+                mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+        self.assertEqual(raised.exception.errno, errno.ENODEV)
 
     def test_4_ctl_run(self):
         ctl = [harness.ctl_path(), '--redis', self.redis.url(), '--lock', 'h5pyswmr']

@@ -43,7 +43,9 @@ EXIT_WAIT = 20.0
 
 
 def daemons_on(mountpoint):
-    """PIDs of the h5swmrfs processes whose arguments name mountpoint."""
+    """PIDs of the h5swmrfs processes whose arguments name mountpoint (not
+    the connection guard of a caching daemon, its child, named
+    h5swmrfs-guard, which ends with it)."""
     found = []
     for name in os.listdir('/proc'):
         if not name.isdigit():
@@ -51,6 +53,9 @@ def daemons_on(mountpoint):
         try:
             with open('/proc/%s/cmdline' % name, 'rb') as f:
                 argv = f.read().split(b'\0')
+            with open('/proc/%s/comm' % name) as f:
+                if f.read().strip() == 'h5swmrfs-guard':
+                    continue
         except OSError:
             continue  # gone meanwhile
         if argv and os.path.basename(argv[0]) == b'h5swmrfs' \
