@@ -135,7 +135,7 @@ double KernelCache::attributes(fuse_ino_t ino) {
     if (!cacheable()) return 0;
     std::lock_guard guard(mutex_);
     current().inodes.emplace(ino, false);
-    return kTimeout;
+    return ino == FUSE_ROOT_ID ? kRootTimeout : kTimeout;
 }
 
 void KernelCache::pages(fuse_ino_t ino, std::uint64_t generation) {

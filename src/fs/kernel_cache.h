@@ -53,6 +53,11 @@ public:
     // bound is a safety net for a daemon killed without -o auto_unmount, whose kernel
     // keeps what it cached (asking again once a minute costs nothing under a kept hold).
     static constexpr double kTimeout = 60.0;
+    // The mount point's own attributes are asked again after this: a stat(2) of the mount
+    // point of a killed daemon fails with ENOTCONN within it, as tools that tell a dead
+    // mount (mountpoint, df, scripts) expect. (Not 0: every path walk checks the root's
+    // permissions, and would ask each time.)
+    static constexpr double kRootTimeout = 1.0;
 
     explicit KernelCache(bool enabled) : enabled_(enabled) {}
     ~KernelCache() { stop(); }

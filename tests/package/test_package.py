@@ -334,13 +334,19 @@ class Scenario:
         self.daemon.kill()
         self.daemon.wait()
         self.daemon = None
-        try:
-            os.stat(self.mountpoint)
-        except OSError as e:
-            if e.errno != errno.ENOTCONN:
-                raise Failure('the dead mount gave %s, not ENOTCONN' % e)
-        else:
-            raise Failure('the mount of a killed daemon still answers')
+        # The kernel keeps the mount point's attributes for a second (README, Kernel
+        # caching): within that, stat(2) of the dead mount must fail with ENOTCONN.
+        deadline = time.monotonic() + 3.0
+        while True:
+            try:
+                os.stat(self.mountpoint)
+            except OSError as e:
+                if e.errno != errno.ENOTCONN:
+                    raise Failure('the dead mount gave %s, not ENOTCONN' % e)
+                break
+            if time.monotonic() > deadline:
+                raise Failure('the mount of a killed daemon still answers after 3 s')
+            time.sleep(0.05)
         run(pre.replace('%f', self.mountpoint).split())
         if mounted(self.mountpoint):
             raise Failure('%r left the dead mount' % pre)
