@@ -187,7 +187,9 @@ def bench_parallel(args, daemon, work):
         return best
 
     results = {"h5py": best_of(args.repeat, h5py_read), "plain": best_of(args.repeat, lambda: dd(plain))}
-    for label, extra in (("", []), (", --no-direct", ["--no-direct"])):
+    # The default (page cache, direct path), without the page cache (every read one
+    # request of dd's size straight into its buffer), and without the direct path.
+    for label, extra in (("", []), (", --no-cache", ["--no-cache"]), (", --no-direct", ["--no-direct"])):
         results["1 reader" + label] = first_reads(extra, names[:1])
         results["4 readers" + label] = first_reads(extra, names)
         results["contiguous" + label] = first_reads(extra, ["contiguous"])
