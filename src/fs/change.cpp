@@ -141,6 +141,7 @@ namespace {
 // writing and written nothing through it: that open's O_TRUNC (open_truncations.h). The
 // open then stages the replacement, exactly as an open with O_TRUNC did.
 bool truncates_its_open(Filesystem& fs, fuse_ino_t ino, pid_t thread) {
+    if (thread == 0) return false;  // a caller the daemon cannot see (another pid namespace)
     return fs.open_truncations.apply(ino, thread, [&](OpenFile& file) {
         std::lock_guard guard(file.mutex);
         if (!file.staging || file.staging->dirty() || file.staging->failed() || !file.writers.empty()) return false;

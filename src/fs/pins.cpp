@@ -3,6 +3,7 @@
 #include "fs/open_file.h"
 #include "lock/counts.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace h5swmrfs::fs {
@@ -92,6 +93,8 @@ void Pins::cut_all() {
 }
 
 void Pins::cut_all_soon() {
+    // Without mutex_, so this wake-up can come while the thread is between its check and
+    // its wait, and be lost: its waits are bounded by kAskedPoll for that.
     cut_all_asked_ = true;
     wake_.notify_all();
 }
@@ -137,7 +140,7 @@ void Pins::run() {
             continue;
         }
         if (notices_.empty()) {
-            wake_.wait(guard, [&] { return stopping_ || cut_all_asked_ || !notices_.empty(); });
+            wake_.wait_for(guard, kAskedPoll, [&] { return stopping_ || cut_all_asked_ || !notices_.empty(); });
             continue;
         }
         if (screened_ < notices_.size() && follows_) {
@@ -147,7 +150,7 @@ void Pins::run() {
         }
         const Clock::time_point since = notices_.front();
         if (Clock::now() < since + grace_) {
-            wake_.wait_until(guard, since + grace_, [&] {
+            wake_.wait_until(guard, std::min(since + grace_, Clock::now() + kAskedPoll), [&] {
                 return stopping_ || cut_all_asked_ || (follows_ && screened_ < notices_.size());
             });
             continue;

@@ -82,6 +82,8 @@ private:
     void let_go(std::unique_lock<std::mutex>& guard, std::vector<std::shared_ptr<lock::Hold>>& dropped);
 
     using Clock = std::chrono::steady_clock;
+    // How late a cut_all_soon() whose wake-up was lost is seen.
+    static constexpr std::chrono::milliseconds kAskedPoll{200};
     const std::chrono::milliseconds grace_;
     std::mutex mutex_;  // lock order: before an open file's mutex
     std::condition_variable wake_;
