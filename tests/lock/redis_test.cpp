@@ -9,6 +9,7 @@
 #include "lock/redis_connection.h"
 #include "lock/redis_scripts.h"
 #include "lock/redis_url.h"
+#include "error_code.h"
 #include "util/error.h"
 
 #include <unistd.h>
@@ -26,6 +27,8 @@ using namespace h5swmrfs;
 using namespace std::chrono_literals;
 using h5swmrfs::locktest::DropRecorder;
 using Clock = std::chrono::steady_clock;
+
+using h5swmrfs::test::error_code_of;
 
 namespace {
 
@@ -100,15 +103,6 @@ private:
 template <class Duration>
 long long ms(Duration d) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-}
-
-int error_code_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.code();
-    }
-    return 0;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "lock/password_file.h"
 #include "lock/redis_scripts.h"
 #include "lock/redis_url.h"
+#include "error_code.h"
 #include "util/error.h"
 
 #include <unistd.h>
@@ -24,16 +25,9 @@ using namespace std::chrono_literals;
 using h5swmrfs::locktest::DropRecorder;
 namespace fs = std::filesystem;
 
-namespace {
+using h5swmrfs::test::error_code_of;
 
-int error_code_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.code();
-    }
-    return 0;
-}
+namespace {
 
 template <class F>
 bool eventually(F condition, std::chrono::steady_clock::duration timeout) {

@@ -7,6 +7,7 @@
 
 #include "chunk_encoder.h"
 #include "h5/chunk_decoder.h"
+#include "error_code.h"
 #include "util/error.h"
 
 using h5swmrfs::Error;
@@ -16,6 +17,8 @@ using h5swmrfs::h5::Filter;
 using h5swmrfs::h5::fletcher32;
 using h5swmrfs::h5::swap_bytes;
 using Kind = Filter::Kind;
+
+using h5swmrfs::test::error_code_of;
 
 namespace {
 
@@ -33,15 +36,6 @@ std::vector<std::byte> random_bytes(std::size_t n, unsigned seed, int spread = 2
 }
 
 std::vector<std::byte> vec(const h5swmrfs::util::Bytes& bytes) { return {bytes.begin(), bytes.end()}; }
-
-int eio_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.code();
-    }
-    return 0;
-}
 
 }  // namespace
 
@@ -111,30 +105,30 @@ TEST_CASE("damaged chunks are EIO") {
         for (std::size_t at : {std::size_t{0}, stored.size() / 2, stored.size() - 1}) {
             auto damaged = stored;
             damaged[at] ^= std::byte{0x10};
-            CHECK(eio_of([&] { decode_chunk(damaged, checked, 0, chunk.size()); }) == EIO);
+            CHECK(error_code_of([&] { decode_chunk(damaged, checked, 0, chunk.size()); }) == EIO);
         }
     }
     SECTION("too short for its checksum") {
-        CHECK(eio_of([&] { decode_chunk(bytes("abc"), checked, 0, chunk.size()); }) == EIO);
+        CHECK(error_code_of([&] { decode_chunk(bytes("abc"), checked, 0, chunk.size()); }) == EIO);
     }
     SECTION("a truncated deflate stream") {
         auto stored = h5test::encode(chunk, plain);
         stored.resize(stored.size() / 2);
-        CHECK(eio_of([&] { decode_chunk(stored, plain, 0, chunk.size()); }) == EIO);
+        CHECK(error_code_of([&] { decode_chunk(stored, plain, 0, chunk.size()); }) == EIO);
     }
     SECTION("not a deflate stream") {
-        CHECK(eio_of([&] { decode_chunk(random_bytes(300, 6), plain, 0, chunk.size()); }) == EIO);
+        CHECK(error_code_of([&] { decode_chunk(random_bytes(300, 6), plain, 0, chunk.size()); }) == EIO);
     }
     SECTION("a stream that holds more than a chunk") {
         const auto big = h5test::deflate(random_bytes(2 * chunk.size(), 7, 3));
-        CHECK(eio_of([&] { decode_chunk(big, plain, 0, chunk.size()); }) == EIO);
+        CHECK(error_code_of([&] { decode_chunk(big, plain, 0, chunk.size()); }) == EIO);
     }
     SECTION("a stream that holds less than a chunk") {
         const auto small = h5test::deflate(random_bytes(chunk.size() - 1, 7, 3));
-        CHECK(eio_of([&] { decode_chunk(small, plain, 0, chunk.size()); }) == EIO);
+        CHECK(error_code_of([&] { decode_chunk(small, plain, 0, chunk.size()); }) == EIO);
     }
     SECTION("unfiltered bytes of the wrong length") {
-        CHECK(eio_of([&] { decode_chunk(random_bytes(10, 8), {}, 0, 12); }) == EIO);
+        CHECK(error_code_of([&] { decode_chunk(random_bytes(10, 8), {}, 0, 12); }) == EIO);
     }
 }
 

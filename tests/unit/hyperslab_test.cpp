@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "h5/hyperslab.h"
+#include "error_code.h"
 #include "util/error.h"
 
 using h5swmrfs::h5::Box;
@@ -19,6 +20,8 @@ using h5swmrfs::h5::element_count;
 using h5swmrfs::h5::ElementSpan;
 using h5swmrfs::h5::elements_for_bytes;
 using Shape = std::vector<std::uint64_t>;
+
+using h5swmrfs::test::error_code_of;
 
 namespace {
 
@@ -155,15 +158,6 @@ std::string check_cover(const Shape& shape, std::uint64_t first, std::uint64_t c
     if (!shape.empty() && boxes.size() > 2 * shape.size() - 1)
         return "more than 2 * rank - 1 boxes";
     return "";
-}
-
-int error_code_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const h5swmrfs::Error& e) {
-        return e.code();
-    }
-    return 0;
 }
 
 }  // namespace
