@@ -55,7 +55,7 @@ TEST_CASE("a writer elsewhere cuts, after the grace, the pins from before it wai
     pin(pins, before, std::make_shared<FakeHold>());
     const auto noticed = std::chrono::steady_clock::now();
     pins.writer_waiting();
-    while (pinned(before) && std::chrono::steady_clock::now() - noticed < 5s) std::this_thread::sleep_for(2ms);
+    time_to_cut(before, 5000ms);
     CHECK_FALSE(pinned(before));
     CHECK(std::chrono::steady_clock::now() - noticed >= 100ms);
     pins.remove(&before);
