@@ -30,6 +30,14 @@ void reply_xattr(fuse_req_t req, const std::string& value, size_t size) {
         reply::buf(req, value.data(), value.size());
 }
 
+// The answer for a name outside user., which is never stored. POSIX ACLs: none (the
+// kernel keeps that answer with the inode, as FUSE_CAP_POSIX_ACL asks it to). Any other
+// namespace (security.selinux, trusted.*): not supported, the answer `ls -l` takes as
+// true of the whole mount, so it asks once per listing instead of once per file.
+int not_stored(std::string_view name) {
+    return name.starts_with("system.posix_acl_") ? ENODATA : EOPNOTSUPP;
+}
+
 // The key of a getxattr answer (`name`) or of the listxattr answer ("") of `ino`.
 std::string answer_key(fuse_ino_t ino, const std::string& name) {
     return "xattr:" + std::to_string(ino) + ":" + name;
@@ -62,9 +70,12 @@ std::string names_of(View& view, fuse_ino_t ino, const Node& node) {
 void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name_c, size_t size) {
     Filesystem& fs = filesystem_of(req);
     const std::string name = name_c;
-    // Names outside user. (security.selinux, system.posix_acl_access, ... that `ls -l`
-    // and `cp -a` ask for every file) are never stored: answered at once, without the lock.
-    if (!name.starts_with(kUserPrefix)) throw Error(ENODATA, name + ": no such attribute");
+    // Names outside user. are never stored: answered at once, without the lock, and
+    // without a log line (`ls -l` asks two of every file).
+    if (!name.starts_with(kUserPrefix)) {
+        reply::err(req, not_stored(name));
+        return;
+    }
     auto value = locked(fs, Access::shared(), [&](View& view, const lock::Hold&) {
         Node node = fs.inodes.get(ino);
         if (is_symlink(node.kind)) throw Error(ENODATA, node.path + ": no attribute " + name);
@@ -144,7 +155,10 @@ void setxattr(fuse_req_t req, fuse_ino_t ino, const char* name_c, const char* va
 void removexattr(fuse_req_t req, fuse_ino_t ino, const char* name_c) {
     Filesystem& fs = filesystem_of(req);
     const std::string name = name_c;
-    if (!name.starts_with(kUserPrefix)) throw Error(ENODATA, name + ": no such attribute");
+    if (!name.starts_with(kUserPrefix)) {
+        reply::err(req, not_stored(name));
+        return;
+    }
     locked(fs, Access::exclusive(), [&](View& view, const lock::Hold&) {
         Node node = fs.inodes.get(ino);
         if (is_symlink(node.kind)) throw Error(ENODATA, node.path + ": links have no attributes");

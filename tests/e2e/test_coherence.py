@@ -342,6 +342,29 @@ class Coherence(wh.WriteTestCase):
         self.assertGreater(read_requests(self.port), first)
 
 
+    def test_ls_l_asks_no_extended_attribute_of_each_file(self):
+        """`ls -l` asks two names outside user. of every file: ACLs, which the
+        kernel keeps with the inode, and security.selinux, answered as not
+        supported, which ls then takes as true of the whole mount."""
+        for i in range(20):
+            self.run_ok('cp', self.src('d%d' % i, B.tobytes()), self.b('g', 'd%d' % i))
+        self.run_ok('ls', '-l', self.a('g'))  # fills the attributes (and ACLs)
+
+        def getxattr_requests():
+            return sum(metric(self.port, 'h5swmrfs_operations_total{op="getxattr",result="%s"}' % result)
+                       for result in ('ok', 'ENODATA', 'EOPNOTSUPP'))
+        before = getxattr_requests()
+        listing = self.run_tool('ls', '-l', self.a('g'))
+        self.assert_ok(listing)
+        self.assertEqual(len(listing.stdout.splitlines()), 1 + 3 + 20, listing.stdout.decode())  # "total", a, b, sub, d*
+        # The one request: ls's first security.selinux of the listing (counted
+        # just after its answer is sent, so a moment may pass).
+        for _ in harness.deadline_loop(5):
+            if getxattr_requests() - before == 1:
+                break
+        self.assertEqual(getxattr_requests() - before, 1)
+
+
 class Interleavings(wh.WriteTestCase):
     """What a cache must not do to the mount's own requests: wait for itself
     (a change that holds a directory's lock while the mount forgets names in
@@ -384,6 +407,8 @@ class Interleavings(wh.WriteTestCase):
         os.rename(os.path.join(self.two, 'g', 'b'), os.path.join(self.two, 'b2'))
         list(listing)  # readdirplus now, from the listing made at opendir
         self.assertFalse(os.path.exists(os.path.join(self.one, 'g', 'b')))
+        # That old listing is not what the kernel keeps for the next one.
+        self.assertEqual(sorted(os.listdir(os.path.join(self.one, 'g'))), ['a', 'sub'])
         self.assertEqual(self.read_in_process(os.path.join(self.one, 'b2')), B.tobytes())
 
     def test_a_working_directory_survives_a_change_elsewhere(self):
