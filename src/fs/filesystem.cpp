@@ -1,7 +1,6 @@
 #include "fs/filesystem.h"
 
 #include "util/log.h"
-#include "util/mounts.h"
 #include "util/proc.h"
 #include "fs/open_file.h"
 
@@ -9,12 +8,12 @@ namespace h5swmrfs::fs {
 
 Filesystem::Filesystem(Config config_) : config(std::move(config_)), pins(config.pin_grace), cache(config.cache) {}
 
-void Filesystem::start(std::unique_ptr<lock::Lock> lock_, fuse_session* session) {
+void Filesystem::start(std::unique_ptr<lock::Lock> lock_, fuse_session* session, const util::MountEntry* mounted) {
     lock = std::move(lock_);
     if (config.direct) pool = std::make_unique<util::WorkerPool>(config.threads ? config.threads : util::default_threads());
-    if (const std::optional<util::MountEntry> entry = util::mount_at(config.mountpoint)) {
-        device = entry->device;
-        mount_id = entry->id;
+    if (mounted) {
+        device = mounted->device;
+        mount_id = mounted->id;
     }
     lock->on_writer_waiting([this] { pins.writer_waiting(); });
     if (cache.enabled()) {

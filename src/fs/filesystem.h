@@ -23,6 +23,7 @@
 #include "fs/pins.h"
 #include "fs/view.h"
 #include "lock/lock.h"
+#include "util/mounts.h"
 #include "util/worker_pool.h"
 
 namespace h5swmrfs::fs {
@@ -31,7 +32,8 @@ struct Filesystem {
     explicit Filesystem(Config config);
     // Takes the lock and starts serving: pins are cut for writers the lock hears of, and
     // the kernel's caches of `session` emptied after every shared hold given up.
-    void start(std::unique_ptr<lock::Lock> lock, fuse_session* session);
+    // `mounted`: the mount's entry in mountinfo (null when it cannot be read).
+    void start(std::unique_ptr<lock::Lock> lock, fuse_session* session, const util::MountEntry* mounted);
     // Teardown, once no request runs any more: open files and directories the kernel
     // had not released are dropped (a write staged and never closed is not committed, as
     // if its writer had been killed), then every HDF5 handle, then the lock (releasing

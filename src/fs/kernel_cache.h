@@ -59,6 +59,12 @@ public:
     // permissions, and would ask each time.)
     static constexpr double kRootTimeout = 1.0;
 
+    // How far past a sequential reader the page cache asks for pages: four whole requests
+    // (1 MiB each, max_write), so the daemon serves the next while the reader copies
+    // these, and a first read through the page cache is as fast as one past it. Set at
+    // mount (root only); the init reply's max_readahead must allow it.
+    static constexpr unsigned kReadaheadKiB = 1024;
+
     explicit KernelCache(bool enabled) : enabled_(enabled) {}
     ~KernelCache() { stop(); }
     KernelCache(const KernelCache&) = delete;

@@ -11,6 +11,7 @@
 #include "util/fuse_connection.h"
 #include "util/log.h"
 #include "util/mounts.h"
+#include "util/readahead.h"
 #include "util/text.h"
 
 namespace h5swmrfs::fs {
@@ -138,11 +139,16 @@ int mount(const Config& config, const Session& session, const LockMaker& make_lo
         } catch (const std::exception& e) {
             log::error(e.what(), ": a kill of this daemon may leave the mount hanging");
         }
+        try {
+            util::set_readahead(entry->device, KernelCache::kReadaheadKiB);
+        } catch (const std::exception& e) {
+            log::info(e.what(), ": the kernel's read-ahead stays at its default");
+        }
     }
 
     int status = 0;
     try {
-        filesystem.start(make_lock(), mounted.get());
+        filesystem.start(make_lock(), mounted.get(), entry ? &*entry : nullptr);
         if (session.serve_metrics) session.serve_metrics();
         log::info("mounted ", config.file, " on ", config.mountpoint, " (", session.lock_description, ")");
         status = mounted.serve(session.single_thread);

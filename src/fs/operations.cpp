@@ -35,7 +35,7 @@ constexpr auto guarded = &Guarded<name, Op>::call;
 
 void init(void*, fuse_conn_info* conn) {
     // Large requests: one read(2) of 1 MiB reaches the daemon as one request.
-    conn->max_readahead = 1 << 20;
+    conn->max_readahead = KernelCache::kReadaheadKiB << 10;
     conn->max_write = 1 << 20;  // cp hands over 1 MiB per write, not 128 KiB
     if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want &= ~FUSE_CAP_SPLICE_WRITE;
     // Directory contents are served with their attributes (readdirplus), which

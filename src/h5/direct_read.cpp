@@ -79,9 +79,11 @@ std::size_t DirectDataset::read(hid_t dataset, std::uint64_t offset, std::span<s
     // Drop-behind: a reader in order is done with a chunk once it read its last byte. Letting
     // it go at once lets the next decoding reuse its memory, where keeping it would take
     // fresh pages (faulted in one by one) for every chunk of a long read.
-    if (sequential)
-        for (std::uint64_t chunk : chunks)
-            if (chunk_end(chunk) <= offset + span.length) source_->cache.drop({address_, chunk});
+    // So is any reader with a chunk it read whole (the kernel's read-ahead sends requests
+    // of a megabyte at once, not in order; what it read is in the page cache now).
+    for (std::uint64_t chunk : chunks)
+        if (chunk_end(chunk) <= offset + span.length && (sequential || chunk_start(chunk) >= offset))
+            source_->cache.drop({address_, chunk});
     return span.length;
 }
 
@@ -195,6 +197,12 @@ DirectDataset::Chunk DirectDataset::decode(std::uint64_t chunk, const ChunkPlace
     }
 }
 
+std::uint64_t DirectDataset::chunk_start(std::uint64_t chunk) const {
+    std::vector<std::uint64_t> first = unlinear(grid_, chunk);
+    for (std::size_t d = 0; d < first.size(); ++d) first[d] *= map_.chunk[d];
+    return linear(map_.shape, first) * map_.element_size;
+}
+
 std::uint64_t DirectDataset::chunk_end(std::uint64_t chunk) const {
     std::vector<std::uint64_t> last = unlinear(grid_, chunk);
     for (std::size_t d = 0; d < last.size(); ++d)
@@ -269,6 +277,9 @@ void DirectDataset::read_ahead(hid_t dataset, std::uint64_t from, std::uint64_t 
     for (std::size_t i = 0; i < chunks.size(); ++i) {
         if (where[i].address == StorageMap::kUnallocated) continue;
         auto task = [self = shared_from_this(), chunk = chunks[i], place = where[i], keep] {
+            // The reader may have come past it meanwhile (the kernel's own read-ahead sends
+            // several requests at once), read it itself and let it go: not decoded again.
+            if (self->chunk_end(chunk) <= self->next_offset_.load()) return;
             try {
                 self->source_->cache.get({self->address_, chunk}, [&] { return self->decode(chunk, place); });
             } catch (const std::exception& e) {

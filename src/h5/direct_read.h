@@ -55,7 +55,8 @@ private:
     // Returns the chunks it read.
     std::vector<std::uint64_t> read_chunked(hid_t dataset, std::uint64_t first, std::uint64_t count,
                                             std::span<std::byte> target);
-    // The byte of the byte form just past the last element of `chunk`.
+    // The byte of the byte form at the first element of `chunk`, and just past its last.
+    std::uint64_t chunk_start(std::uint64_t chunk) const;
     std::uint64_t chunk_end(std::uint64_t chunk) const;
     void read_ahead(hid_t dataset, std::uint64_t from, std::uint64_t length, const std::shared_ptr<const void>& keep);
     // The chunks (indices in C order over the chunk grid) that elements [first, first + count) touch.
