@@ -103,6 +103,22 @@ class MountOptions(harness.DaemonTestCase):
         self.assert_clean_unmount(mount)
         self.assert_dataset('new', b'abc')
 
+    def readahead_kb(self):
+        device = os.stat(self.mnt).st_dev
+        path = '/sys/class/bdi/%d:%d/read_ahead_kb' % (os.major(device), os.minor(device))
+        with open(path) as f:
+            return int(f.read())
+
+    def test_readahead_of_a_caching_mount(self):
+        """A mount that caches reads ahead a whole megabyte (README Kernel
+        caching); one that does not keeps the kernel's default."""
+        mount = self.mount(redis_url=self.redis.url())
+        self.assertEqual(self.readahead_kb(), 1024)
+        self.assert_clean_unmount(mount)
+        mount = self.mount('-o', 'no_cache', redis_url=self.redis.url())
+        self.assertEqual(self.readahead_kb(), 128)
+        self.assert_clean_unmount(mount)
+
     def test_ro_by_o_is_read_only(self):
         mount = self.mount('-o', 'rw,ro', redis_url=self.redis.url())
         with self.assertRaises(OSError) as raised:
