@@ -39,12 +39,9 @@ void init(void*, fuse_conn_info* conn) {
     conn->max_write = 1 << 20;  // cp hands over 1 MiB per write, not 128 KiB
     if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want &= ~FUSE_CAP_SPLICE_WRITE;
     // Directory contents are served with their attributes (readdirplus), which
-    // saves `ls -l` one lookup per entry; once the kernel has the entries (`auto`), it
-    // lists without them, which would reset what it keeps of each.
-    if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
-    // The kernel keeps the answer to system.posix_acl_access (there never is one) with
-    // the inode, as it keeps its attributes: `ls -l` asks it of every file.
-    if (conn->capable & FUSE_CAP_POSIX_ACL) conn->want |= FUSE_CAP_POSIX_ACL;
+    // saves `ls -l` one lookup per entry.
+    if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+    conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
     // open(O_TRUNC) arrives as an open and a truncation, which open_truncations.h pairs:
     // with O_TRUNC in the open the kernel would empty the inode on this mount itself.
     conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;

@@ -48,16 +48,6 @@ std::vector<char> fill_directory(const DirHandle& dir, size_t size, off_t offset
     return buffer;
 }
 
-// What the kernel keeps of a listing (cache_readdir) is of the generation it was made
-// in, and kept while this hold is; a listing made before the generation moved is
-// forgotten as soon as it is answered. Under a shared hold (locked).
-void listed(Filesystem& fs, const View& view, fuse_ino_t ino, const DirHandle& dir) {
-    if (dir.generation == view.generation)
-        fs.cache.pages(ino, dir.generation);
-    else
-        fs.cache.tainted(ino);
-}
-
 }  // namespace
 
 void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -119,19 +109,14 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
             dir->entries.push_back(node_of(link, dir->directory.address, dir->directory.path));
         return dir;
     });
-    // The kernel keeps listings, as it keeps pages (kernel_cache.h): a second `ls -l`
-    // asks nothing, and so does not reset what the kernel keeps of each entry either.
-    fi->cache_readdir = fs.cache.enabled();
-    fi->keep_cache = fs.cache.enabled() && fs.cache.keep_pages(ino, handle->generation);
     fi->fh = fs.handles.keep(std::move(handle));
+    fi->cache_readdir = 0;
     if (reply::open(req, fi) != 0) fs.handles.drop(fi->fh);
 }
 
 void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
     const DirHandle& dir = *dir_handle(fi);
     Filesystem& fs = filesystem_of(req);
-    if (fs.cache.enabled())
-        locked(fs, Access::shared(), [&](View& view, const lock::Hold&) { listed(fs, view, ino, dir); });
     std::vector<char> buffer = fill_directory(dir, size, offset, [&](char* at, size_t room, off_t index, off_t next) {
         struct stat st {};
         const char* name;
@@ -154,7 +139,6 @@ void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse
     const DirHandle& dir = *dir_handle(fi);
     Filesystem& fs = filesystem_of(req);
     auto buffer = locked(fs, Access::shared(), [&](View& view, const lock::Hold&) {
-        listed(fs, view, ino, dir);
         return fill_directory(dir, size, offset, [&](char* at, size_t room, off_t index, off_t next) -> size_t {
             if (index < 2) {
                 // The kernel makes no dentry for "." and "..": no lookup count.

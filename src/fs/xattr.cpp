@@ -30,10 +30,10 @@ void reply_xattr(fuse_req_t req, const std::string& value, size_t size) {
         reply::buf(req, value.data(), value.size());
 }
 
-// The answer for a name outside user., which is never stored. POSIX ACLs: none (the
-// kernel keeps that answer with the inode, as FUSE_CAP_POSIX_ACL asks it to). Any other
-// namespace (security.selinux, trusted.*): not supported, the answer `ls -l` takes as
-// true of the whole mount, so it asks once per listing instead of once per file.
+// The answer for a name outside user., which is never stored. POSIX ACLs: none (as on
+// a filesystem without them). Any other namespace (security.selinux, trusted.*): not
+// supported, the answer `ls -l` takes as true of the whole mount, so it asks once per
+// listing instead of once per file.
 int not_stored(std::string_view name) {
     return name.starts_with("system.posix_acl_") ? ENODATA : EOPNOTSUPP;
 }
