@@ -16,6 +16,7 @@
 #include "fs/ops.h"
 #include "fs/stat.h"
 #include "h5/dataset_writer.h"
+#include "h5/direct_read.h"
 #include "util/bytes.h"
 #include "util/error.h"
 #include "util/file_io.h"
@@ -174,6 +175,7 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
     std::shared_ptr<lock::Hold> hold;
     bool staged = false;
     std::uint64_t generation = 0;
+    std::optional<h5::StoredRange> stored;  // the answer, as it lies in the file
     auto data = locked(fs, Access::pin_of(file.ino, &file).handing_to(hold), [&](View& view, const lock::Hold&) {
         if (repin) reply::fault_point("read-repin");
         std::lock_guard guard(file.mutex);
@@ -209,6 +211,7 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
             file.staging->overlay(at, buffer);
             return buffer;
         }
+        if (file.reader && (stored = file.reader->stored(static_cast<std::uint64_t>(offset), size))) return buffer;
         buffer.resize(file.reader ? size : 0);  // not zeroed: the direct path writes every byte it returns
         // H5Dread leaves what it has no bytes for (storage never written, fill time never) as it was.
         if (file.reader && !file.reader->direct()) std::fill(buffer.begin(), buffer.end(), std::byte{0});
@@ -221,9 +224,12 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
         fs.cache.pages(file.ino, generation);
     // The hold outlives the answer: bytes read under it land in the page cache before any
     // writer can change them (and an open after that change empties what is there).
-    reply::buf(req, reinterpret_cast<const char*>(data.data()), data.size());
+    if (stored)
+        reply::data(req, stored->fd, stored->offset, stored->length);
+    else
+        reply::buf(req, reinterpret_cast<const char*>(data.data()), data.size());
     hold.reset();
-    activity::read(data.size());
+    activity::read(stored ? stored->length : data.size());
 }
 
 void write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offset, fuse_file_info* fi) {

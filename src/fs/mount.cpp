@@ -21,7 +21,8 @@ class FuseArgs {
 public:
     FuseArgs(const Config& config, const Session& session) {
         storage_ = {"h5swmrfs"};
-        std::string mount_options = "default_permissions,fsname=" + util::escape_fuse_option(config.file) + ",subtype=h5swmrfs";
+        std::string mount_options = "default_permissions,fsname=" + util::escape_fuse_option(config.file) + ",subtype=h5swmrfs" +
+                                    ",max_read=" + std::to_string(kMaxRead);
         if (config.read_only) mount_options += ",ro";
         if (session.auto_unmount) mount_options += ",auto_unmount";
         for (const std::string& option : session.fuse_options) mount_options += "," + option;

@@ -34,10 +34,13 @@ template <Name name, auto Op>
 constexpr auto guarded = &Guarded<name, Op>::call;
 
 void init(void*, fuse_conn_info* conn) {
-    // Large requests: one read(2) of 1 MiB reaches the daemon as one request.
+    // Large requests: a read(2) of 1 MiB reaches the daemon as two (kMaxRead, sent at
+    // once), a write of 1 MiB as one (cp hands over 1 MiB per write, not 128 KiB).
+    conn->max_read = kMaxRead;
     conn->max_readahead = KernelCache::kReadaheadKiB << 10;
-    conn->max_write = 1 << 20;  // cp hands over 1 MiB per write, not 128 KiB
-    if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want &= ~FUSE_CAP_SPLICE_WRITE;
+    conn->max_write = 1 << 20;
+    // Contiguous datasets are answered from the file's pages by splice (reply::data).
+    if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
     // Directory contents are served with their attributes (readdirplus), which
     // saves `ls -l` one lookup per entry.
     if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;

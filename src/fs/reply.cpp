@@ -32,6 +32,13 @@ int readlink(fuse_req_t req, const char* link) { return fuse_reply_readlink(answ
 int open(fuse_req_t req, const fuse_file_info* fi) { return fuse_reply_open(answering(req), fi); }
 int write(fuse_req_t req, size_t count) { return fuse_reply_write(answering(req), count); }
 int buf(fuse_req_t req, const char* data, size_t size) { return fuse_reply_buf(answering(req), data, size); }
+int data(fuse_req_t req, int fd, std::uint64_t offset, size_t size) {
+    fuse_bufvec from = FUSE_BUFVEC_INIT(size);
+    from.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK | FUSE_BUF_FD_RETRY);
+    from.buf[0].fd = fd;
+    from.buf[0].pos = static_cast<off_t>(offset);
+    return fuse_reply_data(answering(req), &from, static_cast<fuse_buf_copy_flags>(0));
+}
 int statfs(fuse_req_t req, const struct statvfs* st) { return fuse_reply_statfs(answering(req), st); }
 int xattr(fuse_req_t req, size_t count) { return fuse_reply_xattr(answering(req), count); }
 

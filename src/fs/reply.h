@@ -9,6 +9,7 @@
 #include <sys/statvfs.h>
 
 #include <chrono>
+#include <cstdint>
 #include <exception>
 
 #include "fs/activity.h"
@@ -25,6 +26,9 @@ int readlink(fuse_req_t req, const char* link);
 int open(fuse_req_t req, const fuse_file_info* fi);
 int write(fuse_req_t req, size_t count);
 int buf(fuse_req_t req, const char* data, size_t size);
+// `size` bytes of file `fd` at `offset`: spliced from the file's pages into the answer when
+// the kernel and libfuse can (the daemon copies nothing), else read and sent.
+int data(fuse_req_t req, int fd, std::uint64_t offset, size_t size);
 int statfs(fuse_req_t req, const struct statvfs* st);
 int xattr(fuse_req_t req, size_t count);
 

@@ -54,7 +54,7 @@ ChunkCache::Chunk ChunkCache::get(const Key& key, const std::function<Chunk()>& 
 void ChunkCache::keep(const Key& key, const Chunk& chunk) {
     if (retired_ || !chunk || chunk->size() > capacity_ / 2) return;  // one chunk never evicts all the rest
     ages_.push_front(key);
-    entries_.emplace(key, Entry{chunk, ages_.begin()});
+    entries_.emplace(key, Entry{chunk, ages_.begin(), 0});
     bytes_ += chunk->size();
     while (bytes_ > capacity_ && !ages_.empty()) {
         auto oldest = entries_.find(ages_.back());
@@ -69,10 +69,12 @@ bool ChunkCache::has(const Key& key) {
     return entries_.count(key) || decoding_.count(key);
 }
 
-void ChunkCache::drop(const Key& key) {
+void ChunkCache::read_out(const Key& key, std::size_t bytes, std::size_t whole) {
     std::lock_guard guard(mutex_);
     auto it = entries_.find(key);
     if (it == entries_.end()) return;
+    it->second.read_out += bytes;
+    if (it->second.read_out < whole) return;
     bytes_ -= it->second.chunk->size();
     ages_.erase(it->second.age);
     entries_.erase(it);

@@ -36,8 +36,10 @@ public:
     Chunk get(const Key& key, const std::function<Chunk()>& decode);
     // Whether `key` is kept or being decoded (read-ahead leaves those alone).
     bool has(const Key& key);
-    // Lets `key` go (a reader in order is past it): its memory serves the next decoding.
-    void drop(const Key& key);
+    // Counts `bytes` of `key` read out of it; once `whole` were (all the dataset's bytes in
+    // it, whatever the order of the reads), lets it go: drop-behind, its memory serves the
+    // next decoding, where keeping it would take fresh pages for every chunk of a long read.
+    void read_out(const Key& key, std::size_t bytes, std::size_t whole);
     // Drops everything and keeps nothing from now on (the generation is over).
     void retire();
 
@@ -53,6 +55,7 @@ private:
     struct Entry {
         Chunk chunk;
         std::list<Key>::iterator age;
+        std::size_t read_out = 0;  // bytes read out of it so far
     };
     void keep(const Key& key, const Chunk& chunk);  // mutex_ held
 

@@ -123,6 +123,11 @@ void DatasetReader::use_direct(DirectReads& reads, std::uint64_t address, const 
     direct_ = reads.dataset(dataset_.get(), address, form_->memory_type.get(), name);
 }
 
+std::optional<StoredRange> DatasetReader::stored(std::uint64_t offset, std::size_t size) const {
+    if (!form_ || !direct_) return std::nullopt;
+    return direct_->stored(offset, size);
+}
+
 std::size_t DatasetReader::read(std::uint64_t offset, std::span<std::byte> out, const std::shared_ptr<const void>& keep) {
     if (!form_) throw Error(EOPNOTSUPP, form_error_);
     if (direct_) return direct_->read(dataset_.get(), offset, out, keep);

@@ -16,6 +16,7 @@
 namespace h5swmrfs::h5 {
 
 class DirectDataset;
+struct StoredRange;
 class DirectReads;
 
 // The user.h5.* extended attributes of a dataset (SPEC §4), in listing order.
@@ -49,6 +50,8 @@ public:
     // file as it is (the lock's hold) for the direct path's read-ahead, which runs after
     // this returns; without it nothing is read ahead.
     std::size_t read(std::uint64_t offset, std::span<std::byte> out, const std::shared_ptr<const void>& keep = {});
+    // What read() would give, as it lies in the file (DirectDataset::stored), or empty.
+    std::optional<StoredRange> stored(std::uint64_t offset, std::size_t size) const;
 
 private:
     void load_text();

@@ -59,11 +59,20 @@ std::size_t DirectDataset::read(hid_t dataset, std::uint64_t offset, std::span<s
     const std::size_t element_size = map_.element_size;
     const ElementSpan span = elements_for_bytes(elements_, element_size, offset, out.size());
     if (span.count == 0) return 0;
-    const bool sequential = offset == 0 || next_offset_.exchange(offset + span.length) == offset;
-    if (offset == 0) next_offset_ = span.length;
+    // A read at or near the front of what was read continues a stream, even when the
+    // kernel's read-ahead sends its requests several at once, not in order.
+    const std::uint64_t end = offset + span.length;
+    const std::uint64_t slack = 2 * std::max<std::uint64_t>(span.length, map_.chunked ? map_.chunk_bytes() : 0);
+    std::uint64_t front = next_offset_.load();
+    const bool sequential = offset == 0 || (offset <= front + span.length && end + slack >= front);
+    if (offset == 0)
+        next_offset_ = end;
+    else
+        while (front < end && !next_offset_.compare_exchange_weak(front, end)) {
+        }
     // Asked for before this read's own chunks: a worker starts on the next chunk while this
     // thread decodes the current one.
-    if (keep && sequential && map_.chunked) read_ahead(dataset, offset + span.length, span.length, keep);
+    if (keep && sequential && map_.chunked) read_ahead(dataset, end, span.length, keep);
 
     const std::uint64_t touched = span.count * element_size;
     util::Bytes scratch;
@@ -72,18 +81,9 @@ std::size_t DirectDataset::read(hid_t dataset, std::uint64_t offset, std::span<s
         scratch.resize(touched);
         target = scratch;
     }
-    std::vector<std::uint64_t> chunks;
-    if (map_.chunked) chunks = read_chunked(dataset, span.first, span.count, target);
+    if (map_.chunked) read_chunked(dataset, span.first, span.count, target);
     else read_contiguous(span.first * element_size, target);
     if (!scratch.empty()) std::memcpy(out.data(), scratch.data() + span.skip, span.length);
-    // Drop-behind: a reader in order is done with a chunk once it read its last byte. Letting
-    // it go at once lets the next decoding reuse its memory, where keeping it would take
-    // fresh pages (faulted in one by one) for every chunk of a long read.
-    // So is any reader with a chunk it read whole (the kernel's read-ahead sends requests
-    // of a megabyte at once, not in order; what it read is in the page cache now).
-    for (std::uint64_t chunk : chunks)
-        if (chunk_end(chunk) <= offset + span.length && (sequential || chunk_start(chunk) >= offset))
-            source_->cache.drop({address_, chunk});
     return span.length;
 }
 
@@ -94,6 +94,14 @@ void DirectDataset::fill(std::span<std::byte> target) const {
         return;
     }
     for (std::size_t at = 0; at + size <= target.size(); at += size) std::memcpy(target.data() + at, map_.fill.data(), size);
+}
+
+std::optional<StoredRange> DirectDataset::stored(std::uint64_t offset, std::size_t size) const {
+    if (map_.chunked || map_.address == StorageMap::kUnallocated || !map_.swaps.empty()) return std::nullopt;
+    const std::uint64_t total = elements_ * map_.element_size;
+    const std::uint64_t length = offset >= total ? 0 : std::min<std::uint64_t>(size, total - offset);
+    if (offset + length > map_.stored_bytes) return std::nullopt;  // read() says why not
+    return StoredRange{source_, source_->fd.get(), map_.address + offset, static_cast<std::size_t>(length)};
 }
 
 void DirectDataset::read_contiguous(std::uint64_t byte_offset, std::span<std::byte> target) {
@@ -197,10 +205,12 @@ DirectDataset::Chunk DirectDataset::decode(std::uint64_t chunk, const ChunkPlace
     }
 }
 
-std::uint64_t DirectDataset::chunk_start(std::uint64_t chunk) const {
-    std::vector<std::uint64_t> first = unlinear(grid_, chunk);
-    for (std::size_t d = 0; d < first.size(); ++d) first[d] *= map_.chunk[d];
-    return linear(map_.shape, first) * map_.element_size;
+std::uint64_t DirectDataset::bytes_in(std::uint64_t chunk) const {
+    const std::vector<std::uint64_t> at = unlinear(grid_, chunk);
+    std::uint64_t elements = 1;
+    for (std::size_t d = 0; d < at.size(); ++d)
+        elements *= std::min(map_.chunk[d], map_.shape[d] - at[d] * map_.chunk[d]);
+    return elements * map_.element_size;
 }
 
 std::uint64_t DirectDataset::chunk_end(std::uint64_t chunk) const {
@@ -210,8 +220,7 @@ std::uint64_t DirectDataset::chunk_end(std::uint64_t chunk) const {
     return (linear(map_.shape, last) + 1) * map_.element_size;
 }
 
-std::vector<std::uint64_t> DirectDataset::read_chunked(hid_t dataset, std::uint64_t first, std::uint64_t count,
-                                                       std::span<std::byte> target) {
+void DirectDataset::read_chunked(hid_t dataset, std::uint64_t first, std::uint64_t count, std::span<std::byte> target) {
     const std::vector<std::uint64_t> chunks = chunks_of(first, count, static_cast<std::size_t>(-1));
     const std::vector<ChunkPlace> where = places(dataset, chunks);
     std::vector<Chunk> decoded(chunks.size());
@@ -227,6 +236,7 @@ std::vector<std::uint64_t> DirectDataset::read_chunked(hid_t dataset, std::uint6
     // Each box of the range, cut by the chunks it meets, copied a row (last axis) at a time.
     const std::size_t rank = map_.shape.size();
     const std::size_t element_size = map_.element_size;
+    std::vector<std::uint64_t> taken(chunks.size(), 0);  // bytes read out of each
     for (const Box& box : cover_elements(map_.shape, first, count)) {
         for (std::size_t i = 0; i < chunks.size(); ++i) {
             const std::vector<std::uint64_t> origin = [&] {
@@ -242,6 +252,9 @@ std::vector<std::uint64_t> DirectDataset::read_chunked(hid_t dataset, std::uint6
                 meets = lo[d] < hi[d];
             }
             if (!meets) continue;
+            std::uint64_t elements = 1;
+            for (std::size_t d = 0; d < rank; ++d) elements *= hi[d] - lo[d];
+            taken[i] += elements * element_size;
             const std::byte* chunk = decoded[i]->data();
             const std::uint64_t row = (hi[rank - 1] - lo[rank - 1]) * element_size;
             std::vector<std::uint64_t> at = lo, local(rank);
@@ -259,14 +272,14 @@ std::vector<std::uint64_t> DirectDataset::read_chunked(hid_t dataset, std::uint6
             }
         }
     }
-    return chunks;
+    for (std::size_t i = 0; i < chunks.size(); ++i) source_->cache.read_out({address_, chunks[i]}, taken[i], bytes_in(chunks[i]));
 }
 
 void DirectDataset::read_ahead(hid_t dataset, std::uint64_t from, std::uint64_t length,
                                const std::shared_ptr<const void>& keep) {
     const std::uint64_t chunk_bytes = map_.chunk_bytes();
     const std::uint64_t window =
-        std::min<std::uint64_t>(2 * std::max<std::uint64_t>(length, chunk_bytes), source_->cache.capacity() / 8);
+        std::min<std::uint64_t>(4 * std::max<std::uint64_t>(length, chunk_bytes), source_->cache.capacity() / 8);
     const ElementSpan span = elements_for_bytes(elements_, map_.element_size, from, window);
     if (span.count == 0) return;
     std::vector<std::uint64_t> chunks = chunks_of(span.first, span.count, kMaxChunksAhead);

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -34,6 +35,15 @@ struct ChunkSource {
     ChunkCache cache;
 };
 
+// Bytes of a dataset's byte form as they lie in the file: [offset, offset + length) of `fd`,
+// which `source` keeps open. An answer can be spliced from there, never copied by the daemon.
+struct StoredRange {
+    std::shared_ptr<const ChunkSource> source;
+    int fd = -1;
+    std::uint64_t offset = 0;
+    std::size_t length = 0;
+};
+
 // One dataset in one generation.
 class DirectDataset : public std::enable_shared_from_this<DirectDataset> {
 public:
@@ -47,16 +57,20 @@ public:
     std::size_t read(hid_t dataset, std::uint64_t offset, std::span<std::byte> out,
                      const std::shared_ptr<const void>& keep);
 
+    // The bytes read() would give for [offset, offset + size), as they lie in the file, when
+    // they lie there as read: contiguous, allocated, in the byte order read. Else empty.
+    std::optional<StoredRange> stored(std::uint64_t offset, std::size_t size) const;
+
     const StorageMap& map() const noexcept { return map_; }
 
 private:
     using Chunk = ChunkCache::Chunk;
     void read_contiguous(std::uint64_t byte_offset, std::span<std::byte> target);
-    // Returns the chunks it read.
-    std::vector<std::uint64_t> read_chunked(hid_t dataset, std::uint64_t first, std::uint64_t count,
-                                            std::span<std::byte> target);
-    // The byte of the byte form at the first element of `chunk`, and just past its last.
-    std::uint64_t chunk_start(std::uint64_t chunk) const;
+    // Counts what it read out of each chunk (ChunkCache::read_out).
+    void read_chunked(hid_t dataset, std::uint64_t first, std::uint64_t count, std::span<std::byte> target);
+    // The bytes of the dataset that lie in `chunk` (fewer in an edge chunk).
+    std::uint64_t bytes_in(std::uint64_t chunk) const;
+    // The byte of the byte form just past the last element of `chunk`.
     std::uint64_t chunk_end(std::uint64_t chunk) const;
     void read_ahead(hid_t dataset, std::uint64_t from, std::uint64_t length, const std::shared_ptr<const void>& keep);
     // The chunks (indices in C order over the chunk grid) that elements [first, first + count) touch.
@@ -78,7 +92,7 @@ private:
     std::unordered_map<std::uint64_t, ChunkPlace> places_;  // found so far, this generation
     mutable std::once_flag fill_once_;
     mutable Chunk fill_chunk_;
-    std::atomic<std::uint64_t> next_offset_{0};  // where a sequential reader reads next
+    std::atomic<std::uint64_t> next_offset_{0};  // the front of its readers: the furthest end of a read
 };
 
 // The direct path of one generation: which datasets it takes, and their maps.

@@ -110,7 +110,7 @@ class MountOptions(harness.DaemonTestCase):
             return int(f.read())
 
     def test_readahead_of_a_caching_mount(self):
-        """A mount that caches reads ahead a whole megabyte (README Kernel
+        """A mount that caches reads ahead two whole requests (README Kernel
         caching); one that does not keeps the kernel's default."""
         mount = self.mount(redis_url=self.redis.url())
         self.assertEqual(self.readahead_kb(), 1024)
