@@ -13,7 +13,7 @@
 namespace h5swmrfs::h5 {
 namespace {
 
-// Read-ahead covers the bytes of the next two chunks (or two reads, if larger), at most an
+// Read-ahead covers the bytes of the next four chunks (or four reads, if larger), at most an
 // eighth of the cache, and at most this many chunks (such a window can cross many chunks of
 // a dataset whose rows are short).
 constexpr std::size_t kMaxChunksAhead = 8;
