@@ -90,6 +90,10 @@ void set_option(Options& options, const std::string& name, const std::string& sh
 void take_mount_options(Options& options, const std::string& text) {
     for (const MountOption& option : parse_mount_options(text)) {
         if (option.kind == MountOption::Kind::Fuse) {
+            // The size of read requests is the daemon's: an answer must fit the pipe it
+            // is spliced through (fs/fuse.h kMaxRead).
+            if (option.name == "max_read" || option.name.starts_with("max_read="))
+                throw Error(EINVAL, "-o " + option.name + ": the size of read requests is h5swmrfs's own (512 KiB)");
             options.fuse_options.push_back(option.name);
             continue;
         }

@@ -224,9 +224,20 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
         fs.cache.pages(file.ino, generation);
     // The hold outlives the answer: bytes read under it land in the page cache before any
     // writer can change them (and an open after that change empties what is there).
-    if (stored)
+    if (stored) {
+        // The splice reads the bytes as it answers, after the work's own check of the lease:
+        // checked again just before, and after (a daemon frozen in between, past its lease,
+        // may have answered with bytes a writer elsewhere was changing: they are not kept).
+        hold->check_valid();
         reply::data(req, stored->fd, stored->offset, stored->length);
-    else
+        try {
+            hold->check_valid();
+        } catch (const std::exception& e) {
+            log::warning(file.node.path, ": answered from the file as its lease ended (", e.what(),
+                         "): the page cache forgets it");
+            fs.cache.tainted(file.ino);
+        }
+    } else
         reply::buf(req, reinterpret_cast<const char*>(data.data()), data.size());
     hold.reset();
     activity::read(stored ? stored->length : data.size());

@@ -1,6 +1,7 @@
 #include "h5/direct_read.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -100,7 +101,9 @@ std::optional<StoredRange> DirectDataset::stored(std::uint64_t offset, std::size
     if (map_.chunked || map_.address == StorageMap::kUnallocated || !map_.swaps.empty()) return std::nullopt;
     const std::uint64_t total = elements_ * map_.element_size;
     const std::uint64_t length = offset >= total ? 0 : std::min<std::uint64_t>(size, total - offset);
-    if (offset + length > map_.stored_bytes) return std::nullopt;  // read() says why not
+    // Past its storage, or past the end of the file (cut behind the lock's back): read()
+    // says why not, where a splice would answer short.
+    if (offset + length > map_.stored_bytes || map_.address + offset + length > source_->file_size) return std::nullopt;
     return StoredRange{source_, source_->fd.get(), map_.address + offset, static_cast<std::size_t>(length)};
 }
 
@@ -307,7 +310,9 @@ void DirectDataset::read_ahead(hid_t dataset, std::uint64_t from, std::uint64_t 
 DirectReads::DirectReads(const std::string& file, util::WorkerPool& pool, std::size_t cache_bytes) {
     util::Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) throw Error(errno, file + ": cannot open for direct reads: " + std::strerror(errno));
-    source_ = std::make_shared<ChunkSource>(std::move(fd), pool, cache_bytes);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) throw Error(errno, file + ": cannot stat for direct reads: " + std::strerror(errno));
+    source_ = std::make_shared<ChunkSource>(std::move(fd), static_cast<std::uint64_t>(st.st_size), pool, cache_bytes);
 }
 
 std::shared_ptr<DirectDataset> DirectReads::dataset(hid_t dataset, std::uint64_t address, hid_t memory_type,

@@ -29,8 +29,10 @@ namespace h5swmrfs::h5 {
 // What the datasets of one generation share: the file's descriptor, the workers, the
 // decoded chunks.
 struct ChunkSource {
-    ChunkSource(util::Fd fd_, util::WorkerPool& pool_, std::size_t cache_bytes) : fd(std::move(fd_)), pool(pool_), cache(cache_bytes) {}
+    ChunkSource(util::Fd fd_, std::uint64_t file_size_, util::WorkerPool& pool_, std::size_t cache_bytes)
+        : fd(std::move(fd_)), file_size(file_size_), pool(pool_), cache(cache_bytes) {}
     util::Fd fd;
+    std::uint64_t file_size;  // as it is for this generation (the shared hold keeps it so)
     util::WorkerPool& pool;
     ChunkCache cache;
 };

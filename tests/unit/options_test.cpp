@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/options.h"
+#include "error_code.h"
 #include "util/error.h"
 
 using h5swmrfs::Error;
@@ -109,9 +110,14 @@ TEST_CASE("ro means read-only, wherever it comes") {
 }
 
 TEST_CASE("other words go to FUSE, escaped for its -o") {
-    const Options o = parse({"-o", "allow_other,max_read=4096,dev,suid,user=joe,fsname=a\\,b\\\\c", "-o", "auto_unmount", "f", "m"});
-    CHECK(o.fuse_options == std::vector<std::string>{"allow_other", "max_read=4096", "dev", "suid", "user=joe", "fsname=a\\,b\\\\c"});
+    const Options o = parse({"-o", "allow_other,max_background=4,dev,suid,user=joe,fsname=a\\,b\\\\c", "-o", "auto_unmount", "f", "m"});
+    CHECK(o.fuse_options == std::vector<std::string>{"allow_other", "max_background=4", "dev", "suid", "user=joe", "fsname=a\\,b\\\\c"});
     CHECK(o.auto_unmount);
+}
+
+TEST_CASE("max_read is refused: read requests are the daemon's size, to fit its splice pipe") {
+    CHECK(h5swmrfs::test::error_code_of([] { parse({"-o", "allow_other,max_read=4096", "f", "m"}); }) == EINVAL);
+    CHECK(h5swmrfs::test::error_code_of([] { parse({"-o", "max_read", "f", "m"}); }) == EINVAL);
 }
 
 TEST_CASE("a word that only starts like an option of ours is not one") {
