@@ -269,15 +269,15 @@ class BusyHost:
         fds = [os.open("/dev/null", os.O_RDONLY) for _ in range(self.descriptors)]
         try:
             for _ in range(self.processes):
-                self.children.append(subprocess.Popen(["sleep", "3600"], pass_fds=fds,
-                                                      stdin=subprocess.DEVNULL))
+                self.children.append(subprocess.Popen(["sleep", "3600"], pass_fds=fds, stdin=subprocess.DEVNULL,
+                                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         except BaseException:
             self.__exit__(None, None, None)
             raise
         finally:
             for fd in fds:
                 os.close(fd)
-        return self.mnt
+        return self
 
     def __exit__(self, *exc):
         for child in self.children:
