@@ -229,7 +229,7 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
         // checked again just before, and after (a daemon frozen in between, past its lease,
         // may have answered with bytes a writer elsewhere was changing: they are not kept).
         hold->check_valid();
-        reply::data(req, stored->fd, stored->offset, stored->length);
+        reply::data(req, stored->source->fd.get(), stored->offset, stored->length);
         try {
             hold->check_valid();
         } catch (const std::exception& e) {

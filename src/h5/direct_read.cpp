@@ -104,7 +104,7 @@ std::optional<StoredRange> DirectDataset::stored(std::uint64_t offset, std::size
     // Past its storage, or past the end of the file (cut behind the lock's back): read()
     // says why not, where a splice would answer short.
     if (offset + length > map_.stored_bytes || map_.address + offset + length > source_->file_size) return std::nullopt;
-    return StoredRange{source_, source_->fd.get(), map_.address + offset, static_cast<std::size_t>(length)};
+    return StoredRange{source_, map_.address + offset, static_cast<std::size_t>(length)};
 }
 
 void DirectDataset::read_contiguous(std::uint64_t byte_offset, std::span<std::byte> target) {

@@ -37,11 +37,10 @@ struct ChunkSource {
     ChunkCache cache;
 };
 
-// Bytes of a dataset's byte form as they lie in the file: [offset, offset + length) of `fd`,
-// which `source` keeps open. An answer can be spliced from there, never copied by the daemon.
+// Bytes of a dataset's byte form as they lie in the file: [offset, offset + length) of the
+// descriptor `source` keeps open. An answer can be spliced from there, never copied by the daemon.
 struct StoredRange {
     std::shared_ptr<const ChunkSource> source;
-    int fd = -1;
     std::uint64_t offset = 0;
     std::size_t length = 0;
 };

@@ -341,7 +341,6 @@ class Coherence(wh.WriteTestCase):
                 break
         self.assertGreater(read_requests(self.port), first)
 
-
     def test_ls_l_asks_security_selinux_once_per_listing(self):
         """`ls -l` asks two names outside user. of every file: the ACL (none:
         ENODATA) and security.selinux, answered as not supported (EOPNOTSUPP),
