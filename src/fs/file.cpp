@@ -175,7 +175,8 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
     std::shared_ptr<lock::Hold> hold;
     bool staged = false;
     std::uint64_t generation = 0;
-    std::optional<h5::StoredRange> stored;  // the answer, as it lies in the file
+    std::optional<h5::StoredRange> stored;     // the answer, as it lies in the file
+    std::optional<h5::DecodedRange> decoded;  // the answer, in decoded chunks
     auto data = locked(fs, Access::pin_of(file.ino, &file).handing_to(hold), [&](View& view, const lock::Hold&) {
         if (repin) reply::fault_point("read-repin");
         std::lock_guard guard(file.mutex);
@@ -212,6 +213,7 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
             return buffer;
         }
         if (file.reader && (stored = file.reader->stored(static_cast<std::uint64_t>(offset), size))) return buffer;
+        if (file.reader && (decoded = file.reader->decoded(static_cast<std::uint64_t>(offset), size, hold))) return buffer;
         buffer.resize(file.reader ? size : 0);  // not zeroed: the direct path writes every byte it returns
         // H5Dread leaves what it has no bytes for (storage never written, fill time never) as it was.
         if (file.reader && !file.reader->direct()) std::fill(buffer.begin(), buffer.end(), std::byte{0});
@@ -237,10 +239,13 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
                          "): the page cache forgets it");
             fs.cache.tainted(file.ino);
         }
-    } else
+    } else if (decoded) {
+        reply::parts(req, decoded->parts);
+    } else {
         reply::buf(req, reinterpret_cast<const char*>(data.data()), data.size());
+    }
     hold.reset();
-    activity::read(stored ? stored->length : data.size());
+    activity::read(stored ? stored->length : decoded ? decoded->size() : data.size());
 }
 
 void write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offset, fuse_file_info* fi) {

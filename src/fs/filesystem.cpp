@@ -10,7 +10,11 @@ Filesystem::Filesystem(Config config_) : config(std::move(config_)), pins(config
 
 void Filesystem::start(std::unique_ptr<lock::Lock> lock_, fuse_session* session, const util::MountEntry* mounted) {
     lock = std::move(lock_);
-    if (config.direct) pool = std::make_unique<util::WorkerPool>(config.threads ? config.threads : util::default_threads());
+    if (config.direct) {
+        pool = std::make_unique<util::WorkerPool>(config.threads ? config.threads : util::default_threads());
+        // Enough for the chunks of a few streams between decoding and drop-behind.
+        buffers = util::BufferPool::create(config.chunk_cache_bytes / 8);
+    }
     if (mounted) {
         device = mounted->device;
         mount_id = mounted->id;

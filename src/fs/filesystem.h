@@ -24,6 +24,7 @@
 #include "fs/view.h"
 #include "lock/lock.h"
 #include "util/mounts.h"
+#include "util/buffer_pool.h"
 #include "util/worker_pool.h"
 
 namespace h5swmrfs::fs {
@@ -49,6 +50,7 @@ struct Filesystem {
     // The direct read path's workers (started with the mount, after daemonising); null
     // without it. Its read-ahead keeps shares of lock holds: stopped before the lock goes.
     std::unique_ptr<util::WorkerPool> pool;
+    std::shared_ptr<util::BufferPool> buffers;  // and the memory of its decoded chunks, used again
 
     std::shared_mutex view_mutex;
     std::unique_ptr<View> view;  // guarded by view_mutex

@@ -1,6 +1,12 @@
 #include "fs/reply.h"
 
+#include <sys/uio.h>
+
+#include <cstring>
+#include <vector>
+
 #include "fs/kernel_cache.h"
+#include "util/bytes.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -32,6 +38,22 @@ int readlink(fuse_req_t req, const char* link) { return fuse_reply_readlink(answ
 int open(fuse_req_t req, const fuse_file_info* fi) { return fuse_reply_open(answering(req), fi); }
 int write(fuse_req_t req, size_t count) { return fuse_reply_write(answering(req), count); }
 int buf(fuse_req_t req, const char* data, size_t size) { return fuse_reply_buf(answering(req), data, size); }
+int parts(fuse_req_t req, std::span<const std::span<const std::byte>> parts) {
+    // Well below what one writev takes (UIO_MAXIOV, 1024, the answer's header included).
+    constexpr std::size_t kMaxPieces = 256;
+    if (parts.size() <= kMaxPieces) {
+        std::vector<iovec> pieces;
+        pieces.reserve(parts.size());
+        for (const auto& part : parts) pieces.push_back({const_cast<std::byte*>(part.data()), part.size()});
+        return fuse_reply_iov(answering(req), pieces.data(), static_cast<int>(pieces.size()));
+    }
+    std::size_t total = 0;
+    for (const auto& part : parts) total += part.size();
+    util::Bytes gathered(total);
+    std::byte* at = gathered.data();
+    for (const auto& part : parts) at = static_cast<std::byte*>(std::memcpy(at, part.data(), part.size())) + part.size();
+    return fuse_reply_buf(answering(req), reinterpret_cast<const char*>(gathered.data()), gathered.size());
+}
 int data(fuse_req_t req, int fd, std::uint64_t offset, size_t size) {
     fuse_bufvec from = FUSE_BUFVEC_INIT(size);
     from.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK | FUSE_BUF_FD_RETRY);

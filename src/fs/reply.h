@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <span>
 
 #include "fs/activity.h"
 #include "fs/fuse.h"
@@ -26,6 +27,9 @@ int readlink(fuse_req_t req, const char* link);
 int open(fuse_req_t req, const fuse_file_info* fi);
 int write(fuse_req_t req, size_t count);
 int buf(fuse_req_t req, const char* data, size_t size);
+// The bytes of `parts`, one after the other, sent from where they lie (one writev), or
+// gathered first when they are too many pieces for one.
+int parts(fuse_req_t req, std::span<const std::span<const std::byte>> parts);
 // `size` bytes of file `fd` at `offset`: spliced from the file's pages into the answer when
 // the kernel and libfuse can (the daemon copies nothing), else read and sent.
 int data(fuse_req_t req, int fd, std::uint64_t offset, size_t size);

@@ -7,14 +7,15 @@
 
 namespace h5swmrfs::fs {
 
-View::View(const Config& config, std::uint64_t generation_, bool writable, util::WorkerPool* pool)
+View::View(const Config& config, std::uint64_t generation_, bool writable, util::WorkerPool* pool,
+           std::shared_ptr<util::BufferPool> buffers)
     : generation(generation_), path(config.file), file(h5::File::open(config.file, writable)) {
     if (::stat(config.file.c_str(), &file_stat) != 0) throw Error(errno, config.file + ": cannot stat");
     // Opened again for each generation, like the HDF5 file: whatever replaced FILE.h5 under
     // an exclusive hold is what this generation reads.
-    if (pool && !writable) {
+    if (pool && buffers && !writable) {
         try {
-            direct = std::make_unique<h5::DirectReads>(config.file, *pool, config.chunk_cache_bytes);
+            direct = std::make_unique<h5::DirectReads>(config.file, *pool, std::move(buffers), config.chunk_cache_bytes);
         } catch (const std::exception& e) {
             log::warning(e.what(), "; this version of the file is read through HDF5 alone");
         }
@@ -34,7 +35,7 @@ ViewAccess::ViewAccess(Filesystem& fs, const lock::Hold& hold) : fs_(fs), hold_(
         // Nobody else in this process holds the lock now, so nobody else uses the view.
         exclusive_ = std::unique_lock(fs.view_mutex);
         fs.view.reset();
-        fs.view = std::make_unique<View>(fs.config, generation, true, nullptr);
+        fs.view = std::make_unique<View>(fs.config, generation, true, nullptr, nullptr);
         fs.inodes.set_root(fs.view->file.root_address());
         view_ = fs.view.get();
         return;
@@ -51,7 +52,7 @@ ViewAccess::ViewAccess(Filesystem& fs, const lock::Hold& hold) : fs_(fs), hold_(
             if (!fs.view || fs.view->generation != generation) {
                 if (fs.view) log::debug("generation ", fs.view->generation, " -> ", generation, ": reopening");
                 fs.view.reset();
-                fs.view = std::make_unique<View>(fs.config, generation, false, fs.pool.get());
+                fs.view = std::make_unique<View>(fs.config, generation, false, fs.pool.get(), fs.buffers);
                 fs.inodes.set_root(fs.view->file.root_address());
             }
         }

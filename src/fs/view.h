@@ -29,9 +29,11 @@ struct Filesystem;
 // holds open for writing (superblock v3 marks it so) cannot be opened by anyone
 // else, and idle mounts must never stand in the way of another writer.
 struct View {
-    // `pool`: the direct read path's workers; null without it. A writable view never reads
-    // past HDF5 (its changes are in the journal, not the file).
-    View(const Config& config, std::uint64_t generation, bool writable, util::WorkerPool* pool);
+    // `pool`: the direct read path's workers, `buffers` its decoded chunks' memory; null
+    // without it. A writable view never reads past HDF5 (its changes are in the journal,
+    // not the file).
+    View(const Config& config, std::uint64_t generation, bool writable, util::WorkerPool* pool,
+         std::shared_ptr<util::BufferPool> buffers);
     ~View();
     View(const View&) = delete;
     View& operator=(const View&) = delete;

@@ -41,16 +41,16 @@ std::span<const std::byte> verify_fletcher32(std::span<const std::byte> data) {
 
 // `limit`: more than this many bytes out is corruption (no stage of the pipeline makes a
 // chunk larger than its decoded size plus the checksums after it). What follows the end of
-// the stream is ignored, as HDF5 does.
+// the stream is ignored, as HDF5 does. The bytes go into `out`, whose memory is reused.
 #ifdef H5SWMRFS_LIBDEFLATE
 // libdeflate inflates whole buffers about twice as fast as zlib; one decompressor per thread.
-util::Bytes inflate_all(std::span<const std::byte> in, std::size_t limit) {
+void inflate_into(std::span<const std::byte> in, std::size_t limit, util::Bytes& out) {
     struct Free {
         void operator()(libdeflate_decompressor* d) const noexcept { libdeflate_free_decompressor(d); }
     };
     thread_local std::unique_ptr<libdeflate_decompressor, Free> decompressor(libdeflate_alloc_decompressor());
     if (!decompressor) throw Error(ENOMEM, "inflate: cannot start");
-    util::Bytes out(limit);
+    out.resize(limit);
     std::size_t produced = 0;
     switch (libdeflate_zlib_decompress(decompressor.get(), in.data(), in.size(), out.data(), out.size(), &produced)) {
         case LIBDEFLATE_SUCCESS: break;
@@ -58,16 +58,15 @@ util::Bytes inflate_all(std::span<const std::byte> in, std::size_t limit) {
         default: corrupt("inflate failed: bad or truncated stream");
     }
     out.resize(produced);
-    return out;
 }
 #else
-util::Bytes inflate_all(std::span<const std::byte> in, std::size_t limit) {
+void inflate_into(std::span<const std::byte> in, std::size_t limit, util::Bytes& out) {
     // HDF5 chunks are below 4 GiB, so one call of zlib's takes the whole stream.
     if (in.size() > std::numeric_limits<uInt>::max() || limit >= std::numeric_limits<uInt>::max())
         corrupt("inflate: a chunk of " + std::to_string(in.size()) + " bytes is larger than HDF5 writes");
     z_stream stream{};
     if (inflateInit(&stream) != Z_OK) throw Error(ENOMEM, "inflate: cannot start");
-    util::Bytes out(limit + 1);  // one byte more than allowed: a longer stream shows
+    out.resize(limit + 1);  // one byte more than allowed: a longer stream shows
     stream.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(in.data()));
     stream.avail_in = static_cast<uInt>(in.size());
     stream.next_out = reinterpret_cast<Bytef*>(out.data());
@@ -84,7 +83,6 @@ util::Bytes inflate_all(std::span<const std::byte> in, std::size_t limit) {
     }
     if (produced > limit) corrupt("inflate failed: the stream is longer than a chunk");
     out.resize(produced);
-    return out;
 }
 #endif
 
@@ -153,10 +151,13 @@ void unshuffle_fixed(const std::byte* in, std::byte* out, std::size_t elements) 
     gather<Size>(in, out, done, elements);
 }
 
-util::Bytes unshuffle(std::span<const std::byte> in, std::size_t element_size) {
+void unshuffle_into(std::span<const std::byte> in, std::size_t element_size, util::Bytes& out) {
     const std::size_t elements = element_size ? in.size() / element_size : 0;
-    if (element_size <= 1 || elements <= 1) return {in.begin(), in.end()};
-    util::Bytes out(in.size());
+    if (element_size <= 1 || elements <= 1) {
+        out.assign(in.begin(), in.end());
+        return;
+    }
+    out.resize(in.size());
     switch (element_size) {
         case 2: unshuffle_fixed<2>(in.data(), out.data(), elements); break;
         case 4: unshuffle_fixed<4>(in.data(), out.data(), elements); break;
@@ -166,7 +167,6 @@ util::Bytes unshuffle(std::span<const std::byte> in, std::size_t element_size) {
     // What does not fill a whole element stays where it was.
     const std::size_t whole = elements * element_size;
     std::copy(in.begin() + static_cast<std::ptrdiff_t>(whole), in.end(), out.begin() + static_cast<std::ptrdiff_t>(whole));
-    return out;
 }
 
 template <class Word>
@@ -183,7 +183,26 @@ std::uint16_t swap16(std::uint16_t v) { return __builtin_bswap16(v); }
 std::uint32_t swap32(std::uint32_t v) { return __builtin_bswap32(v); }
 std::uint64_t swap64(std::uint64_t v) { return __builtin_bswap64(v); }
 
+// The most bytes that can enter filter i when writing (i = 0 .. filters.size()): what an
+// inflate undoing it may give, no more (a longer stream is corruption, never a reason to
+// allocate more).
+std::vector<std::size_t> bounds(std::span<const Filter> filters, unsigned filter_mask, std::size_t chunk_bytes) {
+    std::vector<std::size_t> bound(filters.size() + 1, chunk_bytes);
+    for (std::size_t i = 0; i < filters.size(); ++i) {
+        const bool applied = !(i < 32 && (filter_mask >> i) & 1u);
+        std::size_t next = bound[i];
+        if (applied && filters[i].kind == Filter::Kind::Fletcher32) next += kChecksumBytes;
+        if (applied && filters[i].kind == Filter::Kind::Deflate) next += next / 1000 + 64;  // incompressible bytes grow
+        bound[i + 1] = next;
+    }
+    return bound;
+}
+
 }  // namespace
+
+std::size_t decoding_bytes(std::span<const Filter> filters, std::size_t chunk_bytes) {
+    return bounds(filters, 0, chunk_bytes).back();
+}
 
 std::uint32_t fletcher32(std::span<const std::byte> data) noexcept {
     const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
@@ -212,41 +231,45 @@ std::uint32_t fletcher32(std::span<const std::byte> data) noexcept {
     return (sum2 << 16) | sum1;
 }
 
-util::Bytes decode_chunk(std::span<const std::byte> stored, std::span<const Filter> filters,
-                                    unsigned filter_mask, std::size_t chunk_bytes) {
+void decode_chunk(std::span<const std::byte> stored, std::span<const Filter> filters, unsigned filter_mask,
+                  std::size_t chunk_bytes, util::Bytes& out, util::Bytes& scratch) {
     auto applied = [&](std::size_t i) { return !(i < 32 && (filter_mask >> i) & 1u); };
-    // The most bytes that can enter filter i when writing: what an inflate undoing it may
-    // give, no more (a longer stream is corruption, never a reason to allocate more).
-    std::vector<std::size_t> bound(filters.size() + 1, chunk_bytes);
-    for (std::size_t i = 0; i < filters.size(); ++i) {
-        std::size_t next = bound[i];
-        if (applied(i) && filters[i].kind == Filter::Kind::Fletcher32) next += kChecksumBytes;
-        if (applied(i) && filters[i].kind == Filter::Kind::Deflate) next += next / 1000 + 64;  // incompressible bytes grow
-        bound[i + 1] = next;
-    }
-    util::Bytes owned;                         // what the last stage that made new bytes made
-    std::span<const std::byte> data = stored;  // the bytes as they stand: `stored`, or part of `owned`
+    auto makes_bytes = [&](std::size_t i) { return applied(i) && filters[i].kind != Filter::Kind::Fletcher32; };
+    const std::vector<std::size_t> bound = bounds(filters, filter_mask, chunk_bytes);
+    // The stages that make new bytes make them in `out` and `scratch` in turn, the last one
+    // in `out` (a stage never writes where it reads).
+    std::size_t stages = 0;
+    for (std::size_t i = 0; i < filters.size(); ++i) stages += makes_bytes(i);
+    std::span<const std::byte> data = stored;  // the bytes as they stand: in `stored`, `scratch` or `out`
     for (std::size_t i = filters.size(); i-- > 0;) {
         if (!applied(i)) continue;  // not applied to this chunk
+        util::Bytes& into = stages % 2 ? out : scratch;
+        if (makes_bytes(i)) --stages;
         switch (filters[i].kind) {
             case Filter::Kind::Fletcher32: data = verify_fletcher32(data); break;
             case Filter::Kind::Deflate:
-                owned = inflate_all(data, bound[i]);
-                data = owned;
+                inflate_into(data, bound[i], into);
+                data = into;
                 break;
             case Filter::Kind::Shuffle:
-                owned = unshuffle(data, filters[i].element_size);
-                data = owned;
+                unshuffle_into(data, filters[i].element_size, into);
+                data = into;
                 break;
         }
     }
     if (data.size() != chunk_bytes)
         corrupt("decoded to " + std::to_string(data.size()) + " bytes, a chunk holds " + std::to_string(chunk_bytes));
-    if (!owned.empty() && data.data() == owned.data()) {
-        owned.resize(data.size());  // a checksum stripped off its end
-        return owned;
-    }
-    return {data.begin(), data.end()};
+    if (data.data() == out.data())
+        out.resize(data.size());  // a checksum stripped off its end
+    else
+        out.assign(data.begin(), data.end());  // nothing made new bytes: the stored ones, checksums off
+}
+
+util::Bytes decode_chunk(std::span<const std::byte> stored, std::span<const Filter> filters, unsigned filter_mask,
+                         std::size_t chunk_bytes) {
+    util::Bytes out, scratch;
+    decode_chunk(stored, filters, filter_mask, chunk_bytes, out, scratch);
+    return out;
 }
 
 void swap_bytes(std::span<std::byte> data, std::size_t element_size, std::span<const ByteSwap> swaps) noexcept {

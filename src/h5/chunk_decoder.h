@@ -34,7 +34,15 @@ std::uint32_t fletcher32(std::span<const std::byte> data) noexcept;
 // saying what failed (checksum, inflate, size); never reads or writes out of bounds,
 // whatever `stored` holds.
 util::Bytes decode_chunk(std::span<const std::byte> stored, std::span<const Filter> filters,
-                                    unsigned filter_mask, std::size_t chunk_bytes);
+                         unsigned filter_mask, std::size_t chunk_bytes);
+// The same into `out`, with `scratch` for what a stage before the last makes: their memory
+// is used when large enough, their contents are lost (also when it throws).
+void decode_chunk(std::span<const std::byte> stored, std::span<const Filter> filters, unsigned filter_mask,
+                  std::size_t chunk_bytes, util::Bytes& out, util::Bytes& scratch);
+
+// The most bytes any stage of decode_chunk may make for a chunk of `chunk_bytes` (buffers
+// of this size are used as they are, never grown).
+std::size_t decoding_bytes(std::span<const Filter> filters, std::size_t chunk_bytes);
 
 // Swaps the bytes of every field `swaps` names in each `element_size`-byte element of `data`
 // (a trailing partial element is left alone).

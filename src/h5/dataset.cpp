@@ -124,8 +124,14 @@ void DatasetReader::use_direct(DirectReads& reads, std::uint64_t address, const 
 }
 
 std::optional<StoredRange> DatasetReader::stored(std::uint64_t offset, std::size_t size) const {
-    if (!form_ || !direct_) return std::nullopt;
+    if (!direct_) return std::nullopt;
     return direct_->stored(offset, size);
+}
+
+std::optional<DecodedRange> DatasetReader::decoded(std::uint64_t offset, std::size_t size,
+                                                   const std::shared_ptr<const void>& keep) {
+    if (!direct_) return std::nullopt;
+    return direct_->decoded(dataset_.get(), offset, size, keep);
 }
 
 std::size_t DatasetReader::read(std::uint64_t offset, std::span<std::byte> out, const std::shared_ptr<const void>& keep) {

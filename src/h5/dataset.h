@@ -17,6 +17,7 @@ namespace h5swmrfs::h5 {
 
 class DirectDataset;
 struct StoredRange;
+struct DecodedRange;
 class DirectReads;
 
 // The user.h5.* extended attributes of a dataset (SPEC §4), in listing order.
@@ -52,6 +53,8 @@ public:
     std::size_t read(std::uint64_t offset, std::span<std::byte> out, const std::shared_ptr<const void>& keep = {});
     // What read() would give, as it lies in the file (DirectDataset::stored), or empty.
     std::optional<StoredRange> stored(std::uint64_t offset, std::size_t size) const;
+    // What read() would give, in decoded chunks (DirectDataset::decoded), or empty.
+    std::optional<DecodedRange> decoded(std::uint64_t offset, std::size_t size, const std::shared_ptr<const void>& keep);
 
 private:
     void load_text();

@@ -55,26 +55,53 @@ DirectDataset::DirectDataset(std::shared_ptr<ChunkSource> source, StorageMap map
     for (std::size_t d = 0; d < map_.chunk.size(); ++d) grid_.push_back((map_.shape[d] + map_.chunk[d] - 1) / map_.chunk[d]);
 }
 
-std::size_t DirectDataset::read(hid_t dataset, std::uint64_t offset, std::span<std::byte> out,
-                                 const std::shared_ptr<const void>& keep) {
-    const std::size_t element_size = map_.element_size;
-    const ElementSpan span = elements_for_bytes(elements_, element_size, offset, out.size());
-    if (span.count == 0) return 0;
+std::size_t DecodedRange::size() const noexcept {
+    std::size_t total = 0;
+    for (const auto& part : parts) total += part.size();
+    return total;
+}
+
+std::size_t DecodedRange::copy_to(std::span<std::byte> out) const noexcept {
+    std::size_t at = 0;
+    for (const auto& part : parts) {
+        std::memcpy(out.data() + at, part.data(), part.size());
+        at += part.size();
+    }
+    return at;
+}
+
+bool DirectDataset::continues_stream(std::uint64_t offset, std::uint64_t length) {
     // A read at or near the front of what was read continues a stream, even when the
     // kernel's read-ahead sends its requests several at once, not in order.
-    const std::uint64_t end = offset + span.length;
-    const std::uint64_t slack = 2 * std::max<std::uint64_t>(span.length, map_.chunked ? map_.chunk_bytes() : 0);
+    const std::uint64_t end = offset + length;
+    const std::uint64_t slack = 2 * std::max<std::uint64_t>(length, map_.chunk_bytes());
     std::uint64_t front = next_offset_.load();
-    const bool sequential = offset == 0 || (offset <= front + span.length && end + slack >= front);
+    const bool sequential = offset == 0 || (offset <= front + length && end + slack >= front);
     if (offset == 0)
         next_offset_ = end;
     else
         while (front < end && !next_offset_.compare_exchange_weak(front, end)) {
         }
+    return sequential;
+}
+
+std::optional<DecodedRange> DirectDataset::decoded(hid_t dataset, std::uint64_t offset, std::size_t size,
+                                                   const std::shared_ptr<const void>& keep) {
+    if (!map_.chunked) return std::nullopt;
+    const ElementSpan span = elements_for_bytes(elements_, map_.element_size, offset, size);
+    if (span.count == 0) return DecodedRange{};
     // Asked for before this read's own chunks: a worker starts on the next chunk while this
     // thread decodes the current one.
-    if (keep && sequential && map_.chunked) read_ahead(dataset, end, span.length, keep);
+    if (continues_stream(offset, span.length) && keep) read_ahead(dataset, offset + span.length, span.length, keep);
+    return read_chunked(dataset, span);
+}
 
+std::size_t DirectDataset::read(hid_t dataset, std::uint64_t offset, std::span<std::byte> out,
+                                 const std::shared_ptr<const void>& keep) {
+    if (std::optional<DecodedRange> range = decoded(dataset, offset, out.size(), keep)) return range->copy_to(out);
+    const std::size_t element_size = map_.element_size;
+    const ElementSpan span = elements_for_bytes(elements_, element_size, offset, out.size());
+    if (span.count == 0) return 0;
     const std::uint64_t touched = span.count * element_size;
     util::Bytes scratch;
     std::span<std::byte> target = out.first(std::min<std::uint64_t>(touched, out.size()));
@@ -82,8 +109,7 @@ std::size_t DirectDataset::read(hid_t dataset, std::uint64_t offset, std::span<s
         scratch.resize(touched);
         target = scratch;
     }
-    if (map_.chunked) read_chunked(dataset, span.first, span.count, target);
-    else read_contiguous(span.first * element_size, target);
+    read_contiguous(span.first * element_size, target);
     if (!scratch.empty()) std::memcpy(out.data(), scratch.data() + span.skip, span.length);
     return span.length;
 }
@@ -189,20 +215,27 @@ DirectDataset::Chunk DirectDataset::fill_chunk() const {
 
 DirectDataset::Chunk DirectDataset::decode(std::uint64_t chunk, const ChunkPlace& place) const {
     if (place.address == StorageMap::kUnallocated) return fill_chunk();
+    util::BufferPool& buffers = *source_->buffers;
     try {
-        util::Bytes stored(place.size);
-        pread_exactly(source_->fd.get(), stored, place.address, "stored chunk");
         util::Bytes decoded;
         if (map_.filters.empty()) {
-            if (stored.size() != map_.chunk_bytes())
-                throw Error(EIO, "stored as " + std::to_string(stored.size()) + " bytes, a chunk holds " +
+            if (place.size != map_.chunk_bytes())
+                throw Error(EIO, "stored as " + std::to_string(place.size) + " bytes, a chunk holds " +
                                      std::to_string(map_.chunk_bytes()));
-            decoded = std::move(stored);
+            decoded = buffers.take(map_.chunk_bytes());
+            pread_exactly(source_->fd.get(), decoded, place.address, "stored chunk");
         } else {
-            decoded = decode_chunk(stored, map_.filters, place.filter_mask, map_.chunk_bytes());
+            // Every stage's bytes fit these as they are (neither grown nor moved).
+            const std::size_t most = decoding_bytes(map_.filters, map_.chunk_bytes());
+            decoded = buffers.take(most);
+            util::Bytes stored = buffers.take(place.size), scratch = buffers.take(map_.filters.size() > 1 ? most : 0);
+            pread_exactly(source_->fd.get(), stored, place.address, "stored chunk");
+            decode_chunk(stored, map_.filters, place.filter_mask, map_.chunk_bytes(), decoded, scratch);
+            buffers.give(std::move(stored));
+            buffers.give(std::move(scratch));
         }
         swap_bytes(decoded, map_.element_size, map_.swaps);
-        return std::make_shared<const util::Bytes>(std::move(decoded));
+        return buffers.share(std::move(decoded));
     } catch (const Error& e) {
         throw Error(e.code(), name_ + ": " + chunk_name(chunk) + " at byte " + std::to_string(place.address) + ": " + e.what());
     }
@@ -223,24 +256,32 @@ std::uint64_t DirectDataset::chunk_end(std::uint64_t chunk) const {
     return (linear(map_.shape, last) + 1) * map_.element_size;
 }
 
-void DirectDataset::read_chunked(hid_t dataset, std::uint64_t first, std::uint64_t count, std::span<std::byte> target) {
-    const std::vector<std::uint64_t> chunks = chunks_of(first, count, static_cast<std::size_t>(-1));
+DecodedRange DirectDataset::read_chunked(hid_t dataset, const ElementSpan& span) {
+    const std::vector<std::uint64_t> chunks = chunks_of(span.first, span.count, static_cast<std::size_t>(-1));
     const std::vector<ChunkPlace> where = places(dataset, chunks);
-    std::vector<Chunk> decoded(chunks.size());
+    DecodedRange range;
+    range.chunks.resize(chunks.size());
     std::vector<std::function<void()>> tasks;
     tasks.reserve(chunks.size());
     for (std::size_t i = 0; i < chunks.size(); ++i) {
-        tasks.emplace_back([this, &chunks, &where, &decoded, i] {
-            decoded[i] = source_->cache.get({address_, chunks[i]}, [&] { return decode(chunks[i], where[i]); });
+        tasks.emplace_back([this, &chunks, &where, &range, i] {
+            range.chunks[i] = source_->cache.get({address_, chunks[i]}, [&] { return decode(chunks[i], where[i]); });
         });
     }
     source_->pool.run_all(tasks);
 
-    // Each box of the range, cut by the chunks it meets, copied a row (last axis) at a time.
+    // Each box of the range, cut by the chunks it meets, a row (last axis) at a time: where
+    // each row lies in the answer and in its chunk.
+    struct Row {
+        std::uint64_t to;  // in the elements' bytes
+        const std::byte* from;
+        std::uint64_t length;
+    };
+    std::vector<Row> rows;
     const std::size_t rank = map_.shape.size();
     const std::size_t element_size = map_.element_size;
     std::vector<std::uint64_t> taken(chunks.size(), 0);  // bytes read out of each
-    for (const Box& box : cover_elements(map_.shape, first, count)) {
+    for (const Box& box : cover_elements(map_.shape, span.first, span.count)) {
         for (std::size_t i = 0; i < chunks.size(); ++i) {
             const std::vector<std::uint64_t> origin = [&] {
                 std::vector<std::uint64_t> at = unlinear(grid_, chunks[i]);
@@ -258,14 +299,13 @@ void DirectDataset::read_chunked(hid_t dataset, std::uint64_t first, std::uint64
             std::uint64_t elements = 1;
             for (std::size_t d = 0; d < rank; ++d) elements *= hi[d] - lo[d];
             taken[i] += elements * element_size;
-            const std::byte* chunk = decoded[i]->data();
+            const std::byte* chunk = range.chunks[i]->data();
             const std::uint64_t row = (hi[rank - 1] - lo[rank - 1]) * element_size;
             std::vector<std::uint64_t> at = lo, local(rank);
             for (;;) {
                 for (std::size_t d = 0; d < rank; ++d) local[d] = at[d] - origin[d];
-                const std::uint64_t to = (linear(map_.shape, at) - first) * element_size;
-                const std::uint64_t from = linear(map_.chunk, local) * element_size;
-                std::memcpy(target.data() + to, chunk + from, row);
+                rows.push_back({(linear(map_.shape, at) - span.first) * element_size,
+                                chunk + linear(map_.chunk, local) * element_size, row});
                 std::size_t d = rank - 1;
                 while (d-- > 0) {
                     if (++at[d] < hi[d]) break;
@@ -276,6 +316,28 @@ void DirectDataset::read_chunked(hid_t dataset, std::uint64_t first, std::uint64
         }
     }
     for (std::size_t i = 0; i < chunks.size(); ++i) source_->cache.read_out({address_, chunks[i]}, taken[i], bytes_in(chunks[i]));
+
+    // The rows tile the elements' bytes: in order, rows that follow each other in one chunk
+    // are one part; then the bytes before `skip` and past `length` cut off.
+    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.to < b.to; });
+    std::uint64_t skip = span.skip, left = span.length;
+    for (const Row& row : rows) {
+        if (left == 0) break;
+        if (skip >= row.length) {
+            skip -= row.length;
+            continue;
+        }
+        const std::byte* from = row.from + skip;
+        const std::uint64_t length = std::min(row.length - skip, left);
+        skip = 0;
+        left -= length;
+        std::span<const std::byte>* back = range.parts.empty() ? nullptr : &range.parts.back();
+        if (back && back->data() + back->size() == from)
+            *back = {back->data(), back->size() + length};
+        else
+            range.parts.emplace_back(from, length);
+    }
+    return range;
 }
 
 void DirectDataset::read_ahead(hid_t dataset, std::uint64_t from, std::uint64_t length,
@@ -307,12 +369,14 @@ void DirectDataset::read_ahead(hid_t dataset, std::uint64_t from, std::uint64_t 
     }
 }
 
-DirectReads::DirectReads(const std::string& file, util::WorkerPool& pool, std::size_t cache_bytes) {
+DirectReads::DirectReads(const std::string& file, util::WorkerPool& pool, std::shared_ptr<util::BufferPool> buffers,
+                         std::size_t cache_bytes) {
     util::Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) throw Error(errno, file + ": cannot open for direct reads: " + std::strerror(errno));
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) throw Error(errno, file + ": cannot stat for direct reads: " + std::strerror(errno));
-    source_ = std::make_shared<ChunkSource>(std::move(fd), static_cast<std::uint64_t>(st.st_size), pool, cache_bytes);
+    source_ = std::make_shared<ChunkSource>(std::move(fd), static_cast<std::uint64_t>(st.st_size), pool, std::move(buffers),
+                                            cache_bytes);
 }
 
 std::shared_ptr<DirectDataset> DirectReads::dataset(hid_t dataset, std::uint64_t address, hid_t memory_type,

@@ -20,7 +20,9 @@
 #include <vector>
 
 #include "h5/chunk_cache.h"
+#include "h5/hyperslab.h"
 #include "h5/storage_map.h"
+#include "util/buffer_pool.h"
 #include "util/fd.h"
 #include "util/worker_pool.h"
 
@@ -29,11 +31,13 @@ namespace h5swmrfs::h5 {
 // What the datasets of one generation share: the file's descriptor, the workers, the
 // decoded chunks.
 struct ChunkSource {
-    ChunkSource(util::Fd fd_, std::uint64_t file_size_, util::WorkerPool& pool_, std::size_t cache_bytes)
-        : fd(std::move(fd_)), file_size(file_size_), pool(pool_), cache(cache_bytes) {}
+    ChunkSource(util::Fd fd_, std::uint64_t file_size_, util::WorkerPool& pool_,
+                std::shared_ptr<util::BufferPool> buffers_, std::size_t cache_bytes)
+        : fd(std::move(fd_)), file_size(file_size_), pool(pool_), buffers(std::move(buffers_)), cache(cache_bytes) {}
     util::Fd fd;
     std::uint64_t file_size;  // as it is for this generation (the shared hold keeps it so)
     util::WorkerPool& pool;
+    std::shared_ptr<util::BufferPool> buffers;  // decoded chunks' memory, used again
     ChunkCache cache;
 };
 
@@ -43,6 +47,17 @@ struct StoredRange {
     std::shared_ptr<const ChunkSource> source;
     std::uint64_t offset = 0;
     std::size_t length = 0;
+};
+
+// An answer that lies in decoded chunks: its bytes are `parts`, in order, each inside one of
+// `chunks`, which it keeps alive until it is sent (the cache may let them go meanwhile).
+struct DecodedRange {
+    std::vector<ChunkCache::Chunk> chunks;
+    std::vector<std::span<const std::byte>> parts;
+
+    std::size_t size() const noexcept;
+    // Copies the parts into `out` (at least size() bytes); returns size().
+    std::size_t copy_to(std::span<std::byte> out) const noexcept;
 };
 
 // One dataset in one generation.
@@ -58,6 +73,11 @@ public:
     std::size_t read(hid_t dataset, std::uint64_t offset, std::span<std::byte> out,
                      const std::shared_ptr<const void>& keep);
 
+    // What read() would give for [offset, offset + size), where the dataset is chunked: as
+    // parts of its decoded chunks, copied nowhere. Else empty. Same `keep` and errors as read().
+    std::optional<DecodedRange> decoded(hid_t dataset, std::uint64_t offset, std::size_t size,
+                                        const std::shared_ptr<const void>& keep);
+
     // The bytes read() would give for [offset, offset + size), as they lie in the file, when
     // they lie there as read: contiguous, allocated, in the byte order read. Else empty.
     std::optional<StoredRange> stored(std::uint64_t offset, std::size_t size) const;
@@ -67,8 +87,13 @@ public:
 private:
     using Chunk = ChunkCache::Chunk;
     void read_contiguous(std::uint64_t byte_offset, std::span<std::byte> target);
-    // Counts what it read out of each chunk (ChunkCache::read_out).
-    void read_chunked(hid_t dataset, std::uint64_t first, std::uint64_t count, std::span<std::byte> target);
+    // Whether a read of [offset, offset + length) continues the stream of reads before it
+    // (and moves the stream's front past it).
+    bool continues_stream(std::uint64_t offset, std::uint64_t length);
+    // Elements [first, first + count) as parts of their chunks, decoded on the pool (in
+    // element order; `skip` bytes off the front, `length` bytes in all). Counts what it
+    // read out of each chunk (ChunkCache::read_out).
+    DecodedRange read_chunked(hid_t dataset, const ElementSpan& span);
     // The bytes of the dataset that lie in `chunk` (fewer in an edge chunk).
     std::uint64_t bytes_in(std::uint64_t chunk) const;
     // The byte of the byte form just past the last element of `chunk`.
@@ -100,7 +125,8 @@ private:
 class DirectReads {
 public:
     // Opens `file` read-only. Throws Error when it cannot.
-    DirectReads(const std::string& file, util::WorkerPool& pool, std::size_t cache_bytes);
+    DirectReads(const std::string& file, util::WorkerPool& pool, std::shared_ptr<util::BufferPool> buffers,
+                std::size_t cache_bytes);
 
     // The direct reader of the dataset at object address `address`, open as `dataset` and
     // read into `memory_type`; null when the direct path does not take it (H5Dread does).
