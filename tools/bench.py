@@ -12,7 +12,9 @@
                     4 readers        4 dd at once, each of another dataset
                     plain            dd bs=1M of a plain file of the contiguous bytes
                     contiguous       dd bs=1M of the contiguous dataset
-                  each also with --no-direct (every read through HDF5)
+                  each also with --no-cache and --no-direct (every read through HDF5);
+                  `busy`: the machine's cores busy on average during the best run (what
+                  one reader leaves idle is all that more readers can use)
   bench.py write  cp of a 1 GiB file:
                     plain         cp to a plain file on the same disk
                     plain synced  the same, then fsync of the copy
@@ -178,15 +180,18 @@ def bench_parallel(args, daemon, work):
             f[names[0]][...]
 
     def first_reads(extra, paths):
-        """Best seconds of reading `paths` at once, each run on a new mount."""
-        best = float("inf")
+        """Best seconds of reading `paths` at once, each run on a new mount, and the
+        cores busy (the whole machine's) during that run."""
+        best = (float("inf"), 0.0)
         for _ in range(args.repeat):
             with Mount(daemon, h5, work, extra) as mnt:
                 os.stat(os.path.join(mnt, paths[0]))  # the mount answers
-                best = min(best, best_of(1, lambda: dd_all([os.path.join(mnt, p) for p in paths])))
+                before = cpu_times()
+                seconds = best_of(1, lambda: dd_all([os.path.join(mnt, p) for p in paths]))
+                best = min(best, (seconds, busy_cores(before, cpu_times())))
         return best
 
-    results = {"h5py": best_of(args.repeat, h5py_read), "plain": best_of(args.repeat, lambda: dd(plain))}
+    results = {"h5py": (best_of(args.repeat, h5py_read), None), "plain": (best_of(args.repeat, lambda: dd(plain)), None)}
     # The default (page cache, direct path), without the page cache (every read one
     # request of dd's size straight into its buffer), and without the direct path.
     for label, extra in (("", []), (", --no-cache", ["--no-cache"]), (", --no-direct", ["--no-direct"])):
@@ -196,22 +201,36 @@ def bench_parallel(args, daemon, work):
     return results
 
 
+def cpu_times():
+    """(idle, total) clock ticks of the whole machine so far (/proc/stat)."""
+    with open("/proc/stat") as f:
+        ticks = [int(t) for t in f.readline().split()[1:]]
+    return ticks[3] + ticks[4], sum(ticks[:8])
+
+
+def busy_cores(before, after):
+    """Cores busy on average between two cpu_times() (ticks of 10 ms: a rough figure)."""
+    idle, total = after[0] - before[0], after[1] - before[1]
+    return os.cpu_count() * (1 - idle / total) if total else 0.0
+
+
 def print_parallel(args, results):
     mib = args.mib
-    print(f"{'datasets of ' + str(mib) + ' MiB':<28}{'seconds':>9}{'MiB/s':>9}  ratio")
-    for name, seconds in results.items():
+    print(f"{'datasets of ' + str(mib) + ' MiB':<28}{'seconds':>9}{'MiB/s':>9}{'busy':>6}  ratio")
+    for name, (seconds, busy) in results.items():
         volume = 4 * mib if name.startswith("4 readers") else mib
         rate = volume / seconds
         if name.startswith("1 reader"):
-            ratio = f"{results['h5py'] / seconds:.2f}x h5py's ds[...]"
+            ratio = f"{results['h5py'][0] / seconds:.2f}x h5py's ds[...]"
         elif name.startswith("4 readers"):
-            one = results["1 reader" + name[len("4 readers"):]]
+            one = results["1 reader" + name[len("4 readers"):]][0]
             ratio = f"{rate / (mib / one):.2f}x one reader"
         elif name.startswith("contiguous"):
-            ratio = f"{rate / (mib / results['plain']):.2f}x dd of a plain file"
+            ratio = f"{rate / (mib / results['plain'][0]):.2f}x dd of a plain file"
         else:
             ratio = ""
-        print(f"{name:<28}{seconds:>9.3f}{rate:>9.0f}  {ratio}")
+        cores = f"{busy:6.1f}" if busy is not None else " " * 6
+        print(f"{name:<28}{seconds:>9.3f}{rate:>9.0f}{cores}  {ratio}")
 
 
 def bench_write(args, daemon, work):

@@ -226,12 +226,15 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
         fs.cache.pages(file.ino, generation);
     // The hold outlives the answer: bytes read under it land in the page cache before any
     // writer can change them (and an open after that change empties what is there).
+    int sent = 0;
+    std::size_t length = 0;
     if (stored) {
+        length = stored->length;
         // The splice reads the bytes as it answers, after the work's own check of the lease:
         // checked again just before, and after (a daemon frozen in between, past its lease,
         // may have answered with bytes a writer elsewhere was changing: they are not kept).
         hold->check_valid();
-        reply::data(req, stored->source->fd.get(), stored->offset, stored->length);
+        sent = reply::data(req, stored->source->fd.get(), stored->offset, length);
         try {
             hold->check_valid();
         } catch (const std::exception& e) {
@@ -240,12 +243,14 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
             fs.cache.tainted(file.ino);
         }
     } else if (decoded) {
-        reply::parts(req, decoded->parts);
+        length = decoded->size();
+        sent = reply::parts(req, decoded->parts);
     } else {
-        reply::buf(req, reinterpret_cast<const char*>(data.data()), data.size());
+        length = data.size();
+        sent = reply::buf(req, reinterpret_cast<const char*>(data.data()), length);
     }
     hold.reset();
-    activity::read(stored ? stored->length : decoded ? decoded->size() : data.size());
+    if (sent == 0) activity::read(length);  // else the reader was interrupted, or the mount is going
 }
 
 void write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offset, fuse_file_info* fi) {
