@@ -41,6 +41,7 @@ int buf(fuse_req_t req, const char* data, size_t size) { return fuse_reply_buf(a
 int parts(fuse_req_t req, std::span<const std::span<const std::byte>> parts) {
     // Well below what one writev takes (UIO_MAXIOV, 1024, the answer's header included).
     constexpr std::size_t kMaxPieces = 256;
+    if (parts.empty()) return fuse_reply_buf(answering(req), nullptr, 0);
     if (parts.size() <= kMaxPieces) {
         std::vector<iovec> pieces;
         pieces.reserve(parts.size());

@@ -52,13 +52,13 @@ ChunkCache::Chunk ChunkCache::get(const Key& key, const std::function<Chunk()>& 
 }
 
 void ChunkCache::keep(const Key& key, const Chunk& chunk) {
-    if (retired_ || !chunk || chunk->size() > capacity_ / 2) return;  // one chunk never evicts all the rest
+    if (retired_ || !chunk || chunk->capacity() > capacity_ / 2) return;  // one chunk never evicts all the rest
     ages_.push_front(key);
     entries_.emplace(key, Entry{chunk, ages_.begin(), 0});
-    bytes_ += chunk->size();
+    bytes_ += chunk->capacity();
     while (bytes_ > capacity_ && !ages_.empty()) {
         auto oldest = entries_.find(ages_.back());
-        bytes_ -= oldest->second.chunk->size();
+        bytes_ -= oldest->second.chunk->capacity();
         entries_.erase(oldest);
         ages_.pop_back();
     }
@@ -75,7 +75,7 @@ void ChunkCache::read_out(const Key& key, std::size_t bytes, std::size_t whole) 
     if (it == entries_.end()) return;
     it->second.read_out += bytes;
     if (it->second.read_out < whole) return;
-    bytes_ -= it->second.chunk->size();
+    bytes_ -= it->second.chunk->capacity();
     ages_.erase(it->second.age);
     entries_.erase(it);
 }

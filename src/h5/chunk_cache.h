@@ -38,12 +38,13 @@ public:
     bool has(const Key& key);
     // Counts `bytes` of `key` read out of it; once `whole` were (all the dataset's bytes in
     // it, whatever the order of the reads), lets it go: drop-behind, its memory serves the
-    // next decoding, where keeping it would take fresh pages for every chunk of a long read.
+    // next decoding once the answers made of it are sent, where keeping it would take fresh
+    // pages for every chunk of a long read.
     void read_out(const Key& key, std::size_t bytes, std::size_t whole);
     // Drops everything and keeps nothing from now on (the generation is over).
     void retire();
 
-    std::size_t bytes() const;
+    std::size_t bytes() const;  // what the kept chunks hold (their buffers' capacities)
     std::size_t capacity() const noexcept { return capacity_; }
 
 private:

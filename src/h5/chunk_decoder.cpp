@@ -183,22 +183,31 @@ std::uint16_t swap16(std::uint16_t v) { return __builtin_bswap16(v); }
 std::uint32_t swap32(std::uint32_t v) { return __builtin_bswap32(v); }
 std::uint64_t swap64(std::uint64_t v) { return __builtin_bswap64(v); }
 
+// Whether filter i was applied to a chunk with `filter_mask` (a set bit: skipped).
+bool applied(unsigned filter_mask, std::size_t i) { return !(i < 32 && (filter_mask >> i) & 1u); }
+
 // The most bytes that can enter filter i when writing (i = 0 .. filters.size()): what an
 // inflate undoing it may give, no more (a longer stream is corruption, never a reason to
 // allocate more).
 std::vector<std::size_t> bounds(std::span<const Filter> filters, unsigned filter_mask, std::size_t chunk_bytes) {
     std::vector<std::size_t> bound(filters.size() + 1, chunk_bytes);
     for (std::size_t i = 0; i < filters.size(); ++i) {
-        const bool applied = !(i < 32 && (filter_mask >> i) & 1u);
         std::size_t next = bound[i];
-        if (applied && filters[i].kind == Filter::Kind::Fletcher32) next += kChecksumBytes;
-        if (applied && filters[i].kind == Filter::Kind::Deflate) next += next / 1000 + 64;  // incompressible bytes grow
+        if (applied(filter_mask, i) && filters[i].kind == Filter::Kind::Fletcher32) next += kChecksumBytes;
+        if (applied(filter_mask, i) && filters[i].kind == Filter::Kind::Deflate) next += next / 1000 + 64;  // incompressible bytes grow
         bound[i + 1] = next;
     }
     return bound;
 }
 
 }  // namespace
+
+std::size_t stages_making_bytes(std::span<const Filter> filters, unsigned filter_mask) {
+    std::size_t stages = 0;
+    for (std::size_t i = 0; i < filters.size(); ++i)
+        stages += applied(filter_mask, i) && filters[i].kind != Filter::Kind::Fletcher32;
+    return stages;
+}
 
 std::size_t decoding_bytes(std::span<const Filter> filters, std::size_t chunk_bytes) {
     return bounds(filters, 0, chunk_bytes).back();
@@ -233,18 +242,15 @@ std::uint32_t fletcher32(std::span<const std::byte> data) noexcept {
 
 void decode_chunk(std::span<const std::byte> stored, std::span<const Filter> filters, unsigned filter_mask,
                   std::size_t chunk_bytes, util::Bytes& out, util::Bytes& scratch) {
-    auto applied = [&](std::size_t i) { return !(i < 32 && (filter_mask >> i) & 1u); };
-    auto makes_bytes = [&](std::size_t i) { return applied(i) && filters[i].kind != Filter::Kind::Fletcher32; };
     const std::vector<std::size_t> bound = bounds(filters, filter_mask, chunk_bytes);
     // The stages that make new bytes make them in `out` and `scratch` in turn, the last one
     // in `out` (a stage never writes where it reads).
-    std::size_t stages = 0;
-    for (std::size_t i = 0; i < filters.size(); ++i) stages += makes_bytes(i);
+    std::size_t stages = stages_making_bytes(filters, filter_mask);
     std::span<const std::byte> data = stored;  // the bytes as they stand: in `stored`, `scratch` or `out`
     for (std::size_t i = filters.size(); i-- > 0;) {
-        if (!applied(i)) continue;  // not applied to this chunk
+        if (!applied(filter_mask, i)) continue;
         util::Bytes& into = stages % 2 ? out : scratch;
-        if (makes_bytes(i)) --stages;
+        if (filters[i].kind != Filter::Kind::Fletcher32) --stages;
         switch (filters[i].kind) {
             case Filter::Kind::Fletcher32: data = verify_fletcher32(data); break;
             case Filter::Kind::Deflate:

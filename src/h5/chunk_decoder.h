@@ -40,6 +40,10 @@ util::Bytes decode_chunk(std::span<const std::byte> stored, std::span<const Filt
 void decode_chunk(std::span<const std::byte> stored, std::span<const Filter> filters, unsigned filter_mask,
                   std::size_t chunk_bytes, util::Bytes& out, util::Bytes& scratch);
 
+// How many of the filters a chunk with `filter_mask` went through make new bytes when undone
+// (inflate, unshuffle; a checksum only comes off): decode_chunk needs `scratch` from two.
+std::size_t stages_making_bytes(std::span<const Filter> filters, unsigned filter_mask);
+
 // The most bytes any stage of decode_chunk may make for a chunk of `chunk_bytes` (buffers
 // of this size are used as they are, never grown).
 std::size_t decoding_bytes(std::span<const Filter> filters, std::size_t chunk_bytes);

@@ -18,6 +18,9 @@ namespace {
 // eighth of the cache, and at most this many chunks (such a window can cross many chunks of
 // a dataset whose rows are short).
 constexpr std::size_t kMaxChunksAhead = 8;
+// A read that crosses more rows of chunks than this (short rows in narrow chunks) is
+// answered from one buffer they are copied into, not from the chunks where they lie.
+constexpr std::size_t kMostRows = 1024;
 
 void pread_exactly(int fd, std::span<std::byte> out, std::uint64_t at, const std::string& what) {
     std::size_t done = 0;
@@ -228,7 +231,8 @@ DirectDataset::Chunk DirectDataset::decode(std::uint64_t chunk, const ChunkPlace
             // Every stage's bytes fit these as they are (neither grown nor moved).
             const std::size_t most = decoding_bytes(map_.filters, map_.chunk_bytes());
             decoded = buffers.take(most);
-            util::Bytes stored = buffers.take(place.size), scratch = buffers.take(map_.filters.size() > 1 ? most : 0);
+            util::Bytes stored = buffers.take(place.size);
+            util::Bytes scratch = buffers.take(stages_making_bytes(map_.filters, place.filter_mask) > 1 ? most : 0);
             pread_exactly(source_->fd.get(), stored, place.address, "stored chunk");
             decode_chunk(stored, map_.filters, place.filter_mask, map_.chunk_bytes(), decoded, scratch);
             buffers.give(std::move(stored));
@@ -271,72 +275,89 @@ DecodedRange DirectDataset::read_chunked(hid_t dataset, const ElementSpan& span)
     source_->pool.run_all(tasks);
 
     // Each box of the range, cut by the chunks it meets, a row (last axis) at a time: where
-    // each row lies in the answer and in its chunk.
+    // each row lies in the answer (`to`, in the elements' bytes) and in its chunk.
+    const std::size_t rank = map_.shape.size();
+    const std::size_t element_size = map_.element_size;
+    std::vector<std::uint64_t> taken(chunks.size(), 0);  // bytes read out of each
+    auto each_row = [&](auto&& visit) {
+        for (const Box& box : cover_elements(map_.shape, span.first, span.count)) {
+            for (std::size_t i = 0; i < chunks.size(); ++i) {
+                std::vector<std::uint64_t> origin = unlinear(grid_, chunks[i]);
+                for (std::size_t d = 0; d < rank; ++d) origin[d] *= map_.chunk[d];
+                std::vector<std::uint64_t> lo(rank), hi(rank);
+                bool meets = true;
+                for (std::size_t d = 0; d < rank && meets; ++d) {
+                    lo[d] = std::max(box.start[d], origin[d]);
+                    hi[d] = std::min(box.start[d] + box.count[d], origin[d] + map_.chunk[d]);
+                    meets = lo[d] < hi[d];
+                }
+                if (!meets) continue;
+                const std::byte* chunk = range.chunks[i]->data();
+                const std::uint64_t row = (hi[rank - 1] - lo[rank - 1]) * element_size;
+                std::vector<std::uint64_t> at = lo, local(rank);
+                for (;;) {
+                    for (std::size_t d = 0; d < rank; ++d) local[d] = at[d] - origin[d];
+                    if (!visit(i, (linear(map_.shape, at) - span.first) * element_size,
+                               chunk + linear(map_.chunk, local) * element_size, row))
+                        return false;
+                    std::size_t d = rank - 1;
+                    while (d-- > 0) {
+                        if (++at[d] < hi[d]) break;
+                        at[d] = lo[d];
+                    }
+                    if (d == static_cast<std::size_t>(-1)) break;
+                }
+            }
+        }
+        return true;
+    };
+
+    // Few enough rows (a dataset of long rows, or of one axis): the answer is made of them
+    // where they lie, sorted by where they go, merged where they follow each other in memory.
     struct Row {
-        std::uint64_t to;  // in the elements' bytes
+        std::uint64_t to;
         const std::byte* from;
         std::uint64_t length;
     };
     std::vector<Row> rows;
-    const std::size_t rank = map_.shape.size();
-    const std::size_t element_size = map_.element_size;
-    std::vector<std::uint64_t> taken(chunks.size(), 0);  // bytes read out of each
-    for (const Box& box : cover_elements(map_.shape, span.first, span.count)) {
-        for (std::size_t i = 0; i < chunks.size(); ++i) {
-            const std::vector<std::uint64_t> origin = [&] {
-                std::vector<std::uint64_t> at = unlinear(grid_, chunks[i]);
-                for (std::size_t d = 0; d < rank; ++d) at[d] *= map_.chunk[d];
-                return at;
-            }();
-            std::vector<std::uint64_t> lo(rank), hi(rank);
-            bool meets = true;
-            for (std::size_t d = 0; d < rank && meets; ++d) {
-                lo[d] = std::max(box.start[d], origin[d]);
-                hi[d] = std::min(box.start[d] + box.count[d], origin[d] + map_.chunk[d]);
-                meets = lo[d] < hi[d];
+    const bool few = each_row([&](std::size_t i, std::uint64_t to, const std::byte* from, std::uint64_t length) {
+        if (rows.size() == kMostRows) return false;
+        taken[i] += length;
+        rows.push_back({to, from, length});
+        return true;
+    });
+    if (few) {
+        std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.to < b.to; });
+        // The bytes before `skip` and past `length` cut off.
+        std::uint64_t skip = span.skip, left = span.length;
+        for (const Row& row : rows) {
+            if (left == 0) break;
+            if (skip >= row.length) {
+                skip -= row.length;
+                continue;
             }
-            if (!meets) continue;
-            std::uint64_t elements = 1;
-            for (std::size_t d = 0; d < rank; ++d) elements *= hi[d] - lo[d];
-            taken[i] += elements * element_size;
-            const std::byte* chunk = range.chunks[i]->data();
-            const std::uint64_t row = (hi[rank - 1] - lo[rank - 1]) * element_size;
-            std::vector<std::uint64_t> at = lo, local(rank);
-            for (;;) {
-                for (std::size_t d = 0; d < rank; ++d) local[d] = at[d] - origin[d];
-                rows.push_back({(linear(map_.shape, at) - span.first) * element_size,
-                                chunk + linear(map_.chunk, local) * element_size, row});
-                std::size_t d = rank - 1;
-                while (d-- > 0) {
-                    if (++at[d] < hi[d]) break;
-                    at[d] = lo[d];
-                }
-                if (d == static_cast<std::size_t>(-1)) break;
-            }
+            const std::byte* from = row.from + skip;
+            const std::uint64_t length = std::min(row.length - skip, left);
+            skip = 0;
+            left -= length;
+            std::span<const std::byte>* back = range.parts.empty() ? nullptr : &range.parts.back();
+            if (back && back->data() + back->size() == from)
+                *back = {back->data(), back->size() + length};
+            else
+                range.parts.emplace_back(from, length);
         }
+    } else {
+        // Many short rows: copied into one buffer, in the order they come.
+        std::fill(taken.begin(), taken.end(), 0);
+        range.gathered.resize(span.count * element_size);
+        each_row([&](std::size_t i, std::uint64_t to, const std::byte* from, std::uint64_t length) {
+            taken[i] += length;
+            std::memcpy(range.gathered.data() + to, from, length);
+            return true;
+        });
+        range.parts.emplace_back(range.gathered.data() + span.skip, span.length);
     }
     for (std::size_t i = 0; i < chunks.size(); ++i) source_->cache.read_out({address_, chunks[i]}, taken[i], bytes_in(chunks[i]));
-
-    // The rows tile the elements' bytes: in order, rows that follow each other in one chunk
-    // are one part; then the bytes before `skip` and past `length` cut off.
-    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.to < b.to; });
-    std::uint64_t skip = span.skip, left = span.length;
-    for (const Row& row : rows) {
-        if (left == 0) break;
-        if (skip >= row.length) {
-            skip -= row.length;
-            continue;
-        }
-        const std::byte* from = row.from + skip;
-        const std::uint64_t length = std::min(row.length - skip, left);
-        skip = 0;
-        left -= length;
-        std::span<const std::byte>* back = range.parts.empty() ? nullptr : &range.parts.back();
-        if (back && back->data() + back->size() == from)
-            *back = {back->data(), back->size() + length};
-        else
-            range.parts.emplace_back(from, length);
-    }
     return range;
 }
 

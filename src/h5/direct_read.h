@@ -50,9 +50,16 @@ struct StoredRange {
 };
 
 // An answer that lies in decoded chunks: its bytes are `parts`, in order, each inside one of
-// `chunks`, which it keeps alive until it is sent (the cache may let them go meanwhile).
+// `chunks`, which it keeps alive until it is sent (the cache may let them go meanwhile), or
+// inside `gathered`, where they were copied when they lay in too many pieces.
 struct DecodedRange {
+    DecodedRange() = default;
+    DecodedRange(DecodedRange&&) = default;  // `parts` still point where they did
+    DecodedRange& operator=(DecodedRange&&) = default;
+    DecodedRange(const DecodedRange&) = delete;  // a copy's parts would be in the original's `gathered`
+
     std::vector<ChunkCache::Chunk> chunks;
+    util::Bytes gathered;
     std::vector<std::span<const std::byte>> parts;
 
     std::size_t size() const noexcept;

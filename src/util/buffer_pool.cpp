@@ -1,5 +1,6 @@
 #include "util/buffer_pool.h"
 
+#include <algorithm>
 #include <new>
 
 namespace h5swmrfs::util {
@@ -8,34 +9,46 @@ std::shared_ptr<BufferPool> BufferPool::create(std::size_t budget_bytes) {
     return std::shared_ptr<BufferPool>(new BufferPool(budget_bytes));
 }
 
+namespace {
+// How much larger than asked a kept buffer may be to serve: sizes that differ a little
+// (compressed chunks) use each other's buffers, and none holds much more than it is used for.
+std::size_t slack(std::size_t size) { return std::max(BufferPool::kSmallest, size / 8); }
+}  // namespace
+
 Bytes BufferPool::take(std::size_t size) {
     Bytes buffer;
     {
         std::lock_guard guard(mutex_);
         auto best = kept_.end();
         for (auto it = kept_.begin(); it != kept_.end(); ++it)
-            if (it->capacity() >= size && it->capacity() / 2 <= size &&
+            if (it->capacity() >= size && it->capacity() - size <= slack(size) &&
                 (best == kept_.end() || it->capacity() < best->capacity()))
                 best = it;
         if (best != kept_.end()) {
             kept_bytes_ -= best->capacity();
             buffer = std::move(*best);
-            *best = std::move(kept_.back());
-            kept_.pop_back();
+            kept_.erase(best);
         }
     }
-    buffer.resize(size);  // within its capacity when kept: neither moved nor zeroed
+    // New ones a little larger than asked, in steps, so that they serve sizes near this one.
+    if (buffer.capacity() < size && size >= kSmallest) buffer.reserve((size + kSmallest - 1) / kSmallest * kSmallest);
+    buffer.resize(size);  // within its capacity: neither moved nor zeroed
     return buffer;
 }
 
 void BufferPool::give(Bytes buffer) noexcept {
-    // Small buffers come from malloc's own free lists, without page faults.
-    if (buffer.capacity() < kSmallest) return;
+    // Small buffers come from malloc's own free lists, without page faults; one larger than
+    // the budget is not worth keeping.
+    if (buffer.capacity() < kSmallest || buffer.capacity() > budget_) return;
     std::lock_guard guard(mutex_);
-    // Else freed as `buffer` goes (push_back leaves it as it was if it cannot grow).
-    if (kept_.size() >= kMostKept || kept_bytes_ + buffer.capacity() > budget_) return;
+    // The oldest kept make room (what goes is freed as it leaves the pool): the pool keeps
+    // the sizes now in use.
+    while (!kept_.empty() && (kept_.size() >= kMostKept || kept_bytes_ + buffer.capacity() > budget_)) {
+        kept_bytes_ -= kept_.front().capacity();
+        kept_.erase(kept_.begin());
+    }
     try {
-        kept_.push_back(std::move(buffer));
+        kept_.push_back(std::move(buffer));  // leaves `buffer` as it was if it cannot grow: freed
         kept_bytes_ += kept_.back().capacity();
     } catch (const std::bad_alloc&) {
     }

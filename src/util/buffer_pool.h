@@ -17,24 +17,25 @@ public:
     // Made shared: what share() hands out comes back here, whenever its last owner lets go.
     static std::shared_ptr<BufferPool> create(std::size_t budget_bytes);
 
-    // A buffer of `size` bytes, contents undefined: a kept one that fits (not more than
-    // twice as large), else a new one.
+    // A buffer of `size` bytes, contents undefined: the smallest kept one that holds it
+    // (and not much more), else a new one (with room up to the next 64 KiB).
     Bytes take(std::size_t size);
-    // Keeps `buffer` for a later take() if the budget allows (and it is not small); else frees it.
+    // Keeps `buffer` for a later take(), freeing the oldest kept ones to stay within the
+    // budget; frees it instead when it is small, or larger than the whole budget.
     void give(Bytes buffer) noexcept;
     // `buffer`, shared: given back to this pool when its last owner lets go.
     std::shared_ptr<const Bytes> share(Bytes buffer);
 
     std::size_t kept_bytes() const;
-
-private:
-    explicit BufferPool(std::size_t budget_bytes) : budget_(budget_bytes) {}
     static constexpr std::size_t kSmallest = std::size_t{64} << 10;  // smaller ones are not kept
     static constexpr std::size_t kMostKept = 128;                     // buffers
 
+private:
+    explicit BufferPool(std::size_t budget_bytes) : budget_(budget_bytes) {}
+
     const std::size_t budget_;
     mutable std::mutex mutex_;
-    std::vector<Bytes> kept_;
+    std::vector<Bytes> kept_;     // oldest first
     std::size_t kept_bytes_ = 0;  // their capacities
 };
 

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """The datasets of test_direct_read.py: every combination the direct read path
 takes (types x byte orders x contiguous/chunked x filter chains x chunk shapes
-with edge chunks x unallocated chunks with fill values x ranks 1-4), datasets it
-leaves to HDF5, and a file with damaged chunks.
+with edge chunks x unallocated chunks with fill values x ranks 1-4, short rows in
+narrow chunks), datasets it leaves to HDF5, and a file with damaged chunks.
 
   make_direct.py matrix OUT.h5   prints one line per dataset: NAME TAB direct|hdf5
   make_direct.py damaged OUT.h5  prints NAME TAB OFFSET TAB LENGTH of the bytes of
@@ -103,6 +103,7 @@ def matrix(path):
                 create(f, name, dtype, (300,), fill)
                 listing.append((name, direct))
         bitfields(f, listing)
+        narrow(f, listing)
         not_direct(f, listing)
     for name, direct in listing:
         print('%s\t%s' % (name, 'direct' if direct else 'hdf5'))
@@ -123,6 +124,16 @@ def bitfields(f, listing):
             ds = h5d.create(f.id, name.encode(), tid, h5s.create_simple((700,)), dcpl=dcpl)
             ds.write(h5s.ALL, h5s.ALL, raw, mtype=tid)
             listing.append((name, True))
+
+
+def narrow(f, listing):
+    """Short rows in narrow chunks: a read crosses thousands of rows of chunks (answered
+    from one buffer they are copied into, not from the chunks where they lie)."""
+    for name, dtype, shape, chunks, chain in (('narrow_u1_r2', 'u1', (600, 40), (100, 3), 'none'),
+                                              ('narrow_f4be_r3', '>f4', (30, 40, 17), (7, 5, 2), 'shuffle-deflate')):
+        ds = create(f, name, np.dtype(dtype), shape, None, None, chunks=chunks, **CHAINS[chain])
+        ds[...] = values(np.dtype(dtype), shape, len(listing))
+        listing.append((name, True))
 
 
 def not_direct(f, listing):

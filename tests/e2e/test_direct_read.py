@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The direct read path (pread and decoding past HDF5) against H5Dread: every
-dataset of make_direct.py read through a mount with --direct and one with
---no-direct, whole and at seeded random ranges that cut elements and rows,
+dataset of make_direct.py read through a mount with --direct (with and without
+the page cache) and one with --no-direct, whole and at seeded random ranges
+that cut elements and rows,
 byte for byte, and against h5py where it reads the type; the datasets the
 direct path must leave to HDF5 are left to it; damaged chunks are EIO with a
 log line naming the dataset and chunk, and the mount goes on; a dataset grown
@@ -83,6 +84,9 @@ class DirectRead(unittest.TestCase):
         # report the operations it does not have, ENOSYS, as errors).
         cls.direct = cls.mount(cls.h5path, 'direct', ['--debug', '--threads', '2', '--chunk-cache', '1'],
                                expected_errors=[r'unique: \d+, error: -38 \(Function not implemented\)'])
+        # Without the page cache, reads reach the daemon at any offset and length (through
+        # it, whole pages): ranges that cut elements.
+        cls.uncached = cls.mount(cls.h5path, 'uncached', ['--no-cache', '--threads', '2', '--chunk-cache', '1'])
         cls.hdf5 = cls.mount(cls.h5path, 'hdf5', ['--no-direct'])
         cls.damaged = cls.mount(cls.damaged_path, 'damaged', ['--threads', '2'],
                                 expected_errors=[r'/checked: chunk \(1500\) at byte \d+: fletcher32 checksum mismatch',
@@ -137,10 +141,11 @@ class DirectRead(unittest.TestCase):
                 offset = rng.randrange(size + 8)
                 length = rng.choice([1, rng.randrange(1, 8), rng.randrange(1, row + 2), rng.randrange(1, 3 * row + 2),
                                      rng.randrange(1, size + 16)])
-                got_range = pread(direct_path, offset, length)
-                if got_range != want[offset:offset + length]:
-                    failures.append('%s [%d, +%d): %s' % (name, offset, length, harness.describe_bytes_difference(
-                        want[offset:offset + length], got_range, base=offset)))
+                for path in (direct_path, self.at(self.uncached, name)):
+                    got_range = pread(path, offset, length)
+                    if got_range != want[offset:offset + length]:
+                        failures.append('%s [%d, +%d): %s' % (path, offset, length, harness.describe_bytes_difference(
+                            want[offset:offset + length], got_range, base=offset)))
             return failures
 
         names = [name for name, _ in self.listing]

@@ -98,6 +98,17 @@ TEST_CASE("decoding into buffers used before gives the same bytes, whatever they
             CHECK(vec(out) == chunk);
         }
     }
+    // Sized by decoding_bytes(), no stage grows them (or moves the bytes the chunk is read from).
+    for (const auto& chain : chains) {
+        const auto chunk = random_bytes(100003, 11, 256);  // incompressible: deflate's output grows
+        const std::size_t most = h5swmrfs::h5::decoding_bytes(chain, chunk.size());
+        h5swmrfs::util::Bytes sized(most), spare(most);
+        const std::byte* memory[] = {sized.data(), spare.data()};
+        decode_chunk(h5test::encode(chunk, chain), chain, 0, chunk.size(), sized, spare);
+        CHECK(vec(sized) == chunk);
+        CHECK(sized.data() == memory[0]);
+        CHECK(spare.data() == memory[1]);
+    }
     // And when a damaged chunk left them half written.
     const std::vector<Filter> chain = {{Kind::Shuffle, 4}, {Kind::Deflate}, {Kind::Fletcher32}};
     auto damaged = h5test::encode(random_bytes(4096, 9, 7), chain);
