@@ -304,8 +304,10 @@ class Mount:
         try:
             status = self.proc.wait(EXIT_TIMEOUT)
             if status != 0 and check_status:
-                problems.append('daemon exited with status %d after unmount'
-                                % status)
+                # A sanitizer's report (its exit status) is in the log, which goes with the test's files.
+                tail = self.log_text().splitlines()[-60:]
+                problems.append('daemon exited with status %d after unmount; its log ends:\n    %s'
+                                % (status, '\n    '.join(tail)))
         except subprocess.TimeoutExpired:
             problems.append('daemon did not exit within %gs of unmount; '
                             'killed' % EXIT_TIMEOUT)
