@@ -122,15 +122,11 @@ std::unique_ptr<BackendHold> Core::acquire(Mode mode, Clock::time_point deadline
             const long long restarted = integer_of(reply->element[4]);
             if (restarted == 2)
                 log::info("lock '", options_.key, "': first use of the lock on this redis (or redis lost its data)");
-            if (restarted == 1)
-                log::warning("lock '", options_.key, "': redis at ", pool_.endpoint().describe(),
-                             " serves this lock from a new server process, or lost or rolled back its state: holds "
-                             "it no longer has are lost, the generation moved past every earlier one, and nothing "
-                             "is granted until every hold it forgot has run out (",
-                             seconds_text(milliseconds(integer_of(reply->element[3]))), ")");
+            if (restarted == 1) warn_restarted("an acquire");
             if (integer_of(reply->element[0]) == 1) {
                 entry->generation = static_cast<std::uint64_t>(integer_of(reply->element[1]));
                 remember_generation(entry->generation);
+                warned_restarted_ = false;
                 entry->fence = static_cast<std::uint64_t>(integer_of(reply->element[2]));
                 entry->valid_until = (sent + trusted_for()).time_since_epoch().count();
                 entry->confirmed_epoch = epoch;
@@ -169,6 +165,14 @@ std::unique_ptr<BackendHold> Core::acquire(Mode mode, Clock::time_point deadline
                                    " (h5swmrfs-ctl status shows the holders)");
         }
     }
+}
+
+void Core::warn_restarted(const char* found_by) {
+    if (warned_restarted_.exchange(true)) return;  // until a grant from the state it now has
+    log::warning("lock '", options_.key, "': redis at ", pool_.endpoint().describe(),
+                 " serves this lock from a new server process, or lost or rolled back its state (found by ", found_by,
+                 "): holds it no longer has are lost, the generation moved past every earlier one, and nothing is "
+                 "granted until every hold it forgot has run out");
 }
 
 void Core::remember_generation(std::uint64_t generation) noexcept {

@@ -120,6 +120,9 @@ private:
                  Clock::time_point deadline = Clock::time_point::max());
 
     void remember_generation(std::uint64_t generation) noexcept;
+    // Logs (once, until the next grant) that redis lost or rolled back the lock's state, as
+    // `found_by` (an acquire, a renewal) learned.
+    void warn_restarted(const char* found_by);
     void track(const std::shared_ptr<Entry>& entry);
     void untrack(const std::string& token);
     void renewer_loop();
@@ -145,6 +148,7 @@ private:
     // a key whose generation is lower lost or rolled back its state, which a redis that just
     // restarted without its data could not tell from a first use.
     std::atomic<std::uint64_t> seen_generation_{0};
+    std::atomic<bool> warned_restarted_{false};
 
     // Lock order: tracked_mutex_, then subscriber_mutex_ (the top of this file says why).
     std::mutex tracked_mutex_;  // guards tracked_, drops_, renew_now_, next_renewal_

@@ -44,7 +44,7 @@ void Core::renewer_loop() {
         // while the script is on its way (after a redis restart forgot its place in the
         // queue) is answered 0 and is not lost.
         std::vector<bool> was_hold;
-        std::vector<std::string> args{std::to_string(options_.lease.count())};
+        std::vector<std::string> args{std::to_string(options_.lease.count()), std::to_string(seen_generation_.load())};
         const Clock::rep woke = Clock::now().time_since_epoch().count();
         // A hold past its trusted time (this process was paused, or renewals failed): what
         // was read under it may be stale by now.
@@ -65,8 +65,9 @@ void Core::renewer_loop() {
         bool ok = false;
         try {
             ReplyPtr reply = run(renew_script(), args);
-            if (reply->type != REDIS_REPLY_ARRAY || reply->elements != entries.size())
+            if (reply->type != REDIS_REPLY_ARRAY || reply->elements != entries.size() + 1)
                 throw RedisError(Failure::Reply, "unexpected reply to the renew script");
+            if (integer_of(reply->element[entries.size()]) == 1) warn_restarted("a renewal");
             for (std::size_t i = 0; i < entries.size(); ++i) {
                 Entry& entry = *entries[i];
                 if (integer_of(reply->element[i]) == 1) {

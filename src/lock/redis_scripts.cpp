@@ -44,13 +44,6 @@ end
 local function is_broken(tok)
   return redis.call('SISMEMBER', broken, tok) == 1
 end
-)lua";
-
-constexpr std::string_view acquire_body = R"lua(
-purge()
-local mode, token, lease = ARGV[2], ARGV[3], tonumber(ARGV[4])
--- The highest generation the caller was granted on this key before (0: none, or not told).
-local seen = tonumber(ARGV[6] or '0') or 0
 -- Generations never repeat, even when redis loses its data or reloads an older snapshot:
 -- each redis process that serves this key for the first time (a run_id not recorded here),
 -- or that has a lower generation than its caller was granted, moves the generation past the
@@ -61,37 +54,66 @@ local function run_id()
   if not ok then return nil end
   return string.match(info, 'run_id:(%x+)')
 end
--- 1: the state may lack holds granted before: another redis process served this key
---    (restart, failover, older snapshot), or the caller saw a later generation than the key
---    has now (its state was lost or rolled back);
--- 2: nothing recorded, nothing seen: the key's first use, or a loss nobody has noticed yet.
+-- Whether the state may lack holds granted before, as seen by a caller that was granted
+-- generation `seen` before (0: none) with leases of `lease` ms; returns it and the run_id:
+-- 1: yes: another redis process served this key (restart, failover, older snapshot), or the
+--    caller saw a later generation than the key has now, or one from before the key's
+--    record began when nothing told that record from a first use (its state was lost).
+--    Nothing is granted until every hold it may have forgotten has run out;
+-- 2: nothing recorded, nothing seen: the key's first use, or a loss that only a caller that
+--    saw an earlier generation can tell. Nothing is granted for a moment (`witnesses`), in
+--    which holders that survived the loss renew (told by a notice, or as they reconnect)
+--    and so tell it.
 -- Without INFO (a redis user refused @dangerous) a new process goes unseen; only a key that
 -- has lost its record, or is behind what its caller saw, is recognised.
-local restarted = 0
-local id = run_id()
-local last_id = redis.call('HGET', server, 'run_id')
-local behind = seen > counter(generation)
-if (id and last_id ~= id) or (not id and not last_id) or behind then
-  restarted = 2
-  if last_id or behind then restarted = 1 end
-  local micros = tonumber(t[1]) * 1000000 + tonumber(t[2])
-  redis.call('SET', generation, string.format('%.0f', math.max(counter(generation) + 1, micros)))
-  redis.call('SET', fence, string.format('%.0f', math.max(counter(fence) + 1, micros)))
-  redis.call('HSET', server, 'run_id', id or 'unknown', 'since', now)
-  if restarted == 1 then
-    -- A hold granted before and not in this state may still be in use: its lease ends at
-    -- most the longest lease from now (its holder stops trusting it sooner). Grant nothing
-    -- until then.
-    local longest = math.max(lease, tonumber(redis.call('HGET', server, 'max_lease') or '0'))
-    redis.call('HSET', server, 'grace_until', now + longest)
+local function notice_restart(seen, lease)
+  local restarted = 0
+  local id = run_id()
+  local last_id = redis.call('HGET', server, 'run_id')
+  local behind = seen > counter(generation)
+  local longest = math.max(lease, tonumber(redis.call('HGET', server, 'max_lease') or '0'))
+  if (id and last_id ~= id) or (not id and not last_id) or behind then
+    restarted = 2
+    if last_id or behind then restarted = 1 end
+    local micros = tonumber(t[1]) * 1000000 + tonumber(t[2])
+    redis.call('SET', generation, string.format('%.0f', math.max(counter(generation) + 1, micros)))
+    redis.call('SET', fence, string.format('%.0f', math.max(counter(fence) + 1, micros)))
+    redis.call('HSET', server, 'run_id', id or 'unknown', 'since', now)
+    redis.call('HDEL', server, 'unproven', 'witnesses_until')
+    if restarted == 1 then
+      -- A hold granted before and not in this state may still be in use: its lease ends at
+      -- most the longest lease from now (its holder stops trusting it sooner). Grant nothing
+      -- until then.
+      redis.call('HSET', server, 'grace_until', now + longest)
+    else
+      redis.call('HSET', server, 'unproven', counter(generation),
+                 'witnesses_until', now + math.min(math.floor(lease / 4), 500))
+      redis.call('PUBLISH', channel, 'restarted')
+    end
+  elseif seen > 0 and seen < tonumber(redis.call('HGET', server, 'unproven') or '0') then
+    -- Granted before this record began, which a caller that saw nothing made: the state
+    -- that gave it was lost. Holds from it end by the longest lease after the record began.
+    restarted = 1
+    local since = tonumber(redis.call('HGET', server, 'since') or now)
+    local grace_until = tonumber(redis.call('HGET', server, 'grace_until') or '0')
+    redis.call('HSET', server, 'grace_until', math.max(grace_until, since + longest))
   end
+  return restarted, id
 end
+)lua";
+
+constexpr std::string_view acquire_body = R"lua(
+purge()
+local mode, token, lease = ARGV[2], ARGV[3], tonumber(ARGV[4])
+-- The highest generation the caller was granted on this key before (0: none, or not told).
+local seen = tonumber(ARGV[6] or '0') or 0
+local restarted, id = notice_restart(seen, lease)
 local blind = 0
 if not id then blind = 1 end
 -- ms until grants may be made again (<= 0: now). A caller with a longer lease than any
 -- recorded may have held the lock with it: a grace still running lasts that long.
 local function grace_left()
-  local s = redis.call('HMGET', server, 'max_lease', 'grace_until', 'since')
+  local s = redis.call('HMGET', server, 'max_lease', 'grace_until', 'since', 'witnesses_until')
   local longest, grace_until = tonumber(s[1] or '0'), tonumber(s[2] or '0')
   if lease > longest then
     redis.call('HSET', server, 'max_lease', lease)
@@ -100,7 +122,7 @@ local function grace_left()
       redis.call('HSET', server, 'grace_until', grace_until)
     end
   end
-  return grace_until - now
+  return math.max(grace_until, tonumber(s[4] or '0')) - now
 end
 local grace = grace_left()
 local function owner(state)
@@ -232,10 +254,13 @@ return {count, first}
 )lua";
 
 constexpr std::string_view renew_body = R"lua(
+-- ARGV: lease (ms), the highest generation the caller was granted, the tokens to renew.
+-- Returns 1 or 0 for each token (renewed or not), then what notice_restart found.
 purge()
 local lease = tonumber(ARGV[2])
+local restarted = notice_restart(tonumber(ARGV[3]) or 0, lease)
 local result = {}
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   if redis.call('ZSCORE', leases, ARGV[i]) and not is_broken(ARGV[i]) then
     redis.call('ZADD', leases, now + lease, ARGV[i])
     result[#result + 1] = 1
@@ -246,6 +271,7 @@ for i = 3, #ARGV do
     result[#result + 1] = 0
   end
 end
+result[#result + 1] = restarted
 return result
 )lua";
 

@@ -58,8 +58,19 @@ void Core::subscriber_loop() {
             ReplyPtr message = connection->read_reply();
             if (message->type == REDIS_REPLY_ARRAY && message->elements == 3 &&
                 string_of(message->element[0]) == "message") {
-                if (string_of(message->element[2]) == "writer") {
+                const std::string notice = string_of(message->element[2]);
+                if (notice == "writer") {
                     if (writer_waiting_) writer_waiting_();
+                } else if (notice == "restarted") {
+                    // The lock's state began again with nothing recorded: holds of this
+                    // process that it forgot must say so now (a renewal), before anything
+                    // is granted from it.
+                    {
+                        std::lock_guard lock(tracked_mutex_);
+                        renew_now_ = true;
+                    }
+                    tracked_changed_.notify_all();
+                    events_.bump();
                 } else {
                     events_.bump();
                 }

@@ -350,6 +350,10 @@ TEST_CASE("after redis lost or rolled back the lock's state, nothing is granted 
         other = lock::make_lock(options);
     }
     SECTION("every key lost; the next writer used the key before") { forget_all(c, keys); }
+    SECTION("every key lost; the next writer never used the key: it cannot tell a loss from a first use") {
+        forget_all(c, keys);
+        other = lock::make_lock(options);
+    }
     auto next = other->acquire(lock::Mode::Exclusive);
     const auto granted_at = Clock::now();
     std::this_thread::sleep_for(50ms);  // a holder that still trusted its hold would pass a check now
@@ -365,6 +369,23 @@ TEST_CASE("after redis lost or rolled back the lock's state, nothing is granted 
     next->check_valid();
     next.reset();
     hold.reset();
+}
+
+TEST_CASE("a key's first use waits only for the holders a loss might have left to speak up") {
+    auto options = options_for("first-use");
+    options.keep_idle = 0ms;
+    auto lock = lock::make_lock(options);
+    const auto start = Clock::now();
+    lock->acquire(lock::Mode::Shared).reset();
+    const auto took = Clock::now() - start;
+    std::cout << "first use of a key granted after " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+              << " ms\n";
+    CHECK(took >= std::min<std::chrono::milliseconds>(options.lease / 4, 500ms) - 20ms);
+    CHECK(took < options.lease);
+    // Then at once.
+    const auto again = Clock::now();
+    lock->acquire(lock::Mode::Exclusive).reset();
+    CHECK(Clock::now() - again < 250ms);
 }
 
 TEST_CASE("a redis user refused INFO: new generations and a grace after a loss or a rollback this process sees") {
@@ -538,6 +559,7 @@ TEST_CASE("drops: a drop nobody renews ends with its lease") {
     auto c = admin();
     const lock::redis::KeyNames keys(options.key);
     const std::string token = "0123456789abcdef0123456789abcdef";
+    lock::make_lock(options)->acquire(lock::Mode::Shared).reset();  // past the key's first use (a grant at once below)
     auto acquired = lock::redis::acquire_script().run(c, keys, {"S", token, "800", "{\"host\":\"h\",\"pid\":1,\"label\":\"gone\"}"});
     REQUIRE(lock::redis::integer_of(acquired->element[0]) == 1);
     const auto released_at = Clock::now();
