@@ -179,13 +179,25 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
     std::optional<h5::DecodedRange> decoded;  // the answer, in decoded chunks
     auto data = locked(fs, Access::pin_of(file.ino, &file).handing_to(hold), [&](View& view, const lock::Hold&) {
         if (repin) reply::fault_point("read-repin");
+        // Asked before this file's mutex is taken: it takes those of the other opens.
+        bool behind;
+        {
+            std::lock_guard guard(file.mutex);
+            behind = file.generation != view.generation;
+        }
+        const bool older_reader = behind && fs.pins.older_open(file.ino, view.generation, &file);
         std::lock_guard guard(file.mutex);
         if (file.generation != view.generation) {
             // A pinned reader that was cut goes on only if its bytes cannot have changed,
             // or if its process maps the dataset: a mapping follows the file (the page
-            // cache was emptied for the change, and a fault has no way to fail but SIGBUS).
+            // cache was emptied for the change, and a fault has no way to fail but SIGBUS)
+            // — unless another reader of an older version has it open: the pages this
+            // would fill, of the new version, would reach that reader too (the page cache
+            // is the dataset's, not the open's), which must get its version or EIO.
+            const bool follows = fs.cache.enabled() && util::has_mapped(process_of(req), fs.device, file.ino) &&
+                                 !older_reader;
             if (file.pinned_reader && !fs.changes.untouched(file.generation, view.generation, file.node.address) &&
-                !(fs.cache.enabled() && util::has_mapped(process_of(req), fs.device, file.ino)))
+                !follows)
                 throw Error(EIO, file.node.path + ": changed by a writer while open; open it again");
             refresh_path(fs, file);
             file.reader = open_reader(view, file.node);

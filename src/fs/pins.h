@@ -68,8 +68,9 @@ public:
     // gives no file handle) may use it rather than queue behind a writer that waits for it.
     std::shared_ptr<lock::Hold> borrow(std::uint64_t ino);
     // Whether a reader of inode `ino` opened in a generation older than `generation` is
-    // still open, one that does not follow the file (`follows`).
-    bool older_open(std::uint64_t ino, std::uint64_t generation);
+    // still open, one that does not follow the file (`follows`), other than `except`
+    // (whose mutex the caller may hold).
+    bool older_open(std::uint64_t ino, std::uint64_t generation, const OpenFile* except = nullptr);
     // Takes the pin away from `file`; the caller lets it go once no mutex is held.
     static std::shared_ptr<lock::Hold> take(OpenFile* file);
 

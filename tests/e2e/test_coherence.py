@@ -443,6 +443,46 @@ class Interleavings(wh.WriteTestCase):
             os.close(fd)
 
 
+    def test_a_mapping_does_not_bring_new_bytes_to_a_reader_of_the_old_version(self):
+        # The page cache is the dataset's, not the open's: pages a mapping made before the
+        # change faults in after it would reach the old reader too.
+        path = os.path.join(self.one, 'g', 'a')
+        old, new = A.tobytes(), (A + 1).tobytes()
+        script = ('import mmap, sys\n'
+                  'f = open(sys.argv[1], "rb")\n'
+                  'm = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)\n'
+                  'print(m[:].hex(), flush=True)\n'
+                  'sys.stdin.readline()\n'
+                  'print(m[:].hex(), flush=True)\n')
+        mapper = subprocess.Popen([harness.PYTHON, '-c', script, path], text=True,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.addCleanup(mapper.wait, 10)
+        self.addCleanup(mapper.stdout.close)
+        self.addCleanup(mapper.stdin.close)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            self.assertEqual(os.read(fd, 400), old[:400])
+            self.assertEqual(bytes.fromhex(mapper.stdout.readline().strip()), old)
+            self.assertEqual(self.write_fd(os.path.join(self.two, 'g', 'a'), new), 0)
+            # The mapping faults first: with the old reader open it does not follow the
+            # file (SIGBUS), rather than fill the page cache with the new version.
+            mapper.stdin.write('\n')
+            mapper.stdin.flush()
+            line = mapper.stdout.readline()
+            try:
+                rest = os.read(fd, len(old))
+            except OSError as e:
+                self.assertEqual(e.errno, errno.EIO)
+            else:
+                self.assertEqual(rest, old[400:], 'the old reader got bytes of the new version')
+            self.assertEqual(line, '', 'the mapping followed the file while a reader of the old version was open')
+            self.assertEqual(mapper.wait(10), -signal.SIGBUS)
+        finally:
+            os.close(fd)
+        # Once it is closed, a mapping follows the file again.
+        self.assertEqual(self.read_in_process(path), new)
+
+
 class StoppedPastItsLease(wh.WriteTestCase):
 
     def test_a_mount_that_wakes_forgets_before_it_serves_again(self):
