@@ -46,7 +46,9 @@ void set_open_flags(Filesystem& fs, fuse_file_info* fi, std::unique_ptr<OpenFile
     // While a reader of an older version has the dataset open (its pin cut), newer opens
     // read past the page cache: pages they filled would reach the older reader, which must
     // get its version or EIO, never a mix.
-    const bool cached = fs.cache.enabled() && !file->writable && !fs.pins.older_open(file->ino, file->generation);
+    const bool beside_older = fs.cache.enabled() && !file->writable && fs.pins.older_open(file->ino, file->generation);
+    const bool cached = fs.cache.enabled() && !file->writable && !beside_older;
+    file->beside_older = beside_older;
     fi->keep_cache = cached && fs.cache.keep_pages(file->ino, file->generation);
     fi->direct_io = !cached;
     fi->fh = fs.handles.keep(std::move(file));
@@ -179,23 +181,30 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
     std::optional<h5::DecodedRange> decoded;  // the answer, in decoded chunks
     auto data = locked(fs, Access::pin_of(file.ino, &file).handing_to(hold), [&](View& view, const lock::Hold&) {
         if (repin) reply::fault_point("read-repin");
-        // Asked before this file's mutex is taken: it takes those of the other opens.
-        bool behind;
+        // A pinned reader that was cut goes on only if its bytes cannot have changed, or if
+        // its process maps the dataset: a mapping follows the file (the page cache was
+        // emptied for the change, and a fault has no way to fail but SIGBUS) — unless
+        // another reader of an older version has it open: the pages it would fill, of the
+        // new version, would reach that reader too (the page cache is the dataset's, not
+        // the open's), which must get its version or EIO. So must a private mapping of an
+        // open made past the page cache for such a reader. Found out before this file's
+        // mutex is taken: older_open takes those of the other opens.
+        bool changed, beside_older;
+        std::uint64_t opened_in;
         {
             std::lock_guard guard(file.mutex);
-            behind = file.generation != view.generation;
+            changed = file.generation != view.generation && file.pinned_reader &&
+                      !fs.changes.untouched(file.generation, view.generation, file.node.address);
+            beside_older = file.beside_older;
+            opened_in = file.generation;
         }
-        const bool older_reader = behind && fs.pins.older_open(file.ino, view.generation, &file);
+        const bool mapped = (changed || beside_older) && fs.cache.enabled() &&
+                            util::has_mapped(process_of(req), fs.device, file.ino);
+        if (mapped && beside_older && fs.pins.older_open(file.ino, opened_in, &file))
+            throw Error(EIO, file.node.path + ": mapped while a reader of an older version has it open");
+        const bool follows = mapped && !fs.pins.older_open(file.ino, view.generation, &file);
         std::lock_guard guard(file.mutex);
         if (file.generation != view.generation) {
-            // A pinned reader that was cut goes on only if its bytes cannot have changed,
-            // or if its process maps the dataset: a mapping follows the file (the page
-            // cache was emptied for the change, and a fault has no way to fail but SIGBUS)
-            // — unless another reader of an older version has it open: the pages this
-            // would fill, of the new version, would reach that reader too (the page cache
-            // is the dataset's, not the open's), which must get its version or EIO.
-            const bool follows = fs.cache.enabled() && util::has_mapped(process_of(req), fs.device, file.ino) &&
-                                 !older_reader;
             if (file.pinned_reader && !fs.changes.untouched(file.generation, view.generation, file.node.address) &&
                 !follows)
                 throw Error(EIO, file.node.path + ": changed by a writer while open; open it again");

@@ -31,6 +31,9 @@ struct OpenFile : Handle {
     std::shared_ptr<lock::Hold> pin;
     std::chrono::steady_clock::time_point pinned_at;
     pid_t opener = 0;  // the process that opened it
+    // Opened past the page cache because a reader of an older version was open (file.cpp):
+    // a private mapping of it still faults through the page cache.
+    bool beside_older = false;
 
     // Writing (O_WRONLY / O_RDWR): what this open has written and not yet committed.
     bool writable = false;

@@ -483,6 +483,35 @@ class Interleavings(wh.WriteTestCase):
         self.assertEqual(self.read_in_process(path), new)
 
 
+    def test_a_private_mapping_of_a_newer_open_brings_no_new_bytes_to_an_older_reader(self):
+        # A newer open reads past the page cache while the older reader is open, but a
+        # private mapping of it (numpy.memmap mode="c") still faults through the page cache.
+        path = os.path.join(self.one, 'g', 'a')
+        old, new = A.tobytes(), (A + 1).tobytes()
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            self.assertEqual(os.read(fd, 400), old[:400])
+            self.assertEqual(self.write_fd(os.path.join(self.two, 'g', 'a'), new), 0)
+            script = ('import mmap, sys\n'
+                      'f = open(sys.argv[1], "rb")\n'
+                      'm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)\n'
+                      'print(m[:].hex(), flush=True)\n')
+            mapper = subprocess.run([harness.PYTHON, '-c', script, path], text=True,
+                                    capture_output=True, timeout=30)
+            try:
+                rest = os.read(fd, len(old))
+            except OSError as e:
+                self.assertEqual(e.errno, errno.EIO)
+            else:
+                self.assertEqual(rest, old[400:], 'the old reader got bytes of the new version')
+            self.assertEqual(mapper.returncode, -signal.SIGBUS, mapper.stderr[-300:])
+        finally:
+            os.close(fd)
+        # Once it is closed, the dataset maps again.
+        with open(path, 'rb') as f:
+            self.assertEqual(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)[:], new)
+
+
 class StoppedPastItsLease(wh.WriteTestCase):
 
     def test_a_mount_that_wakes_forgets_before_it_serves_again(self):
