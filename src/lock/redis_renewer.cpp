@@ -28,17 +28,27 @@ void Core::untrack(const std::string& token) {
 
 void Core::renewer_loop() {
     std::unique_lock lock(tracked_mutex_);
+    // A renewal with nothing to renew failed: tried again at next_renewal_. A process that
+    // was granted generations renews even with nothing tracked when told to (a lost
+    // connection, a `restarted` notice): it tells redis what it saw, so that a state begun
+    // anew by a process that saw nothing is found lost (redis_scripts.cpp, notice_restart).
+    bool witness_again = false;
     for (;;) {
-        auto due = [&] { return renew_now_ || (!tracked_.empty() && Clock::now() >= next_renewal_); };
-        if (tracked_.empty()) tracked_changed_.wait(lock, [&] { return renew_now_ || !tracked_.empty(); });
-        else tracked_changed_.wait_until(lock, next_renewal_, due);
+        auto due = [&] {
+            return renew_now_ || ((!tracked_.empty() || witness_again) && Clock::now() >= next_renewal_);
+        };
+        if (tracked_.empty() && !witness_again)
+            tracked_changed_.wait(lock, [&] { return renew_now_ || !tracked_.empty(); });
+        else
+            tracked_changed_.wait_until(lock, next_renewal_, due);
         {
             std::lock_guard stop_lock(subscriber_mutex_);
             if (stopping_) return;
         }
         if (!due()) continue;
         renew_now_ = false;
-        if (tracked_.empty()) continue;
+        witness_again = false;
+        if (tracked_.empty() && seen_generation_.load() == 0) continue;
         std::vector<std::shared_ptr<Entry>> entries;
         // Whether each entry was a hold when the script was sent: a waiting writer granted
         // while the script is on its way (after a redis restart forgot its place in the
@@ -101,6 +111,7 @@ void Core::renewer_loop() {
             if (epoch_.load() != epoch) renew_now_ = true;  // a disconnect raced the renewal
         } else {
             next_renewal_ = Clock::now() + std::min<Clock::duration>(options_.lease / 10, 250ms);
+            if (entries.empty()) witness_again = true;
         }
     }
 }

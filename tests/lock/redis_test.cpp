@@ -371,6 +371,23 @@ TEST_CASE("after redis lost or rolled back the lock's state, nothing is granted 
     hold.reset();
 }
 
+TEST_CASE("after a loss found first by a process that never used the key, one that holds nothing now still tells it") {
+    auto options = options_for("witness");
+    options.keep_idle = 0ms;
+    auto c = admin();
+    const lock::redis::KeyNames keys(options.key);
+    // It read under a hold and let it go (a mount that dropped its caches): nothing to renew.
+    auto witness = lock::make_lock(options);
+    witness->acquire(lock::Mode::Shared).reset();
+    forget_all(c, keys);
+    auto blind = lock::make_lock(options);
+    const auto forgotten_at = Clock::now();
+    blind->acquire(lock::Mode::Exclusive).reset();
+    const auto waited = Clock::now() - forgotten_at;
+    std::cout << "a writer that never used the key granted " << ms(waited) << " ms after the loss\n";
+    CHECK(waited >= options.lease - 20ms);
+}
+
 TEST_CASE("a key's first use waits only for the holders a loss might have left to speak up") {
     auto options = options_for("first-use");
     options.keep_idle = 0ms;
