@@ -1,11 +1,15 @@
 #!/usr/bin/python3
 """The stress tool's verdict on what the kernel may answer from its caches
 (tools/stress_lib/check_cache.py), on made-up logs: each case is a history
-of commits and one access, and the figure it must move. No mount: this runs
-in a second, and shows that each check catches what it is for."""
+of commits and one access, and the figure it must move; and how a writer
+reads back a write that failed. No mount: this runs in a second, and shows
+that each check catches what it is for."""
 
+import json
 import os
+import shutil
 import sys
+import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -13,7 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)),
                                 'tools'))
 sys.dont_write_bytecode = True
 
-from stress_lib import check, layout, mapping, records  # noqa: E402
+from stress_lib import check, layout, mapping, records, worker  # noqa: E402
 
 CONFIG = dict(writers=1, h5py=0, n_fix=256, n_app0=64, slots=1,
               big_bytes=1 << 16, seed='t')
@@ -278,6 +282,77 @@ class Verdict(unittest.TestCase):
         c = self.judge(history + [self.meta('getxattr', g, 10.5, 10.6,
                                             value=old)])
         self.assertEqual(c.counts['stale_metadata'], 0)
+
+
+class FailedWrites(unittest.TestCase):
+    """How a writer reads back a write that failed (worker.write_content),
+    with the tools it runs and the read-back made up: what it may find
+    there, and the checker's verdict on that."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix='h5stress-test-')
+        self.addCleanup(shutil.rmtree, self.dir)
+
+    def writer(self, read_backs):
+        """A writer of the uniform BIG dataset (v1 committed: fill 2)
+        whose every cp fails, and whose read-backs answer read_backs in
+        turn (None: nothing could be read)."""
+        logdir = tempfile.mkdtemp(dir=self.dir)
+        config = dict(seed='t', mounts=['/m0', '/m1'], logdir=logdir,
+                      tmpdir=logdir, op_timeout=5)
+        w = worker.Worker(config, 'writer', 0)
+        w.version = 1
+        w.ds = {BIG: dict(key=records.key_of(BIG), runs=[], len=1 << 12,
+                          fill=records.fill_of(1))}
+        w.run = lambda args: (1, b'', 'cp: failed to close: '
+                              'No space left on device', 1.0, 2.0)
+
+        def read_back(path, avoid=None):
+            fill = read_backs.pop(0)
+            if fill is None:
+                return None, None, None
+            return bytes([fill]) * (1 << 12), 3.0, 4.0
+        w.read_back = read_back
+        return w
+
+    def outcomes(self, read_backs):
+        w = self.writer(list(read_backs))
+        for _ in read_backs:
+            w.write_content(0, BIG, 'cp', 0, 0)
+        w.log.close()
+        with open(os.path.join(w.c['logdir'], 'writer0.jsonl')) as f:
+            entries = [json.loads(line) for line in f]
+        checker = check.Checker(CONFIG, [], lease=2.0)
+        checker.entries = entries
+        for e in entries:
+            if e['e'] in ('state', 'ns', 'attr', 'unknown', 'failed'):
+                checker.model.feed(e)
+        checker.check()
+        return ([e['outcome'] for e in entries if e['e'] == 'failed'],
+                checker.problems['failed_write_left_other_content'], w)
+
+    def test_an_unresolved_failure_leaves_the_state_before_or_the_new(self):
+        # v2 (fill 3) fails and cannot be read back; v3 (fill 4) fails and
+        # the old content v1 (fill 2) is read back: not visible, known again
+        out, other, w = self.outcomes([None, records.fill_of(1)])
+        self.assertEqual(out, ['unresolved', 'not-visible'])
+        self.assertEqual(other, [])
+        self.assertNotIn(BIG, w.unknown)
+        self.assertEqual(w.ds[BIG]['fill'], records.fill_of(1))
+        # ... or v2's content, which did land
+        out, other, w = self.outcomes([None, records.fill_of(2)])
+        self.assertEqual(out, ['unresolved', 'not-visible'])
+        self.assertEqual(other, [])
+        self.assertEqual(w.ds[BIG]['fill'], records.fill_of(2))
+
+    def test_content_no_write_made_is_other(self):
+        out, other, w = self.outcomes([None, 99])
+        self.assertEqual(out, ['unresolved', 'other'])
+        self.assertEqual(len(other), 1)
+        self.assertIn(BIG, w.unknown)
+        out, other, _ = self.outcomes([99])
+        self.assertEqual(out, ['other'])
+        self.assertEqual(len(other), 1)
 
 
 if __name__ == '__main__':

@@ -66,6 +66,10 @@ class Worker(CacheReaders):
         self.tmp = os.path.join(config['tmpdir'], '%s%d' % (role, index))
         os.makedirs(self.tmp, exist_ok=True)
         self.op_timeout = config['op_timeout']
+        self.unknown = set()   # paths whose state could not be resolved
+        # For an unknown path: the states it may hold (the last known one
+        # and the writes whose failure could not be resolved since).
+        self.maybe = {}
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -285,7 +289,6 @@ class Worker(CacheReaders):
                       for obj in (layout.group_path(w), layout.fix_path(w))}
         self.slot_state = ['absent'] * self.c['slots']  # absent|group|data
         self.slot_inc = [0] * self.c['slots']
-        self.unknown = set()   # paths whose state could not be resolved
         ops = [('replace_fix', 15), ('patch_fix', 20), ('append_app', 20),
                ('replace_app', 5), ('truncate_app', 4), ('setfattr', 10),
                ('slot', 26)]
@@ -391,13 +394,14 @@ class Worker(CacheReaders):
             self.unknown.discard(path)
             return
         # The close (or a write) failed: which content is there now?
-        old_bytes = self.content_bytes(d) if path not in self.unknown \
-            else None
+        before = self.maybe.get(path, []) if path in self.unknown else [d]
         new_bytes = self.content_bytes(new_state)
         got, tr0, tr1 = self.read_back(path, avoid=m)
+        kept = None if got is None else next(
+            (s for s in before if got == self.content_bytes(s)), None)
         if got is None:
             outcome = 'unresolved'
-        elif old_bytes is not None and got == old_bytes:
+        elif kept is not None:
             outcome = 'not-visible'
         elif got == new_bytes:
             outcome = 'visible'
@@ -411,7 +415,12 @@ class Worker(CacheReaders):
                   outcome=outcome, tr0=tr0, tr1=tr1,
                   n=None if got is None else len(got),
                   dec=None if got is None else self.describe(d, got, 0))
-        if outcome == 'visible':
+        if outcome == 'not-visible' and path in self.unknown:
+            # One of the states it may have held since an unresolved
+            # failure: known again.
+            self.commit_state(path, kept, t0, tr1, 'resolved')
+            self.unknown.discard(path)
+        elif outcome == 'visible':
             self.commit_state(path, new_state, t0, tr1, 'resolved')
             self.unknown.discard(path)
         elif outcome == 'partial':
@@ -423,6 +432,9 @@ class Worker(CacheReaders):
             self.unknown.discard(path)
         elif outcome in ('other', 'unresolved'):
             # Nothing to build on: the next write of it is a full replace.
+            # Unresolved, it holds one of the states before or the new one.
+            self.maybe[path] = (before + [new_state])[-8:] \
+                if outcome == 'unresolved' else []
             self.unknown.add(path)
             self.emit(e='unknown', path=path, t=time.monotonic(),
                       t0=t0)
@@ -449,6 +461,7 @@ class Worker(CacheReaders):
 
     def commit_state(self, path, state, t0, t1, why):
         self.ds[path] = state
+        self.maybe.pop(path, None)
         self.emit(e='state', path=path, key=state['key'], t0=t0, t1=t1,
                   len=state['len'], runs=state['runs'],
                   fill=state.get('fill'), why=why)
@@ -570,7 +583,6 @@ class Worker(CacheReaders):
         A."""
         self.version = 0
         self.ds = {layout.BIG: dict(layout.crossing(self.c)[layout.BIG])}
-        self.unknown = set()
         for a, _ in self.crossing_turns():
             self.write_content(a, layout.BIG, 'cp', 0, 0)
             self.pace()
@@ -580,7 +592,6 @@ class Worker(CacheReaders):
         starting again with one row once it holds side_max records."""
         self.version = 0
         self.ds = {layout.SIDE: dict(layout.crossing(self.c)[layout.SIDE])}
-        self.unknown = set()
         row = layout.SIDE_ROW // records.RECORD
         for _, m in self.crossing_turns():
             n = self.ds[layout.SIDE]['len'] // records.RECORD
@@ -804,7 +815,6 @@ class Worker(CacheReaders):
         self.version = 0
         self.ds = {path: dict(key=key, runs=runs, len=length,
                               resizable=False, inc=0)}
-        self.unknown = set()
         readable = [p for p in layout.initial(self.c)[0]]
         h5op = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                             'h5op.py')
