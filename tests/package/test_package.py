@@ -298,9 +298,9 @@ class Scenario:
                               % (name, len(got), len(self.expected[name])))
         log('cat == h5py for ' + ', '.join(DATASETS))
 
-    def start_daemon(self):
+    def start_daemon(self, *options):
         self.daemon = subprocess.Popen(
-            ['/usr/bin/h5swmrfs', '-f', '--redis', self.redis_url, self.sample,
+            ['/usr/bin/h5swmrfs', '-f', '--redis', self.redis_url, *options, self.sample,
              self.mountpoint],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             cwd='/')
@@ -330,7 +330,9 @@ class Scenario:
         # taken from the installed unit, detaches it so that a new mount can be made.
         with open('/lib/systemd/system/h5swmrfs@.service') as f:
             pre = re.search(r'^ExecStartPre=-(.*)$', f.read(), re.MULTILINE).group(1)
-        self.start_daemon()
+        # Its shared hold outlives it by its lease, which the next write waits out:
+        # a short one keeps the wait short.
+        self.start_daemon('--lease', '2')
         self.daemon.kill()
         self.daemon.wait()
         self.daemon = None
