@@ -38,6 +38,18 @@ std::unique_ptr<h5::DatasetReader> open_reader(View& view, const Node& node) {
 namespace ops {
 namespace {
 
+// Whether a reader of inode `ino` (at `address`) that sees another version of it than
+// generation `generation` has it open on this mount, other than `except`: one opened in an
+// older generation unless this mount's own writers left the dataset untouched since
+// (changes.h); a change from elsewhere may have touched anything.
+bool older_reader_open(Filesystem& fs, std::uint64_t ino, haddr_t address, std::uint64_t generation,
+                       const OpenFile* except = nullptr) {
+    return fs.pins.older_open(ino, generation, [&](const OpenFile& older) {
+        return !fs.changes.untouched(older.generation, generation, older.node.address) ||
+               !fs.changes.untouched(older.generation, generation, address);
+    }, except);
+}
+
 // A reader's open uses the page cache when the mount caches (kernel_cache.h), and keeps
 // the pages the kernel has only when all are of its hold's generation. A writer's open
 // never does: its own reads show what it staged, which no one else may see, and a shared
@@ -46,7 +58,8 @@ void set_open_flags(Filesystem& fs, fuse_file_info* fi, std::unique_ptr<OpenFile
     // While a reader of an older version has the dataset open (its pin cut), newer opens
     // read past the page cache: pages they filled would reach the older reader, which must
     // get its version or EIO, never a mix.
-    const bool beside_older = fs.cache.enabled() && !file->writable && fs.pins.older_open(file->ino, file->generation);
+    const bool beside_older = fs.cache.enabled() && !file->writable &&
+                              older_reader_open(fs, file->ino, file->node.address, file->generation);
     const bool cached = fs.cache.enabled() && !file->writable && !beside_older;
     file->beside_older = beside_older;
     fi->keep_cache = cached && fs.cache.keep_pages(file->ino, file->generation);
@@ -191,18 +204,22 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
         // mutex is taken: older_open takes those of the other opens.
         bool changed, beside_older;
         std::uint64_t opened_in;
+        haddr_t address;
         {
             std::lock_guard guard(file.mutex);
             changed = file.generation != view.generation && file.pinned_reader &&
                       !fs.changes.untouched(file.generation, view.generation, file.node.address);
             beside_older = file.beside_older;
             opened_in = file.generation;
+            address = file.node.address;
         }
         const bool mapped = (changed || beside_older) && fs.cache.enabled() &&
                             util::has_mapped(process_of(req), fs.device, file.ino);
-        if (mapped && beside_older && fs.pins.older_open(file.ino, opened_in, &file))
+        if (mapped && beside_older && older_reader_open(fs, file.ino, address, opened_in, &file)) {
+            std::lock_guard guard(file.mutex);
             throw Error(EIO, file.node.path + ": mapped while a reader of an older version has it open");
-        const bool follows = mapped && !fs.pins.older_open(file.ino, view.generation, &file);
+        }
+        const bool follows = mapped && !older_reader_open(fs, file.ino, address, view.generation, &file);
         std::lock_guard guard(file.mutex);
         if (file.generation != view.generation) {
             if (file.pinned_reader && !fs.changes.untouched(file.generation, view.generation, file.node.address) &&

@@ -50,14 +50,15 @@ void Pins::writer_waiting() {
     wake_.notify_all();
 }
 
-bool Pins::older_open(std::uint64_t ino, std::uint64_t generation, const OpenFile* except) {
+bool Pins::older_open(std::uint64_t ino, std::uint64_t generation, const Differs& differs,
+                      const OpenFile* except) {
     std::vector<pid_t> openers;  // of older readers of `ino`
     {
         std::lock_guard guard(mutex_);
         for (OpenFile* file : files_) {
             if (file->ino != ino || file == except) continue;
             std::lock_guard file_guard(file->mutex);
-            if (file->generation < generation) openers.push_back(file->opener);
+            if (file->generation < generation && differs(*file)) openers.push_back(file->opener);
         }
     }
     // A mapping follows the file anyway.

@@ -67,10 +67,14 @@ public:
     // The pin of an open file of inode `ino`, if any: an operation on that inode (fstat(2)
     // gives no file handle) may use it rather than queue behind a writer that waits for it.
     std::shared_ptr<lock::Hold> borrow(std::uint64_t ino);
+    // Whether `older`, an open of the same inode in an older generation, may see other bytes
+    // than the newer one; asked with `older`'s mutex held.
+    using Differs = std::function<bool(const OpenFile& older)>;
     // Whether a reader of inode `ino` opened in a generation older than `generation` is
-    // still open, one that does not follow the file (`follows`), other than `except`
-    // (whose mutex the caller may hold).
-    bool older_open(std::uint64_t ino, std::uint64_t generation, const OpenFile* except = nullptr);
+    // still open, one whose version `differs` and that does not follow the file (`follows`),
+    // other than `except` (whose mutex the caller may hold).
+    bool older_open(std::uint64_t ino, std::uint64_t generation, const Differs& differs,
+                    const OpenFile* except = nullptr);
     // Takes the pin away from `file`; the caller lets it go once no mutex is held.
     static std::shared_ptr<lock::Hold> take(OpenFile* file);
 

@@ -511,6 +511,28 @@ class Interleavings(wh.WriteTestCase):
         with open(path, 'rb') as f:
             self.assertEqual(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)[:], new)
 
+    def test_a_change_of_another_dataset_through_this_mount_leaves_mappings_alone(self):
+        # A reader opened before a commit of this mount that did not touch its dataset
+        # sees the same bytes as a newer open: a mapping of the newer open faults, shared
+        # or private, with no SIGBUS and no ENODEV.
+        path = os.path.join(self.one, 'g', 'a')
+        old = A.tobytes()
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            self.assertEqual(os.read(fd, 400), old[:400])
+            self.assertEqual(self.write_fd(os.path.join(self.one, 'g', 'b'), (B + 1).tobytes()), 0)
+            script = ('import mmap, sys\n'
+                      'f = open(sys.argv[1], "rb")\n'
+                      'print(mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)[:].hex())\n'
+                      'print(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)[:].hex())\n')
+            mapper = subprocess.run([harness.PYTHON, '-c', script, path], text=True,
+                                    capture_output=True, timeout=30)
+            self.assertEqual(mapper.returncode, 0, mapper.stderr[-300:])
+            self.assertEqual([bytes.fromhex(line) for line in mapper.stdout.split()], [old, old])
+            self.assertEqual(os.read(fd, len(old)), old[400:])
+        finally:
+            os.close(fd)
+
 
 class StoppedPastItsLease(wh.WriteTestCase):
 

@@ -146,30 +146,72 @@ class Verdict(unittest.TestCase):
                                                            8192)])
             self.assertEqual(c.counts['sigbus_other'], 1)
 
+    # The writes that made HISTORY's versions, through mount 1.
+    WRITES = [dict(e='op', src='writer0', op='cp', path=FIX, m=1, t0=t0,
+                   t1=t0 + 1, rc=0) for t0 in (10, 20)]
+
+    def write(self, path, m, t0):
+        return dict(e='op', src='writer1', op='cp', path=path, m=m, t0=t0,
+                    t1=t0 + 0.2, rc=0)
+
     def test_a_fresh_mapping_refused_only_beside_an_older_reader(self):
         refused = dict(e='read', src='mapper0', op='mmapnew', path=FIX, m=0,
                        t0=22, t1=22.1, off=0, req=None, rc=1, err='ENODEV',
                        cache=1, kept=False)
-        c = self.judge(self.HISTORY + [refused])
+        history = self.HISTORY + self.WRITES
+        c = self.judge(history + [refused])
         self.assertEqual(sum(c.unexpected_errors.values()), 1)
-        c = self.judge(self.HISTORY + [dict(refused, kept=True)])
+        c = self.judge(history + [dict(refused, kept=True)])
         self.assertEqual(c.counts['mapping_refused'], 1)
+        # a reader opened before the write of [20, 21]
         reader = dict(e='read', src='reader0', op='cat', path=FIX, m=0,
-                      t0=21.5, t1=22.5, rc=1, err='EIO')
-        c = self.judge(self.HISTORY + [reader, refused])
+                      t0=19.5, t1=22.5, rc=1, err='EIO')
+        c = self.judge(history + [reader, refused])
         self.assertEqual(c.counts['mapping_refused'], 1)
         # a kept mapping's open and mmap, likewise; not a read through it
         kept = dict(refused, op='mmap', mapping=1)
-        c = self.judge(self.HISTORY + [reader, kept])
+        c = self.judge(history + [reader, kept])
         self.assertEqual(c.counts['mapping_refused'], 1)
-        c = self.judge(self.HISTORY + [reader, dict(kept, mapping=0)])
+        c = self.judge(history + [reader, dict(kept, mapping=0)])
         self.assertEqual(c.counts['mapping_refused'], 0)
         # a reader that closed just before: its release may not have come yet
-        closed = dict(reader, t0=21.0, t1=21.5)
-        c = self.judge(self.HISTORY + [closed, refused])
+        closed = dict(reader, t0=19.0, t1=21.5)
+        c = self.judge(history + [closed, refused])
         self.assertEqual(c.counts['mapping_refused'], 1)
-        c = self.judge(self.HISTORY + [dict(closed, t0=19.0, t1=20.5), refused])
+        c = self.judge(history + [dict(closed, t0=19.0, t1=20.5), refused])
         self.assertEqual(c.counts['mapping_refused'], 0)
+        # a reader opened after the last write has the mapping's version...
+        later = dict(reader, t0=21.5)
+        c = self.judge(history + [later, refused])
+        self.assertEqual(c.counts['mapping_refused'], 0)
+        # ... unless a write came since that the mount cannot vouch for
+        for write, excused in ((self.write(FIX, 0, 21.6), 1),
+                               (self.write(APP, 1, 21.6), 1),
+                               (self.write(APP, 0, 21.6), 0)):
+            c = self.judge(history + [later, write, refused])
+            self.assertEqual(c.counts['mapping_refused'], excused, write)
+
+    def test_sigbus_beside_an_older_reader_only_after_a_change(self):
+        history = self.HISTORY + self.WRITES
+        fault = self.sigbus(FIX, 21.8, 22.1, 0, 8192)
+        reader = dict(e='read', src='reader0', op='cat', path=FIX, m=0,
+                      t0=19.5, t1=22.5, rc=1, err='EIO')
+        c = self.judge(history + [reader, fault])
+        self.assertEqual(c.counts['sigbus_older_reader'], 1)
+        self.assertEqual(c.counts['sigbus_other'], 0)
+        # the reader opened after the last write: nothing older beside it
+        later = dict(reader, t0=21.5)
+        c = self.judge(history + [later, fault])
+        self.assertEqual(c.counts['sigbus_other'], 1)
+        # a write elsewhere through the same mount changes nothing of it
+        c = self.judge(history + [later, self.write(APP, 0, 21.6), fault])
+        self.assertEqual(c.counts['sigbus_other'], 1)
+        c = self.judge(history + [later, self.write(APP, 1, 21.6), fault])
+        self.assertEqual(c.counts['sigbus_older_reader'], 1)
+        # redis lost its state in between: generations may have gone back
+        lost = dict(kind='redis-lose', t=21.6, t_end=21.7)
+        c = self.judge(history + [later, fault], faults=[lost])
+        self.assertEqual(c.counts['sigbus_older_reader'], 1)
 
     def test_a_fresh_mapping_of_a_size_from_before_is_stale(self):
         n0 = CONFIG['n_app0']

@@ -23,6 +23,7 @@ not as stale; a torn one is torn.
 import numpy as np
 
 from . import records
+from .faults import REDIS_KINDS
 
 PAGE = 4096
 
@@ -232,26 +233,56 @@ class CacheChecks:
 
     def older_reader_open(self, e):
         """Another open of the dataset for reading on e's mount when e
-        opened it: the mapper's own kept mapping of it, or another reader's
-        open (or one released just before, which the mount may not have
-        heard of yet)."""
+        opened it, of a version that may differ from e's: the mapper's own
+        kept mapping of it, or another reader's open (or one released just
+        before, which the mount may not have heard of yet)."""
         if e.get('kept'):
             return True
         return any(op.startswith('read') and
                    t0 < e['t0'] < t1 + self.RELEASE_SLACK and
-                   (src, t0) != (e.get('src'), e['t0'])
+                   (src, t0) != (e.get('src'), e['t0']) and
+                   self.changed_since(e, t0)
                    for t0, t1, op, src in self._opens().get(
                        (e['m'], e['path']), ()))
 
     def reader_open_during(self, e):
         """Another process's read of the dataset (not a mapping) on e's
         mount while e's mapping lived (or released just before its end,
-        which the mount may not have heard of yet)."""
+        which the mount may not have heard of yet), of a version that may
+        differ from the one e faulted in."""
         return any(op.startswith('read') and not op.startswith('read mmap') and
                    src != e.get('src') and
-                   t0 < e['t1'] and e['t0'] < t1 + self.RELEASE_SLACK
+                   t0 < e['t1'] and e['t0'] < t1 + self.RELEASE_SLACK and
+                   self.changed_since(e, t0)
                    for t0, t1, op, src in self._opens().get(
                        (e['m'], e['path']), ()))
+
+    def changed_since(self, e, t0):
+        """Whether the daemon of e's mount may take e's dataset as changed
+        between t0 (when an older reader opened it) and the end of e: a
+        write of the dataset (or of a group above it) came in between
+        through any mount, or a write of anything through another mount or
+        by an h5py program (the mount knows only what its own writers
+        touched), or redis lost or rolled back its state."""
+        path = e['path']
+        for w0, w1, m, wpath in self._writes():
+            if w0 >= e['t1']:
+                break
+            if w1 <= t0:
+                continue
+            if m != e['m'] or wpath == path or \
+                    path.startswith(wpath.rstrip('/') + '/'):
+                return True
+        f = self.in_fault(t0, e['t1'])
+        return f is not None and f['kind'] in REDIS_KINDS
+
+    def _writes(self):
+        """[(t0, t1, mount or None, path)] of every write, by t0."""
+        if getattr(self, '_write_index', None) is None:
+            self._write_index = sorted(
+                (x['t0'], x['t1'], x.get('m'), x['path'])
+                for x in self.entries if x['e'] == 'op')
+        return self._write_index
 
     @staticmethod
     def _brief(e):
