@@ -129,6 +129,9 @@ private:
     void subscriber_loop();
     bool subscribe_once(milliseconds& backoff);
     void connection_lost();
+    // Has the renewer thread renew at once (also when it tracks nothing: what it saw
+    // tells redis whether its state began again) and wakes the waiters.
+    void renew_soon();
     void tell_lease_in_doubt() {
         if (lease_in_doubt_) lease_in_doubt_();
     }

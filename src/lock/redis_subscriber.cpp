@@ -14,13 +14,17 @@ using namespace std::chrono_literals;
 
 void Core::connection_lost() {
     ++epoch_;
+    renew_soon();
+    tell_lease_in_doubt();  // redis may have restarted and forgotten our holds
+}
+
+void Core::renew_soon() {
     {
         std::lock_guard lock(tracked_mutex_);
         renew_now_ = true;
     }
     tracked_changed_.notify_all();
     events_.bump();
-    tell_lease_in_doubt();  // redis may have restarted and forgotten our holds
 }
 
 // Connects and subscribes; true on success. Throws RedisError when it cannot.
@@ -65,12 +69,7 @@ void Core::subscriber_loop() {
                     // The lock's state began again with nothing recorded: holds of this
                     // process that it forgot must say so now (a renewal), before anything
                     // is granted from it.
-                    {
-                        std::lock_guard lock(tracked_mutex_);
-                        renew_now_ = true;
-                    }
-                    tracked_changed_.notify_all();
-                    events_.bump();
+                    renew_soon();
                 } else {
                     events_.bump();
                 }
