@@ -220,7 +220,7 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
             throw Error(EIO, file.node.path + ": mapped while a reader of an older version has it open");
         }
         const bool follows = mapped && !older_reader_open(fs, file.ino, address, view.generation, &file);
-        std::lock_guard guard(file.mutex);
+        std::unique_lock guard(file.mutex);
         if (file.generation != view.generation) {
             if (file.pinned_reader && !fs.changes.untouched(file.generation, view.generation, file.node.address) &&
                 !follows)
@@ -250,12 +250,21 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
             file.staging->overlay(at, buffer);
             return buffer;
         }
-        if (file.reader && (stored = file.reader->stored(static_cast<std::uint64_t>(offset), size))) return buffer;
-        if (file.reader && (decoded = file.reader->decoded(static_cast<std::uint64_t>(offset), size, hold))) return buffer;
-        buffer.resize(file.reader ? size : 0);  // not zeroed: the direct path writes every byte it returns
-        // H5Dread leaves what it has no bytes for (storage never written, fill time never) as it was.
-        if (file.reader && !file.reader->direct()) std::fill(buffer.begin(), buffer.end(), std::byte{0});
-        if (file.reader) buffer.resize(file.reader->read(static_cast<std::uint64_t>(offset), buffer, hold));
+        const std::shared_ptr<h5::DatasetReader> reader = file.reader;
+        if (!reader) return buffer;
+        if (reader->direct()) {
+            // Past HDF5, the requests of one open (the kernel sends its read-ahead's at once)
+            // decode together: the mutex is let go. The view's lock stays held for the
+            // lookups of chunks, and the hold keeps the file as it is.
+            guard.unlock();
+            if ((stored = reader->stored(static_cast<std::uint64_t>(offset), size))) return buffer;
+            if ((decoded = reader->decoded(static_cast<std::uint64_t>(offset), size, hold))) return buffer;
+            buffer.resize(size);  // not zeroed: the direct path writes every byte it returns
+        } else {
+            // H5Dread leaves what it has no bytes for (storage never written, fill time never) as it was.
+            buffer.assign(size, std::byte{0});
+        }
+        buffer.resize(reader->read(static_cast<std::uint64_t>(offset), buffer, hold));
         return buffer;
     });
     if (staged)

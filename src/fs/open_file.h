@@ -21,9 +21,10 @@ struct OpenFile : Handle {
     Node node;
 
     // Reading: the reader belongs to the view of `generation` and is opened
-    // again when a writer has moved the generation on.
+    // again when a writer has moved the generation on. A read of the direct path
+    // uses a copy with the mutex let go (the last copy goes within the view).
     std::uint64_t generation = 0;
-    std::unique_ptr<h5::DatasetReader> reader;  // null for objects that are not datasets
+    std::shared_ptr<h5::DatasetReader> reader;  // null for objects that are not datasets
 
     // A read-only open of a dataset keeps the shared hold it was opened under (pins.h);
     // null once cut. Reads copy it, so a cut never pulls it from under a read.

@@ -6,7 +6,8 @@ that cut elements and rows,
 byte for byte, and against h5py where it reads the type; the datasets the
 direct path must leave to HDF5 are left to it; damaged chunks are EIO with a
 log line naming the dataset and chunk, and the mount goes on; a dataset grown
-through the mount reads as grown (a new generation, its chunks looked up again)."""
+through the mount reads as grown (a new generation, its chunks looked up again);
+threads reading through one descriptor at once get the same bytes."""
 
 import concurrent.futures
 import errno
@@ -200,6 +201,41 @@ class DirectRead(unittest.TestCase):
                 f.write(rows[start:start + 1000].tobytes())
             self.assertEqual(whole(path), rows[:start + 1000].tobytes())
             self.assertEqual(pread(path, 2 * start - 3, 9), rows.tobytes()[2 * start - 3:2 * start + 6])
+
+    def test_5_reads_of_one_descriptor_at_once(self):
+        # Threads reading through one open file description: its requests run in the
+        # daemon at once (each open's reads of the direct path decode together).
+        rng = random.Random(5)
+        names = [name for name, _ in self.listing]
+        failures = []
+        for mount in (self.uncached, self.direct):
+            for name in rng.sample(names, 32):
+                want = whole(self.at(self.hdf5, name))
+                fd = os.open(self.at(mount, name), os.O_RDONLY)
+
+                def reader(seed):
+                    r, wrong = random.Random(seed), []
+                    for _ in range(12):
+                        offset = r.randrange(len(want) + 8)
+                        length = r.randrange(1, max(2, len(want) // 3))
+                        got = b''
+                        while len(got) < length:
+                            piece = os.pread(fd, length - len(got), offset + len(got))
+                            if not piece:
+                                break
+                            got += piece
+                        if got != want[offset:offset + length]:
+                            wrong.append('%s [%d, +%d): %s' % (
+                                self.at(mount, name), offset, length, harness.describe_bytes_difference(
+                                    want[offset:offset + length], got, base=offset)))
+                    return wrong
+
+                try:
+                    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+                        failures += [f for found in pool.map(reader, range(6)) for f in found]
+                finally:
+                    os.close(fd)
+        self.assertEqual(failures, [])
 
 
 if __name__ == '__main__':
