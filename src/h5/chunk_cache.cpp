@@ -1,5 +1,6 @@
 #include "h5/chunk_cache.h"
 
+#include "h5/chunk_counts.h"
 #include "util/error.h"
 
 namespace h5swmrfs::h5 {
@@ -10,11 +11,13 @@ ChunkCache::Chunk ChunkCache::get(const Key& key, const std::function<Chunk()>& 
         std::unique_lock guard(mutex_);
         if (auto it = entries_.find(key); it != entries_.end()) {
             ages_.splice(ages_.begin(), ages_, it->second.age);
+            chunk_counts::kept();
             return it->second.chunk;
         }
         if (auto it = decoding_.find(key); it != decoding_.end()) {
             std::shared_future<Outcome> pending = it->second;
             guard.unlock();
+            chunk_counts::shared();
             const Outcome& outcome = pending.get();
             if (!outcome.chunk) throw Error(outcome.error, outcome.message);
             return outcome.chunk;
@@ -39,8 +42,10 @@ ChunkCache::Chunk ChunkCache::get(const Key& key, const std::function<Chunk()>& 
             decoding_.erase(key);
         }
         promise.set_value(std::move(outcome));
+        chunk_counts::failed();
         throw;
     }
+    chunk_counts::decoded(outcome.chunk ? outcome.chunk->size() : 0);
     {
         std::lock_guard guard(mutex_);
         decoding_.erase(key);

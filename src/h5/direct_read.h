@@ -105,7 +105,9 @@ private:
     std::uint64_t bytes_in(std::uint64_t chunk) const;
     // The byte of the byte form just past the last element of `chunk`.
     std::uint64_t chunk_end(std::uint64_t chunk) const;
-    void read_ahead(hid_t dataset, std::uint64_t from, std::uint64_t length, const std::shared_ptr<const void>& keep);
+    // Posts the decoding of the chunks of the next reads' worth of bytes after `read` (at
+    // byte `from`), but for those `read` itself touches: its own thread decodes them.
+    void read_ahead(hid_t dataset, const ElementSpan& read, std::uint64_t from, const std::shared_ptr<const void>& keep);
     // The chunks (indices in C order over the chunk grid) that elements [first, first + count) touch.
     std::vector<std::uint64_t> chunks_of(std::uint64_t first, std::uint64_t count, std::size_t limit) const;
     std::vector<ChunkPlace> places(hid_t dataset, const std::vector<std::uint64_t>& chunks);

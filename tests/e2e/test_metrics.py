@@ -9,7 +9,8 @@ failure it caused. A mount without --metrics listens nowhere; one with it
 listens on that address only (its sockets in /proc); a unix socket works and
 is removed at unmount; an address that is not an IP literal, or a port
 already taken, fails the startup. A redis restart under a pinned reader
-shows as a reconnect, missed renewals and a lost hold.
+shows as a reconnect, missed renewals and a lost hold. The direct read path's
+look-ups of chunks count as kept, decoded or failed (a damaged chunk).
 """
 
 import errno
@@ -22,6 +23,7 @@ import time
 import urllib.error
 import urllib.request
 
+import h5py
 import numpy as np
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -253,7 +255,8 @@ class Metrics(wh.WriteTestCase):
                      'h5swmrfs_lock_holds_taken',
                      'h5swmrfs_lock_holds_given_up',
                      'h5swmrfs_lock_renewals_missed',
-                     'h5swmrfs_redis_reconnects'):
+                     'h5swmrfs_redis_reconnects', 'h5swmrfs_chunks',
+                     'h5swmrfs_chunk_decoded_bytes'):
             self.assertEqual(types.get(name), 'counter', name)
         for name in ('h5swmrfs_operation_duration_seconds',
                      'h5swmrfs_lock_wait_seconds'):
@@ -272,6 +275,48 @@ class Metrics(wh.WriteTestCase):
             counts = [v for _, v in buckets]
             self.assertEqual(counts, sorted(counts), op)
             self.assertEqual(buckets[-1], (float('inf'), requests), op)
+
+    def test_chunk_lookups(self):
+        # One chunk a dataset, so nothing is read ahead: each look-up's answer is known.
+        values = np.arange(65536, dtype='<f4')
+        path = os.path.join(self.tmp, 'chunked.h5')
+        with h5py.File(path, 'w') as f:
+            for name in ('one', 'bad'):
+                f.create_dataset(name, data=values, chunks=values.shape, compression='gzip',
+                                 shuffle=True)
+            info = f['bad'].id.get_chunk_info(0)
+        with open(path, 'r+b') as f:  # the middle of its deflate stream overwritten
+            f.seek(info.byte_offset + info.size // 2)
+            f.write(b'\xff' * 64)
+        mount = self.mount_with_metrics(args=['--no-cache'], errors=True, h5path=path,
+                                        name='chunked')
+
+        def lookups():
+            now = scrape(self.port)
+            return ({result: now.value('h5swmrfs_chunks_total', result=result)
+                     for result in ('kept', 'shared', 'decoded', 'failed')},
+                    now.value('h5swmrfs_chunk_decoded_bytes_total'))
+
+        self.assertEqual(lookups(), ({'kept': 0, 'shared': 0, 'decoded': 0, 'failed': 0}, 0))
+        one = os.path.join(mount.mountpoint, 'one')
+        fd = os.open(one, os.O_RDONLY)
+        try:
+            self.assertEqual(os.pread(fd, 100, 0), values.tobytes()[:100])
+            self.assertEqual(lookups(), ({'kept': 0, 'shared': 0, 'decoded': 1, 'failed': 0},
+                                         values.nbytes))
+            self.assertEqual(os.pread(fd, 100, 4096), values.tobytes()[4096:4196])
+            self.assertEqual(lookups(), ({'kept': 1, 'shared': 0, 'decoded': 1, 'failed': 0},
+                                         values.nbytes))
+        finally:
+            os.close(fd)
+        with self.assertRaises(OSError) as raised:
+            with open(os.path.join(mount.mountpoint, 'bad'), 'rb') as f:
+                f.read(100)
+        self.assertEqual(raised.exception.errno, errno.EIO)
+        self.assertEqual(lookups(), ({'kept': 1, 'shared': 0, 'decoded': 1, 'failed': 1},
+                                     values.nbytes))
+        self.check_consistent(scrape(self.port))
+        self.unmount(mount)
 
     def test_listens_only_on_the_given_address(self):
         mount = self.mount_with_metrics()
