@@ -38,14 +38,21 @@ std::unique_ptr<h5::DatasetReader> open_reader(View& view, const Node& node) {
 namespace ops {
 namespace {
 
+// Whether the bytes `file` (its mutex held) shows may differ between generations `from`
+// and `to`: unless this mount's own writers left its dataset untouched in between
+// (changes.h); a change from elsewhere may have touched anything, and any change the
+// datasets a virtual one is made of.
+bool may_differ(const Filesystem& fs, const OpenFile& file, std::uint64_t from, std::uint64_t to) {
+    return (file.reader && file.reader->indirect()) || !fs.changes.untouched(from, to, file.node.address);
+}
+
 // Whether a reader of inode `ino` (at `address`) that sees another version of it than
 // generation `generation` has it open on this mount, other than `except`: one opened in an
-// older generation unless this mount's own writers left the dataset untouched since
-// (changes.h); a change from elsewhere may have touched anything.
+// older generation whose bytes may differ (may_differ).
 bool older_reader_open(Filesystem& fs, std::uint64_t ino, haddr_t address, std::uint64_t generation,
                        const OpenFile* except = nullptr) {
     return fs.pins.older_open(ino, generation, [&](const OpenFile& older) {
-        return !fs.changes.untouched(older.generation, generation, older.node.address) ||
+        return may_differ(fs, older, older.generation, generation) ||
                !fs.changes.untouched(older.generation, generation, address);
     }, except);
 }
@@ -208,7 +215,7 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
         {
             std::lock_guard guard(file.mutex);
             changed = file.generation != view.generation && file.pinned_reader &&
-                      !fs.changes.untouched(file.generation, view.generation, file.node.address);
+                      may_differ(fs, file, file.generation, view.generation);
             beside_older = file.beside_older;
             opened_in = file.generation;
             address = file.node.address;
@@ -222,7 +229,7 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
         const bool follows = mapped && !older_reader_open(fs, file.ino, address, view.generation, &file);
         std::unique_lock guard(file.mutex);
         if (file.generation != view.generation) {
-            if (file.pinned_reader && !fs.changes.untouched(file.generation, view.generation, file.node.address) &&
+            if (file.pinned_reader && may_differ(fs, file, file.generation, view.generation) &&
                 !follows)
                 throw Error(EIO, file.node.path + ": changed by a writer while open; open it again");
             refresh_path(fs, file);

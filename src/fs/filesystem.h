@@ -4,8 +4,9 @@
 //   1. the cross-process lock hold (src/lock) — taken first, never while holding 2–4
 //      (operations take it through locked(), fs/locked.h);
 //   2. Filesystem::view_mutex (shared for operations, exclusive to reopen the file);
-//   3. OpenTruncations' mutex, then an open file's own mutex;
-//   4. the inode table's mutex (leaf).
+//   3. OpenTruncations' mutex, or the pins' (Pins::mutex_), then an open file's own mutex
+//      (the pins' looks at each open of an inode in turn);
+//   4. the inode table's mutex, LocalChanges' (leaves).
 // HDF5 serialises its own calls internally; no redis wait ever happens under 2–4.
 #pragma once
 

@@ -76,6 +76,10 @@ Extent extent_of(hid_t dataset) {
 }  // namespace
 
 DatasetReader::DatasetReader(Id dataset) : dataset_(std::move(dataset)) {
+    {
+        Id dcpl = checked(H5Dget_create_plist(dataset_.get()), "read the creation properties");
+        indirect_ = H5Pget_layout(dcpl.get()) == H5D_VIRTUAL;
+    }
     Extent extent = extent_of(dataset_.get());
     null_space_ = extent.kind == H5S_NULL;
     scalar_ = extent.kind == H5S_SCALAR;

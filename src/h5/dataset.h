@@ -45,6 +45,9 @@ public:
     // object address `address` as `name`. Only for a file open read-only under a shared hold.
     void use_direct(DirectReads& reads, std::uint64_t address, const std::string& name);
     bool direct() const noexcept { return direct_ != nullptr; }
+    // Whether its bytes are other datasets' (a virtual layout): a change of any object may
+    // change them.
+    bool indirect() const noexcept { return indirect_; }
 
     // Copies the bytes at [offset, offset + out.size()) into `out`; returns how many
     // (0 at or past the end). Reads only the elements those bytes cover. `keep` keeps the
@@ -66,6 +69,7 @@ private:
     bool scalar_ = false;
     bool null_space_ = false;
     std::uint64_t size_ = 0;
+    bool indirect_ = false;
     std::optional<std::string> text_;  // variable-length strings, rendered once
     std::shared_ptr<DirectDataset> direct_;  // null: every read is an H5Dread
 };

@@ -19,6 +19,7 @@ import subprocess
 import time
 import urllib.request
 
+import h5py
 import numpy as np
 
 import harness
@@ -35,7 +36,7 @@ def build(f):
     g.create_dataset('b', data=B)
     g.create_group('sub')
     g.attrs['units'] = 'm'
-    f['ln'] = __import__('h5py').SoftLink('/g/a')
+    f['ln'] = h5py.SoftLink('/g/a')
 
 
 def metric(port, series):
@@ -532,6 +533,39 @@ class Interleavings(wh.WriteTestCase):
             self.assertEqual(os.read(fd, len(old)), old[400:])
         finally:
             os.close(fd)
+
+    def test_a_reader_of_a_virtual_dataset_gets_its_version_or_eio(self):
+        # A virtual dataset's bytes are another's: a commit of that one through the same
+        # mount changes them, though it touches nothing of the virtual dataset itself.
+        values = np.arange(100000, dtype='<f4')
+
+        def with_virtual(f):
+            f.create_dataset('a', data=values, chunks=(1000,))
+            layout = h5py.VirtualLayout(shape=values.shape, dtype='<f4')
+            layout[:] = h5py.VirtualSource('.', '/a', shape=values.shape)
+            f.create_virtual_dataset('v', layout)
+
+        path = self.make_file(with_virtual, path=os.path.join(self.tmp, 'virtual.h5'))
+        mnt = self.mount(name='v1', args=['--cache'], errors=True, h5path=path).mountpoint
+        old, new = values.tobytes(), (values + 1).tobytes()
+        fd = os.open(os.path.join(mnt, 'v'), os.O_RDONLY)
+        try:
+            self.assertEqual(os.read(fd, 4096), old[:4096])
+            self.assertEqual(self.write_fd(os.path.join(mnt, 'a'), new), 0)
+            rest = b''
+            try:
+                while True:
+                    piece = os.read(fd, 1 << 20)
+                    if not piece:
+                        break
+                    rest += piece
+            except OSError as e:
+                self.assertEqual(e.errno, errno.EIO)
+            else:
+                self.assertEqual(rest, old[4096:], 'the old reader got bytes of the new version')
+        finally:
+            os.close(fd)
+        self.assertEqual(self.read_in_process(os.path.join(mnt, 'v')), new)
 
 
 class StoppedPastItsLease(wh.WriteTestCase):

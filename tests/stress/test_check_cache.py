@@ -212,6 +212,10 @@ class Verdict(unittest.TestCase):
         lost = dict(kind='redis-lose', t=21.6, t_end=21.7)
         c = self.judge(history + [later, fault], faults=[lost])
         self.assertEqual(c.counts['sigbus_older_reader'], 1)
+        # ... also when another fault came first
+        stop = dict(kind='stop', mount=1, t=21.55, t_end=21.6, t_back=21.6)
+        c = self.judge(history + [later, fault], faults=[stop, lost])
+        self.assertEqual(c.counts['sigbus_older_reader'], 1)
 
     def test_a_fresh_mapping_of_a_size_from_before_is_stale(self):
         n0 = CONFIG['n_app0']

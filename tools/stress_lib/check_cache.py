@@ -28,6 +28,10 @@ from .faults import REDIS_KINDS
 PAGE = 4096
 
 
+def _overlaps(a0, a1, b0, b1):
+    return a0 <= b1 and b0 <= a1
+
+
 def _page_end(length):
     return -(-length // PAGE) * PAGE
 
@@ -273,8 +277,9 @@ class CacheChecks:
             if m != e['m'] or wpath == path or \
                     path.startswith(wpath.rstrip('/') + '/'):
                 return True
-        f = self.in_fault(t0, e['t1'])
-        return f is not None and f['kind'] in REDIS_KINDS
+        return any(f['kind'] in REDIS_KINDS and
+                   _overlaps(t0, e['t1'], f['t'], f['t_end'] + self.grace)
+                   for f in self.faults)
 
     def _writes(self):
         """[(t0, t1, mount or None, path)] of every write, by t0."""
