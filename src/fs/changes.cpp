@@ -18,7 +18,7 @@ bool LocalChanges::untouched(std::uint64_t from, std::uint64_t to, haddr_t addre
     std::lock_guard guard(mutex_);
     for (std::uint64_t generation = from + 1; generation <= to; ++generation) {
         auto it = touched_.find(generation);
-        if (it == touched_.end() || it->second.count(address)) return false;
+        if (it == touched_.end() || it->second.count(address) || it->second.count(kAll)) return false;
     }
     return true;
 }

@@ -20,11 +20,14 @@ public:
     void record(std::uint64_t generation);
     // ... and it changes (or may have changed) the object at `address`.
     void touch(std::uint64_t generation, haddr_t address);
+    // ... and it may have changed any object (a write of a virtual dataset writes others).
+    void touch_all(std::uint64_t generation) { touch(generation, kAll); }
     // True when every generation in (from, to] is this mount's and none touched `address`.
     bool untouched(std::uint64_t from, std::uint64_t to, haddr_t address) const;
 
 private:
     static constexpr std::size_t kKept = 4096;
+    static constexpr haddr_t kAll = HADDR_UNDEF;  // no object's address
     mutable std::mutex mutex_;
     std::map<std::uint64_t, std::set<haddr_t>> touched_;  // this mount's generations
 };

@@ -292,6 +292,7 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
         try {
             hold->check_valid();
         } catch (const std::exception& e) {
+            std::lock_guard guard(file.mutex);  // other reads of this open may refresh its path
             log::warning(file.node.path, ": answered from the file as its lease ended (", e.what(),
                          "): the page cache forgets it");
             fs.cache.tainted(file.ino);
@@ -369,6 +370,7 @@ bool commit_staged(fuse_req_t req, OpenFile& file, const char* op, Keep keep) {
             std::lock_guard guard(file.mutex);
             refresh_path(fs, file);
             fs.changes.touch(hold.generation(), file.node.address);
+            if (file.reader && file.reader->indirect()) fs.changes.touch_all(hold.generation());
             bytes = file.staging->written_bytes();
             commit(view, hold, file);
             log::debug(op, ": ", file.node.path, " committed in generation ", hold.generation());

@@ -368,11 +368,12 @@ void DirectDataset::read_ahead(hid_t dataset, const ElementSpan& read, std::uint
         std::min<std::uint64_t>(4 * std::max<std::uint64_t>(read.length, chunk_bytes), source_->cache.capacity() / 8);
     const ElementSpan span = elements_for_bytes(elements_, map_.element_size, from, window);
     if (span.count == 0) return;
-    std::vector<std::uint64_t> chunks = chunks_of(span.first, span.count, kMaxChunksAhead);
     const std::vector<std::uint64_t> own = chunks_of(read.first, read.count, static_cast<std::size_t>(-1));
+    std::vector<std::uint64_t> chunks = chunks_of(span.first, span.count, kMaxChunksAhead + own.size());
     std::erase_if(chunks, [&](std::uint64_t chunk) {
         return std::find(own.begin(), own.end(), chunk) != own.end() || source_->cache.has({address_, chunk});
     });
+    if (chunks.size() > kMaxChunksAhead) chunks.resize(kMaxChunksAhead);
     if (chunks.empty()) return;
     const std::vector<ChunkPlace> where = places(dataset, chunks);
     const std::size_t queue = 4 * source_->pool.size();

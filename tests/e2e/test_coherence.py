@@ -28,6 +28,7 @@ from test_fault_hooks import use_fault_file
 
 A = np.arange(1000, dtype='<f4')   # g/a: resizable
 B = np.arange(16, dtype='<i4')     # g/b: fixed size
+V = np.arange(100000, dtype='<f4')  # the dataset a virtual one is made of
 
 
 def build(f):
@@ -534,38 +535,60 @@ class Interleavings(wh.WriteTestCase):
         finally:
             os.close(fd)
 
-    def test_a_reader_of_a_virtual_dataset_gets_its_version_or_eio(self):
-        # A virtual dataset's bytes are another's: a commit of that one through the same
-        # mount changes them, though it touches nothing of the virtual dataset itself.
-        values = np.arange(100000, dtype='<f4')
-
+    def mount_virtual(self):
+        """A file of /a and /v, a virtual dataset made of /a, on a caching mount of its own."""
         def with_virtual(f):
-            f.create_dataset('a', data=values, chunks=(1000,))
-            layout = h5py.VirtualLayout(shape=values.shape, dtype='<f4')
-            layout[:] = h5py.VirtualSource('.', '/a', shape=values.shape)
+            f.create_dataset('a', data=V, chunks=(1000,))
+            layout = h5py.VirtualLayout(shape=V.shape, dtype='<f4')
+            layout[:] = h5py.VirtualSource('.', '/a', shape=V.shape)
             f.create_virtual_dataset('v', layout)
 
         path = self.make_file(with_virtual, path=os.path.join(self.tmp, 'virtual.h5'))
-        mnt = self.mount(name='v1', args=['--cache'], errors=True, h5path=path).mountpoint
-        old, new = values.tobytes(), (values + 1).tobytes()
+        return self.mount(name='v1', args=['--cache'], errors=True, h5path=path).mountpoint
+
+    def assert_old_version_or_eio(self, fd, old):
+        """The rest of `fd` (4096 bytes read) is the rest of `old`, or cut short by EIO."""
+        rest = b''
+        try:
+            while True:
+                piece = os.read(fd, 1 << 20)
+                if not piece:
+                    break
+                rest += piece
+        except OSError as e:
+            self.assertEqual(e.errno, errno.EIO)
+            self.assertEqual(rest, old[4096:4096 + len(rest)], 'new bytes before the EIO')
+        else:
+            self.assertEqual(rest, old[4096:], 'the old reader got bytes of the new version')
+
+    def test_a_reader_of_a_virtual_dataset_gets_its_version_or_eio(self):
+        # A virtual dataset's bytes are another's: a commit of that one through the same
+        # mount changes them, though it touches nothing of the virtual dataset itself.
+        mnt = self.mount_virtual()
+        old, new = V.tobytes(), (V + 1).tobytes()
         fd = os.open(os.path.join(mnt, 'v'), os.O_RDONLY)
         try:
             self.assertEqual(os.read(fd, 4096), old[:4096])
             self.assertEqual(self.write_fd(os.path.join(mnt, 'a'), new), 0)
-            rest = b''
-            try:
-                while True:
-                    piece = os.read(fd, 1 << 20)
-                    if not piece:
-                        break
-                    rest += piece
-            except OSError as e:
-                self.assertEqual(e.errno, errno.EIO)
-            else:
-                self.assertEqual(rest, old[4096:], 'the old reader got bytes of the new version')
+            self.assert_old_version_or_eio(fd, old)
         finally:
             os.close(fd)
         self.assertEqual(self.read_in_process(os.path.join(mnt, 'v')), new)
+
+    def test_a_reader_of_a_virtual_dataset_s_source_gets_its_version_or_eio(self):
+        # And a write of the virtual dataset, in place, writes the dataset it is made of.
+        mnt = self.mount_virtual()
+        old, new = V.tobytes(), (V + 1).tobytes()
+        fd = os.open(os.path.join(mnt, 'a'), os.O_RDONLY)
+        try:
+            self.assertEqual(os.read(fd, 4096), old[:4096])
+            self.assertEqual(self.write_fd(os.path.join(mnt, 'v'), new, flags=os.O_WRONLY), 0)
+            self.assert_old_version_or_eio(fd, old)
+        finally:
+            os.close(fd)
+        with h5py.File(os.path.join(self.tmp, 'virtual.h5'), 'r') as f:
+            now = f['a'][...].tobytes()
+        self.assertEqual(self.read_in_process(os.path.join(mnt, 'a')), now)
 
 
 class StoppedPastItsLease(wh.WriteTestCase):

@@ -315,7 +315,6 @@ class Metrics(wh.WriteTestCase):
         self.assertEqual(raised.exception.errno, errno.EIO)
         self.assertEqual(lookups(), ({'kept': 1, 'shared': 0, 'decoded': 1, 'failed': 1},
                                      values.nbytes))
-        self.check_consistent(scrape(self.port))
         self.unmount(mount)
 
     def test_listens_only_on_the_given_address(self):

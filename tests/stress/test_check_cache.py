@@ -374,30 +374,34 @@ class FailedWrites(unittest.TestCase):
             if e['e'] in ('state', 'ns', 'attr', 'unknown', 'failed'):
                 checker.model.feed(e)
         checker.check()
-        return ([e['outcome'] for e in entries if e['e'] == 'failed'],
+        self.checker = checker
+        return ([(e['v'], e['outcome']) for e in entries if e['e'] == 'failed'],
                 checker.problems['failed_write_left_other_content'], w)
 
     def test_an_unresolved_failure_leaves_the_state_before_or_the_new(self):
         # v2 (fill 3) fails and cannot be read back; v3 (fill 4) fails and
         # the old content v1 (fill 2) is read back: not visible, known again
         out, other, w = self.outcomes([None, records.fill_of(1)])
-        self.assertEqual(out, ['unresolved', 'not-visible'])
+        self.assertEqual(out, [(2, 'unresolved'), (3, 'not-visible')])
         self.assertEqual(other, [])
         self.assertNotIn(BIG, w.unknown)
         self.assertEqual(w.ds[BIG]['fill'], records.fill_of(1))
-        # ... or v2's content, which did land
+        self.assertEqual(self.checker.problems['failed_write_visible'], [])
+        # ... or v2's content: v2 landed though its close failed, which is
+        # judged (a failure), and the path is known again
         out, other, w = self.outcomes([None, records.fill_of(2)])
-        self.assertEqual(out, ['unresolved', 'not-visible'])
+        self.assertEqual(out, [(2, 'unresolved'), (3, 'not-visible'), (2, 'visible')])
         self.assertEqual(other, [])
         self.assertEqual(w.ds[BIG]['fill'], records.fill_of(2))
+        self.assertEqual(len(self.checker.problems['failed_write_visible']), 1)
 
     def test_content_no_write_made_is_other(self):
         out, other, w = self.outcomes([None, 99])
-        self.assertEqual(out, ['unresolved', 'other'])
+        self.assertEqual(out, [(2, 'unresolved'), (3, 'other')])
         self.assertEqual(len(other), 1)
         self.assertIn(BIG, w.unknown)
         out, other, _ = self.outcomes([99])
-        self.assertEqual(out, ['other'])
+        self.assertEqual(out, [(2, 'other')])
         self.assertEqual(len(other), 1)
 
 

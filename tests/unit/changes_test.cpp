@@ -25,3 +25,17 @@ TEST_CASE("a reader's dataset is untouched only through an unbroken run of this 
     changes.record(g + 1000);
     CHECK_FALSE(changes.untouched(g + 2, g + 1000, 300));
 }
+
+TEST_CASE("a generation that may have changed anything touches every dataset") {
+    LocalChanges changes;
+    const std::uint64_t g = 1'795'000'000'000'000ULL;
+    changes.record(g + 1);
+    changes.touch(g + 1, 100);
+    changes.record(g + 2);
+    changes.touch(g + 2, 100);
+    changes.touch_all(g + 2);  // a write of a virtual dataset writes its sources
+
+    CHECK(changes.untouched(g, g + 1, 200));
+    CHECK_FALSE(changes.untouched(g, g + 2, 200));
+    CHECK_FALSE(changes.untouched(g + 1, g + 2, 300));
+}

@@ -67,8 +67,9 @@ class Worker(CacheReaders):
         os.makedirs(self.tmp, exist_ok=True)
         self.op_timeout = config['op_timeout']
         self.unknown = set()   # paths whose state could not be resolved
-        # For an unknown path: the states it may hold (the last known one
-        # and the writes whose failure could not be resolved since).
+        # For an unknown path: the states it may hold, as (state, failure):
+        # the last known one (failure None) and those of the writes whose
+        # failure could not be resolved since (failure: their 'failed' entry).
         self.maybe = {}
 
     # -- plumbing ---------------------------------------------------------------
@@ -394,14 +395,15 @@ class Worker(CacheReaders):
             self.unknown.discard(path)
             return
         # The close (or a write) failed: which content is there now?
-        before = self.maybe.get(path, []) if path in self.unknown else [d]
+        before = self.maybe.get(path, []) if path in self.unknown \
+            else [(d, None)]
         new_bytes = self.content_bytes(new_state)
         got, tr0, tr1 = self.read_back(path, avoid=m)
-        kept = None if got is None else next(
-            (s for s in before if got == self.content_bytes(s)), None)
+        found = None if got is None else next(
+            (x for x in before if got == self.content_bytes(x[0])), None)
         if got is None:
             outcome = 'unresolved'
-        elif kept is not None:
+        elif found is not None:
             outcome = 'not-visible'
         elif got == new_bytes:
             outcome = 'visible'
@@ -410,14 +412,20 @@ class Worker(CacheReaders):
             outcome = 'partial'
         else:
             outcome = 'other'
-        self.emit(e='failed', op=how, path=path, m=m, t0=t0, t1=t1,
-                  err=errname(err, rc), msg=err[-300:], v=v,
-                  outcome=outcome, tr0=tr0, tr1=tr1,
+        failure = dict(e='failed', op=how, path=path, m=m, t0=t0, t1=t1,
+                       err=errname(err, rc), msg=err[-300:], v=v)
+        self.emit(outcome=outcome, tr0=tr0, tr1=tr1,
                   n=None if got is None else len(got),
-                  dec=None if got is None else self.describe(d, got, 0))
+                  dec=None if got is None else self.describe(d, got, 0),
+                  **failure)
         if outcome == 'not-visible' and path in self.unknown:
             # One of the states it may have held since an unresolved
-            # failure: known again.
+            # failure: known again. If that of an earlier failed write, that
+            # write turned out visible (judged as such).
+            kept, earlier = found
+            if earlier is not None:
+                self.emit(**dict(earlier, outcome='visible', tr0=tr0, tr1=tr1,
+                                 n=len(got), dec=self.describe(d, got, 0)))
             self.commit_state(path, kept, t0, tr1, 'resolved')
             self.unknown.discard(path)
         elif outcome == 'visible':
@@ -433,7 +441,7 @@ class Worker(CacheReaders):
         elif outcome in ('other', 'unresolved'):
             # Nothing to build on: the next write of it is a full replace.
             # Unresolved, it holds one of the states before or the new one.
-            self.maybe[path] = (before + [new_state])[-8:] \
+            self.maybe[path] = (before + [(new_state, failure)])[-8:] \
                 if outcome == 'unresolved' else []
             self.unknown.add(path)
             self.emit(e='unknown', path=path, t=time.monotonic(),
@@ -742,6 +750,7 @@ class Worker(CacheReaders):
             if not exists:
                 self.ds.pop(path, None)
                 self.unknown.discard(path)
+                self.maybe.pop(path, None)
 
     def create_dataset(self, m, s):
         """cp onto a new name: the dataset appears empty at open, then has
@@ -804,6 +813,7 @@ class Worker(CacheReaders):
                                          len=len(got)), t0, tr1, 'partial')
         elif outcome == 'other':
             self.unknown.add(path)
+            self.maybe.pop(path, None)
             self.emit(e='unknown', path=path, t=time.monotonic(), t0=t0)
 
     # -- h5py programs under h5swmrfs-ctl ------------------------------------------
