@@ -95,8 +95,10 @@ std::optional<DecodedRange> DirectDataset::decoded(hid_t dataset, std::uint64_t 
     if (span.count == 0) return DecodedRange{};
     // Asked for before this read's own chunks: a worker starts on the next chunk while this
     // thread decodes the current one.
-    if (continues_stream(offset, span.length) && keep) read_ahead(dataset, span, offset + span.length, keep);
-    return read_chunked(dataset, span);
+    const std::vector<std::uint64_t> chunks = chunks_of(span.first, span.count, static_cast<std::size_t>(-1));
+    if (continues_stream(offset, span.length) && keep)
+        read_ahead(dataset, chunks, offset + span.length, span.length, keep);
+    return read_chunked(dataset, span, chunks);
 }
 
 std::size_t DirectDataset::read(hid_t dataset, std::uint64_t offset, std::span<std::byte> out,
@@ -260,8 +262,8 @@ std::uint64_t DirectDataset::chunk_end(std::uint64_t chunk) const {
     return (linear(map_.shape, last) + 1) * map_.element_size;
 }
 
-DecodedRange DirectDataset::read_chunked(hid_t dataset, const ElementSpan& span) {
-    const std::vector<std::uint64_t> chunks = chunks_of(span.first, span.count, static_cast<std::size_t>(-1));
+DecodedRange DirectDataset::read_chunked(hid_t dataset, const ElementSpan& span,
+                                         const std::vector<std::uint64_t>& chunks) {
     const std::vector<ChunkPlace> where = places(dataset, chunks);
     DecodedRange range;
     range.chunks.resize(chunks.size());
@@ -361,14 +363,13 @@ DecodedRange DirectDataset::read_chunked(hid_t dataset, const ElementSpan& span)
     return range;
 }
 
-void DirectDataset::read_ahead(hid_t dataset, const ElementSpan& read, std::uint64_t from,
-                               const std::shared_ptr<const void>& keep) {
+void DirectDataset::read_ahead(hid_t dataset, const std::vector<std::uint64_t>& own, std::uint64_t from,
+                               std::uint64_t length, const std::shared_ptr<const void>& keep) {
     const std::uint64_t chunk_bytes = map_.chunk_bytes();
     const std::uint64_t window =
-        std::min<std::uint64_t>(4 * std::max<std::uint64_t>(read.length, chunk_bytes), source_->cache.capacity() / 8);
+        std::min<std::uint64_t>(4 * std::max<std::uint64_t>(length, chunk_bytes), source_->cache.capacity() / 8);
     const ElementSpan span = elements_for_bytes(elements_, map_.element_size, from, window);
     if (span.count == 0) return;
-    const std::vector<std::uint64_t> own = chunks_of(read.first, read.count, static_cast<std::size_t>(-1));
     std::vector<std::uint64_t> chunks = chunks_of(span.first, span.count, kMaxChunksAhead + own.size());
     std::erase_if(chunks, [&](std::uint64_t chunk) {
         return std::find(own.begin(), own.end(), chunk) != own.end() || source_->cache.has({address_, chunk});

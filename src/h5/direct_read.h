@@ -98,16 +98,18 @@ private:
     // (and moves the stream's front past it).
     bool continues_stream(std::uint64_t offset, std::uint64_t length);
     // Elements [first, first + count) as parts of their chunks, decoded on the pool (in
-    // element order; `skip` bytes off the front, `length` bytes in all). Counts what it
-    // read out of each chunk (ChunkCache::read_out).
-    DecodedRange read_chunked(hid_t dataset, const ElementSpan& span);
+    // element order; `skip` bytes off the front, `length` bytes in all); `chunks` are those
+    // they touch (chunks_of). Counts what it read out of each chunk (ChunkCache::read_out).
+    DecodedRange read_chunked(hid_t dataset, const ElementSpan& span, const std::vector<std::uint64_t>& chunks);
     // The bytes of the dataset that lie in `chunk` (fewer in an edge chunk).
     std::uint64_t bytes_in(std::uint64_t chunk) const;
     // The byte of the byte form just past the last element of `chunk`.
     std::uint64_t chunk_end(std::uint64_t chunk) const;
-    // Posts the decoding of the chunks of the next reads' worth of bytes after `read` (at
-    // byte `from`), but for those `read` itself touches: its own thread decodes them.
-    void read_ahead(hid_t dataset, const ElementSpan& read, std::uint64_t from, const std::shared_ptr<const void>& keep);
+    // Posts the decoding of the chunks of the next reads' worth of bytes (a read of `length`
+    // bytes ending at byte `from`), but for those that read touches (`own`): its own thread
+    // decodes them.
+    void read_ahead(hid_t dataset, const std::vector<std::uint64_t>& own, std::uint64_t from, std::uint64_t length,
+                    const std::shared_ptr<const void>& keep);
     // The chunks (indices in C order over the chunk grid) that elements [first, first + count) touch.
     std::vector<std::uint64_t> chunks_of(std::uint64_t first, std::uint64_t count, std::size_t limit) const;
     std::vector<ChunkPlace> places(hid_t dataset, const std::vector<std::uint64_t>& chunks);

@@ -384,6 +384,21 @@ class Interleavings(wh.WriteTestCase):
         self.one = self.mount(name='m1', args=args, errors=True).mountpoint  # EIO of an old reader
         self.two = self.mount(name='m2', args=args).mountpoint
 
+    def assert_old_version_or_eio(self, fd, old, at):
+        """The rest of `fd` (read up to `at`) is the rest of `old`, or cut short by EIO."""
+        rest = b''
+        try:
+            while True:
+                piece = os.read(fd, 1 << 20)
+                if not piece:
+                    break
+                rest += piece
+        except OSError as e:
+            self.assertEqual(e.errno, errno.EIO)
+            self.assertEqual(rest, old[at:at + len(rest)], 'new bytes before the EIO')
+        else:
+            self.assertEqual(rest, old[at:], 'the old reader got bytes of the new version')
+
     def timed(self, action):
         began = time.monotonic()
         action()
@@ -435,12 +450,7 @@ class Interleavings(wh.WriteTestCase):
             # The writer waits for the reader's pin for a quarter of the lock timeout.
             self.assertEqual(self.write_fd(os.path.join(self.two, 'g', 'a'), new), 0)
             self.assertEqual(self.read_in_process(path), new)  # a new open sees it
-            try:
-                rest = os.read(fd, len(old))
-            except OSError as e:
-                self.assertEqual(e.errno, errno.EIO)
-            else:
-                self.assertEqual(rest, old[400:], 'the old reader got bytes of the new version')
+            self.assert_old_version_or_eio(fd, old, 400)
         finally:
             os.close(fd)
 
@@ -471,12 +481,7 @@ class Interleavings(wh.WriteTestCase):
             mapper.stdin.write('\n')
             mapper.stdin.flush()
             line = mapper.stdout.readline()
-            try:
-                rest = os.read(fd, len(old))
-            except OSError as e:
-                self.assertEqual(e.errno, errno.EIO)
-            else:
-                self.assertEqual(rest, old[400:], 'the old reader got bytes of the new version')
+            self.assert_old_version_or_eio(fd, old, 400)
             self.assertEqual(line, '', 'the mapping followed the file while a reader of the old version was open')
             self.assertEqual(mapper.wait(10), -signal.SIGBUS)
         finally:
@@ -500,12 +505,7 @@ class Interleavings(wh.WriteTestCase):
                       'print(m[:].hex(), flush=True)\n')
             mapper = subprocess.run([harness.PYTHON, '-c', script, path], text=True,
                                     capture_output=True, timeout=30)
-            try:
-                rest = os.read(fd, len(old))
-            except OSError as e:
-                self.assertEqual(e.errno, errno.EIO)
-            else:
-                self.assertEqual(rest, old[400:], 'the old reader got bytes of the new version')
+            self.assert_old_version_or_eio(fd, old, 400)
             self.assertEqual(mapper.returncode, -signal.SIGBUS, mapper.stderr[-300:])
         finally:
             os.close(fd)
@@ -546,21 +546,6 @@ class Interleavings(wh.WriteTestCase):
         path = self.make_file(with_virtual, path=os.path.join(self.tmp, 'virtual.h5'))
         return self.mount(name='v1', args=['--cache'], errors=True, h5path=path).mountpoint
 
-    def assert_old_version_or_eio(self, fd, old):
-        """The rest of `fd` (4096 bytes read) is the rest of `old`, or cut short by EIO."""
-        rest = b''
-        try:
-            while True:
-                piece = os.read(fd, 1 << 20)
-                if not piece:
-                    break
-                rest += piece
-        except OSError as e:
-            self.assertEqual(e.errno, errno.EIO)
-            self.assertEqual(rest, old[4096:4096 + len(rest)], 'new bytes before the EIO')
-        else:
-            self.assertEqual(rest, old[4096:], 'the old reader got bytes of the new version')
-
     def test_a_reader_of_a_virtual_dataset_gets_its_version_or_eio(self):
         # A virtual dataset's bytes are another's: a commit of that one through the same
         # mount changes them, though it touches nothing of the virtual dataset itself.
@@ -570,7 +555,7 @@ class Interleavings(wh.WriteTestCase):
         try:
             self.assertEqual(os.read(fd, 4096), old[:4096])
             self.assertEqual(self.write_fd(os.path.join(mnt, 'a'), new), 0)
-            self.assert_old_version_or_eio(fd, old)
+            self.assert_old_version_or_eio(fd, old, 4096)
         finally:
             os.close(fd)
         self.assertEqual(self.read_in_process(os.path.join(mnt, 'v')), new)
@@ -583,7 +568,7 @@ class Interleavings(wh.WriteTestCase):
         try:
             self.assertEqual(os.read(fd, 4096), old[:4096])
             self.assertEqual(self.write_fd(os.path.join(mnt, 'v'), new, flags=os.O_WRONLY), 0)
-            self.assert_old_version_or_eio(fd, old)
+            self.assert_old_version_or_eio(fd, old, 4096)
         finally:
             os.close(fd)
         with h5py.File(os.path.join(self.tmp, 'virtual.h5'), 'r') as f:

@@ -45,19 +45,24 @@ def pread(path, offset, length):
         os.close(fd)
 
 
+def pread_all(fd, offset, length):
+    """pread until `length` bytes or the end."""
+    data = b''
+    while len(data) < length:
+        piece = os.pread(fd, length - len(data), offset + len(data))
+        if not piece:
+            break
+        data += piece
+    return data
+
+
 def read_through(path, offset, length):
     """pread until `length` bytes or the end, as cat does: through the page
     cache, a read of good pages before a bad one returns them (a short
     count), and the next read fails."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        data = b''
-        while len(data) < length:
-            piece = os.pread(fd, length - len(data), offset + len(data))
-            if not piece:
-                break
-            data += piece
-        return data
+        return pread_all(fd, offset, length)
     finally:
         os.close(fd)
 
@@ -218,12 +223,7 @@ class DirectRead(unittest.TestCase):
                     for _ in range(12):
                         offset = r.randrange(len(want) + 8)
                         length = r.randrange(1, max(2, len(want) // 3))
-                        got = b''
-                        while len(got) < length:
-                            piece = os.pread(fd, length - len(got), offset + len(got))
-                            if not piece:
-                                break
-                            got += piece
+                        got = pread_all(fd, offset, length)
                         if got != want[offset:offset + length]:
                             wrong.append('%s [%d, +%d): %s' % (
                                 self.at(mount, name), offset, length, harness.describe_bytes_difference(

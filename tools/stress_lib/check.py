@@ -174,15 +174,16 @@ class Checker(CacheChecks):
 
     # -- faults ------------------------------------------------------------------
 
-    def in_fault(self, t0, t1, mount=None):
-        """The fault whose window [start, end + grace] overlaps [t0, t1]
+    def faults_in(self, t0, t1, mount=None):
+        """The faults whose window [start, end + grace] overlaps [t0, t1]
         (and that struck `mount`, if given)."""
-        for f in self.faults:
-            if mount is not None and f.get('mount') != mount:
-                continue
-            if _interval_overlaps(t0, t1, f['t'], f['t_end'] + self.grace):
-                return f
-        return None
+        return [f for f in self.faults
+                if (mount is None or f.get('mount') == mount) and
+                _interval_overlaps(t0, t1, f['t'], f['t_end'] + self.grace)]
+
+    def in_fault(self, t0, t1, mount=None):
+        """The first of faults_in(t0, t1, mount), or None."""
+        return next(iter(self.faults_in(t0, t1, mount)), None)
 
     def mount_was_down(self, e):
         """ENOENT from a mount whose daemon was killed: once its mount is

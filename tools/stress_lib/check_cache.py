@@ -28,10 +28,6 @@ from .faults import REDIS_KINDS
 PAGE = 4096
 
 
-def _overlaps(a0, a1, b0, b1):
-    return a0 <= b1 and b0 <= a1
-
-
 def _page_end(length):
     return -(-length // PAGE) * PAGE
 
@@ -277,9 +273,8 @@ class CacheChecks:
             if m != e['m'] or wpath == path or \
                     path.startswith(wpath.rstrip('/') + '/'):
                 return True
-        return any(f['kind'] in REDIS_KINDS and
-                   _overlaps(t0, e['t1'], f['t'], f['t_end'] + self.grace)
-                   for f in self.faults)
+        return any(f['kind'] in REDIS_KINDS
+                   for f in self.faults_in(t0, e['t1']))
 
     def _writes(self):
         """[(t0, t1, mount or None, path)] of every write, by t0."""
