@@ -435,7 +435,7 @@ def main():
     ap.add_argument("--appends", type=int, default=100, help="appends per run of the appends case")
     ap.add_argument("--datasets", type=int, default=10000, help="datasets of the metadata case")
     args = ap.parse_args()
-    args.mib = args.mib or {"read": 256, "metadata": 256, "parallel": 64}.get(args.what, 1024)
+    args.mib = args.mib or {"read": 256, "metadata": 256, "parallel": 256}.get(args.what, 1024)
     daemon = os.path.join(args.build, "src", "cli", "h5swmrfs")
 
     bench = {"read": bench_read, "write": bench_write, "parallel": bench_parallel, "appends": bench_appends,
