@@ -259,17 +259,20 @@ void read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info*
         }
         const std::shared_ptr<h5::DatasetReader> reader = file.reader;
         if (!reader) return buffer;
+        // Read with the open's mutex let go: the requests of one open (the kernel sends its
+        // read-ahead's at once) decode together past HDF5, and an open of the dataset (whose
+        // older_open takes this mutex under the pins' own) never waits for a read, however
+        // long its H5Dread. The view's lock stays held for HDF5 and the lookups of chunks,
+        // and the hold keeps the file as it is.
+        guard.unlock();
         if (reader->direct()) {
-            // Past HDF5, the requests of one open (the kernel sends its read-ahead's at once)
-            // decode together: the mutex is let go. The view's lock stays held for the
-            // lookups of chunks, and the hold keeps the file as it is.
-            guard.unlock();
             if ((stored = reader->stored(static_cast<std::uint64_t>(offset), size))) return buffer;
             if ((decoded = reader->decoded(static_cast<std::uint64_t>(offset), size, hold))) return buffer;
             buffer.resize(size);  // not zeroed: the direct path writes every byte it returns
         } else {
             // H5Dread leaves what it has no bytes for (storage never written, fill time never) as it was.
             buffer.assign(size, std::byte{0});
+            reply::fault_point("read-hdf5");  // tests: a long H5Dread
         }
         buffer.resize(reader->read(static_cast<std::uint64_t>(offset), buffer, hold));
         return buffer;

@@ -21,8 +21,8 @@ struct OpenFile : Handle {
     Node node;
 
     // Reading: the reader belongs to the view of `generation` and is opened
-    // again when a writer has moved the generation on. A read of the direct path
-    // uses a copy with the mutex let go (the last copy goes within the view).
+    // again when a writer has moved the generation on. A read uses a copy with
+    // the mutex let go (the last copy goes within the view).
     std::uint64_t generation = 0;
     std::shared_ptr<h5::DatasetReader> reader;  // null for objects that are not datasets
 

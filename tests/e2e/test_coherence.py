@@ -16,6 +16,7 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 import urllib.request
 
@@ -574,6 +575,42 @@ class Interleavings(wh.WriteTestCase):
         with h5py.File(os.path.join(self.tmp, 'virtual.h5'), 'r') as f:
             now = f['a'][...].tobytes()
         self.assertEqual(self.read_in_process(os.path.join(mnt, 'a')), now)
+
+    def test_a_long_read_through_hdf5_holds_up_no_open_of_its_dataset(self):
+        """A read of the virtual dataset (through HDF5) made long by a test-only
+        pause where its H5Dread runs: another open of that dataset returns
+        meanwhile (the open looks at each open of the dataset, under the mutex
+        that every open and close of the mount takes), and the read then gives
+        its bytes."""
+        use_fault_file(self)
+        mnt = self.mount_virtual()
+        path = os.path.join(mnt, 'v')
+        # O_DIRECT: past the page cache, so that no page is locked by the kernel while the
+        # read is answered (an open that empties the page cache waits for those).
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
+        try:
+            with open(self.fault_file, 'w') as out:
+                out.write('pause read-hdf5 4000')
+            got = {}
+            buffer = mmap.mmap(-1, 4096)  # page-aligned
+            self.addCleanup(buffer.close)
+            reading = threading.Thread(
+                target=lambda: got.update(data=buffer[:os.preadv(fd, [buffer], 0)]))
+            reading.start()
+            deadline = time.monotonic() + 10
+            while os.path.getsize(self.fault_file) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.assertEqual(os.path.getsize(self.fault_file), 0, 'the read never reached its H5Dread')
+            began = time.monotonic()
+            os.close(os.open(path, os.O_RDONLY))
+            took = time.monotonic() - began
+            paused = reading.is_alive()
+            reading.join(30)
+            self.assertLess(took, 2.0, 'the open waited for the read')
+            self.assertTrue(paused, 'the read was over before the open returned')
+            self.assertEqual(got.get('data'), V.tobytes()[:4096])
+        finally:
+            os.close(fd)
 
 
 class StoppedPastItsLease(wh.WriteTestCase):
