@@ -154,9 +154,9 @@ class WriteTestCase(unittest.TestCase):
         if harness.SELFTEST:
             raise unittest.SkipTest('the write tests need the daemon')
         harness.require_host()
+        cls.ctl = ctl_path()  # before redis starts: a class that fails here leaves nothing running
         cls.redis = harness.Redis().start()
         cls.forget_redis = on_termination(cls.redis.stop)
-        cls.ctl = ctl_path()
 
     @classmethod
     def tearDownClass(cls):
