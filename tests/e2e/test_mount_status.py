@@ -15,6 +15,7 @@ import numpy as np
 
 import harness
 import write_harness as wh
+from test_fault_hooks import use_fault_file
 
 
 def build(f):
@@ -88,6 +89,25 @@ class MountStatus(wh.WriteTestCase):
         # Woken up, it answers again.
         result = self.status(self.mnt)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.unmount(mount)
+
+    def test_a_request_the_daemon_holds_keeps_no_pipe_open(self):
+        """The daemon read the check's request and holds it (a test-only pause
+        in its statfs): the check's child cannot be killed while it waits for
+        that answer, yet the check ends at --timeout, and so does a pipe that
+        takes its output (a script's `| grep`): the child holds none of it."""
+        use_fault_file(self)
+        mount = self.mount()
+        with open(self.fault_file, 'w') as out:
+            out.write('pause statfs 6000')
+        started = time.monotonic()
+        result = self.status('--timeout', '1', self.mnt, timeout=20)
+        took = time.monotonic() - started
+        self.assertEqual(os.path.getsize(self.fault_file), 0,
+                         'the daemon never read the request')
+        self.assertEqual(result.returncode, 3, result.stdout + result.stderr)
+        self.assertIn('does not answer', result.stdout)
+        self.assertLess(took, 4.0, 'the output pipe stayed open')
         self.unmount(mount)
 
     def test_daemon_gone(self):

@@ -99,6 +99,11 @@ Answer ask_mount(const std::string& mount_point, std::chrono::milliseconds timeo
     const pid_t child = ::fork();
     if (child < 0) throw Error(errno, std::string("fork: ") + std::strerror(errno));
     if (child == 0) {
+        // Off the caller's standard streams: a child a daemon never answers lives on, and a
+        // pipe it kept open (`h5swmrfs-ctl status M | grep`) would never see its end.
+        const int null = ::open("/dev/null", O_RDWR);
+        if (null >= 0)
+            for (int stream = 0; stream <= 2; ++stream) ::dup2(null, stream);
         struct statvfs st {};
         const int error = ::statvfs(mount_point.c_str(), &st) == 0 ? 0 : errno;
         const ssize_t ignored = ::write(writing.get(), &error, sizeof error);
