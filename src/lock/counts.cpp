@@ -41,6 +41,10 @@ struct Families {
         "h5swmrfs_lock_renewals_missed_total",
         "Renewals of this mount's leases that failed (redis unreachable or too slow); a hold whose lease then "
         "runs out is lost.");
+    Counter& writer_notices = metrics::registry().counter(
+        "h5swmrfs_lock_writer_notices_total",
+        "Notices that a writer waits elsewhere (redis's message, or, with --lock h5pyswmr, the watch of its "
+        "writecount every 10 ms); from each, no new operation joins the shared hold this mount keeps.");
     Counter& reconnects = metrics::registry().counter(
         "h5swmrfs_redis_reconnects_total", "Times the connection to redis was lost and made again.");
 };
@@ -56,6 +60,7 @@ void cut() noexcept { families.cut.add(); }
 void waited(Mode mode, std::chrono::steady_clock::duration waited) noexcept {
     (mode == Mode::Shared ? families.wait_shared : families.wait_exclusive).observe(waited);
 }
+void writer_noticed() noexcept { families.writer_notices.add(); }
 void renewal_missed() noexcept { families.renewals_missed.add(); }
 void reconnected() noexcept { families.reconnects.add(); }
 

@@ -17,6 +17,9 @@ void lost(Mode mode) noexcept;
 void cut() noexcept;
 // How long an operation waited for its hold, granted or not.
 void waited(Mode mode, std::chrono::steady_clock::duration waited) noexcept;
+// A notice that a writer waits elsewhere (redis's message, or the h5pyswmr backend's watch
+// of writecount), heard once the kept shared hold takes no new operation.
+void writer_noticed() noexcept;
 // A renewal of this process's leases that failed (redis unreachable, too slow).
 void renewal_missed() noexcept;
 // The connection to redis was lost, and is made again.

@@ -325,7 +325,10 @@ std::unique_ptr<Hold> ProcessLock::acquire_exclusive(Clock::time_point deadline)
 }
 
 // Runs on a backend thread: must not block on the backend. The keeper does the release.
-void ProcessLock::writer_waits_elsewhere() { drain_kept_hold(); }
+void ProcessLock::writer_waits_elsewhere() {
+    drain_kept_hold();
+    counts::writer_noticed();  // after: whoever sees the count sees the hold draining
+}
 
 // Runs on a backend thread. A caching process must not keep serving from its caches on a
 // hold it may no longer have: it gives the hold up (and so drops) as for a writer. Others

@@ -30,6 +30,7 @@ import time
 import unittest
 
 import harness
+from test_coherence import metric
 
 import numpy as np
 import redis
@@ -101,15 +102,16 @@ class H5pySWMR(unittest.TestCase):
         with harness.h5py.File(cls.h5, 'w') as f:
             f.create_dataset('data', data=np.zeros(N, dtype=DTYPE), chunks=(256,), maxshape=(None,))
             f.create_dataset('other', data=np.zeros(N, dtype=DTYPE))
-        cls.mount = cls.new_mount('mnt')
+        cls.port = harness.free_port()
+        cls.mount = cls.new_mount('mnt', ['--metrics', '127.0.0.1:%d' % cls.port])
         cls.data = os.path.join(cls.mount.mountpoint, 'data')
 
     @classmethod
-    def new_mount(cls, name):
+    def new_mount(cls, name, extra=()):
         mnt = os.path.join(cls.tmp, name)
         os.mkdir(mnt)
         return harness.Mount(cls.h5, mnt, cls.redis.url(),
-                             args=['--lock', 'h5pyswmr', '--lock-timeout', '30']).start()
+                             args=['--lock', 'h5pyswmr', '--lock-timeout', '30', *extra]).start()
 
     @classmethod
     def tearDownClass(cls):
@@ -270,12 +272,21 @@ class H5pySWMR(unittest.TestCase):
     def test_3_mount_readers_after_its_waiting_writer_go_after_it(self):
         self.set_data(0)
         other = os.path.join(self.mount.mountpoint, 'other')
+        notices = metric(self.port, 'h5swmrfs_lock_writer_notices_total')
         with open(self.data, 'rb') as pinned:   # a mount read in progress
             pinned.read(8)
             writer = self.client('write', '40', '--pause', '0')
             for _ in harness.deadline_loop(5.0):
                 if self.r.get(self.key('r')) == 'id_writer':
                     break
+            # ... and the mount has seen it (its watch of writecount runs every 10 ms):
+            # a read that came before would join the mount's hold, as it would have if it
+            # had begun before the writer.
+            for _ in harness.deadline_loop(5.0):
+                if metric(self.port, 'h5swmrfs_lock_writer_notices_total') > notices:
+                    break
+            else:
+                self.fail('the mount never heard that the writer waits')
             # Another dataset: a read of /data could go on under the pinned hold.
             cat = subprocess.Popen(['cat', other], stdout=subprocess.PIPE)
             time.sleep(0.3)

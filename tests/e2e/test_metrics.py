@@ -255,6 +255,7 @@ class Metrics(wh.WriteTestCase):
                      'h5swmrfs_lock_holds_taken',
                      'h5swmrfs_lock_holds_given_up',
                      'h5swmrfs_lock_renewals_missed',
+                     'h5swmrfs_lock_writer_notices',
                      'h5swmrfs_redis_reconnects', 'h5swmrfs_chunks',
                      'h5swmrfs_chunk_decoded_bytes'):
             self.assertEqual(types.get(name), 'counter', name)
