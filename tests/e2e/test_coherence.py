@@ -547,31 +547,32 @@ class Interleavings(wh.WriteTestCase):
         path = self.make_file(with_virtual, path=os.path.join(self.tmp, 'virtual.h5'))
         return self.mount(name='v1', args=['--cache'], errors=True, h5path=path).mountpoint
 
+    def assert_reader_keeps_its_version(self, read, written, old, new, **write):
+        """A reader of `read` that has read 4096 bytes of `old`, then `new` written to
+        `written` (write_fd, with `write`): the write returns, and the reader gets the
+        rest of `old`, or EIO."""
+        fd = os.open(read, os.O_RDONLY)
+        try:
+            self.assertEqual(os.read(fd, 4096), old[:4096])
+            self.assertEqual(self.write_fd(written, new, **write), 0)
+            self.assert_old_version_or_eio(fd, old, 4096)
+        finally:
+            os.close(fd)
+
     def test_a_reader_of_a_virtual_dataset_gets_its_version_or_eio(self):
         # A virtual dataset's bytes are another's: a commit of that one through the same
         # mount changes them, though it touches nothing of the virtual dataset itself.
         mnt = self.mount_virtual()
         old, new = V.tobytes(), (V + 1).tobytes()
-        fd = os.open(os.path.join(mnt, 'v'), os.O_RDONLY)
-        try:
-            self.assertEqual(os.read(fd, 4096), old[:4096])
-            self.assertEqual(self.write_fd(os.path.join(mnt, 'a'), new), 0)
-            self.assert_old_version_or_eio(fd, old, 4096)
-        finally:
-            os.close(fd)
+        self.assert_reader_keeps_its_version(os.path.join(mnt, 'v'), os.path.join(mnt, 'a'), old, new)
         self.assertEqual(self.read_in_process(os.path.join(mnt, 'v')), new)
 
     def test_a_reader_of_a_virtual_dataset_s_source_gets_its_version_or_eio(self):
         # And a write of the virtual dataset, in place, writes the dataset it is made of.
         mnt = self.mount_virtual()
         old, new = V.tobytes(), (V + 1).tobytes()
-        fd = os.open(os.path.join(mnt, 'a'), os.O_RDONLY)
-        try:
-            self.assertEqual(os.read(fd, 4096), old[:4096])
-            self.assertEqual(self.write_fd(os.path.join(mnt, 'v'), new, flags=os.O_WRONLY), 0)
-            self.assert_old_version_or_eio(fd, old, 4096)
-        finally:
-            os.close(fd)
+        self.assert_reader_keeps_its_version(os.path.join(mnt, 'a'), os.path.join(mnt, 'v'), old, new,
+                                             flags=os.O_WRONLY)
         with h5py.File(os.path.join(self.tmp, 'virtual.h5'), 'r') as f:
             now = f['a'][...].tobytes()
         self.assertEqual(self.read_in_process(os.path.join(mnt, 'a')), now)
