@@ -51,17 +51,25 @@ def build_race_file(f):
 
 class Race:
     """A writer that replaces m2/c with uniform bytes of a new value each
-    time (recording when each close returned), an appender to m3/a, and
-    cats of m3/c: each cat must hold one value, one that was current at
-    some moment while it ran."""
+    time (recording when each close began and returned), an appender to
+    m3/a, and cats of m3/c: each cat must hold one value, one that was
+    current at some moment while it ran."""
 
     def __init__(self, m2, m3, current):
         self.m2, self.m3 = m2, m3
         self.stop = threading.Event()
-        # (close started, close returned, value); `current` was committed before
-        self.commits = [(0.0, 0.0, current)]
+        # [open began, close returned (None while it runs), value], in order;
+        # `current` was committed before. Changed and read under `clock`, which
+        # also takes a read's start: a commit that returned before a read began
+        # is marked so before that read's time is taken.
+        self.commits = [[0.0, 0.0, current]]
+        self.clock = threading.Lock()
         self.errors = []         # what the writer and appender saw fail
         self.appends = 0
+
+    def now(self):
+        with self.clock:
+            return time.monotonic()
 
     def write_loop(self):
         value = 1
@@ -69,14 +77,22 @@ class Race:
         while not self.stop.is_set():
             value = value % 250 + 1
             data = bytes([value]) * SIZE
-            began = time.monotonic()
+            # Listed before its open: readers may see it as soon as the writer's
+            # exclusive hold ends, before its close returns (the close waits for
+            # the caching mounts to drop what they read before).
+            with self.clock:
+                commit = [time.monotonic(), None, value]
+                self.commits.append(commit)
             try:
                 with open(path, 'wb') as out:
                     out.write(data)
             except OSError as e:
-                self.errors.append('write %d: %s' % (value, e))
+                with self.clock:
+                    self.commits.remove(commit)  # a failed commit changes nothing
+                    self.errors.append('write %d: %s' % (value, e))
                 continue
-            self.commits.append((began, time.monotonic(), value))
+            with self.clock:
+                commit[1] = time.monotonic()
 
     def append_loop(self):
         path = os.path.join(self.m3, 'a')
@@ -89,12 +105,25 @@ class Race:
                 self.errors.append('append: %s' % e)
 
     def possible(self, began, ended):
-        """Values a read over [began, ended] may show."""
-        before = [c for c in self.commits if c[1] <= began]
-        values = {before[-1][2]}
-        values.update(c[2] for c in self.commits
-                      if c[0] <= ended and c[1] >= began)
+        """Values a read over [began, ended] may show: the last one committed
+        before it began, and those of commits that ran while it did."""
+        with self.clock:
+            done = [c for c in self.commits if c[1] is not None and c[1] <= began]
+            values = {done[-1][2]}
+            values.update(c[2] for c in self.commits if c[0] <= ended
+                          and (c[1] is None or c[1] >= began))
         return values
+
+    def describe(self, value, began, ended):
+        """A stale read, with the commits around it (times from the read's start)."""
+        with self.clock:
+            near = ['%d: %+.3f..%s' % (v, b - began, '(running)' if e is None
+                                       else '%+.3f' % (e - began))
+                    for b, e, v in self.commits
+                    if (e is None or e > began - 2) and b < ended + 1]
+            errors = self.errors[-3:]
+        return 'read %d over 0..%+.3f; commits %s; writer errors %s' % (
+            value, ended - began, ', '.join(near), errors)
 
     def run(self):
         threads = [threading.Thread(target=self.write_loop),
@@ -111,7 +140,7 @@ class Race:
                 if spent >= RACE_LIMIT or (spent >= RACE_SECONDS
                                            and reads >= MIN_READS):
                     break
-                began = time.monotonic()
+                began = self.now()
                 result = subprocess.run(['cat', os.path.join(self.m3, 'c')],
                                         capture_output=True, timeout=60)
                 ended = time.monotonic()
@@ -123,9 +152,8 @@ class Race:
                 if len(result.stdout) != SIZE or len(seen) != 1:
                     torn.append(seen.tolist()[:8])
                     continue
-                # The writer's list grows while we look: take a copy.
                 if int(seen[0]) not in self.possible(began, ended):
-                    stale.append(int(seen[0]))
+                    stale.append(self.describe(int(seen[0]), began, ended))
         finally:
             self.stop.set()
             for t in threads:
