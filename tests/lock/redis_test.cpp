@@ -49,6 +49,14 @@ lock::Options options_for(const std::string& key) {
     return o;
 }
 
+// A lock of a caching process (a mount that lets the kernel cache): its released shared holds
+// are drops, recorded by `recorder` (which must outlive the lock, whose threads call it).
+std::unique_ptr<lock::Lock> caching_lock(const lock::Options& options, DropRecorder& recorder) {
+    auto lock = lock::make_lock(options);
+    lock->on_shared_released(recorder.handler());
+    return lock;
+}
+
 lock::redis::Connection admin() { return lock::redis::Connection(lock::redis::parse_url(redis_url()), 2000ms); }
 
 std::map<std::string, long> command_calls(lock::redis::Connection& c) {
@@ -489,8 +497,7 @@ TEST_CASE("drops: a caching process's shared release records a drop; a later wri
     auto options = options_for("drops-wait");
     options.keep_idle = 0ms;
     DropRecorder recorder;
-    auto reader = lock::make_lock(options);
-    reader->on_shared_released(recorder.handler());
+    auto reader = caching_lock(options, recorder);
     auto writer = lock::make_lock(options);
     writer->acquire(lock::Mode::Exclusive).reset();
 
@@ -530,8 +537,7 @@ TEST_CASE("drops: a writer does not wait for a drop of its own generation or lat
     options.keep_idle = 0ms;
     DropRecorder recorder;  // outlives the locks, whose threads call it
     auto writer = lock::make_lock(options);
-    auto reader = lock::make_lock(options);
-    reader->on_shared_released(recorder.handler());
+    auto reader = caching_lock(options, recorder);
     const auto write_generation = writer->acquire(lock::Mode::Exclusive)->generation();
     // Read after the write: the reader's cache already has the change.
     CHECK(reader->acquire(lock::Mode::Shared)->generation() == write_generation);
@@ -548,8 +554,7 @@ TEST_CASE("drops: others_only leaves the waiting process's own drops out; the wa
     options.keep_idle = 0ms;
     options.timeout = 600ms;
     DropRecorder recorder;
-    auto mount = lock::make_lock(options);
-    mount->on_shared_released(recorder.handler());
+    auto mount = caching_lock(options, recorder);
     const auto generation = mount->acquire(lock::Mode::Shared)->generation();
     REQUIRE(recorder.wait_for(1, 2s));
     auto start = Clock::now();
@@ -601,8 +606,7 @@ TEST_CASE("drops: the renewer keeps a pending drop alive until it is dropped") {
     options.lease = 600ms;
     options.keep_idle = 0ms;
     DropRecorder recorder;
-    auto reader = lock::make_lock(options);
-    reader->on_shared_released(recorder.handler());
+    auto reader = caching_lock(options, recorder);
     const auto generation = reader->acquire(lock::Mode::Shared)->generation();
     REQUIRE(recorder.wait_for(1, 2s));
     std::this_thread::sleep_for(1500ms);  // two and a half leases
@@ -623,8 +627,7 @@ TEST_CASE("drops: a hold that is gone records nothing, and the handler is called
     auto options = options_for("drops-gone-" + std::to_string(run++));
     options.keep_idle = 0ms;
     DropRecorder recorder;
-    auto reader = lock::make_lock(options);
-    reader->on_shared_released(recorder.handler());
+    auto reader = caching_lock(options, recorder);
     auto hold = reader->acquire(lock::Mode::Shared);
     auto status = lock::read_status(options);
     REQUIRE(status.holders.size() == 1);
@@ -685,8 +688,7 @@ TEST_CASE("lease in doubt: a caching process gives its kept shared hold up") {
     options.lease = 1500ms;
     options.keep_idle = 60s;
     DropRecorder recorder;
-    auto reader = lock::make_lock(options);
-    reader->on_shared_released(recorder.handler());
+    auto reader = caching_lock(options, recorder);
     std::atomic<int> writer_notices{0};
     reader->on_writer_waiting([&] { ++writer_notices; });
     const auto generation = reader->acquire(lock::Mode::Shared)->generation();
