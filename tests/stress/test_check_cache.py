@@ -296,6 +296,23 @@ class Verdict(unittest.TestCase):
         self.assertEqual(c.counts['false_enoent'], 0)
         self.assertEqual(c.counts['reads_enoent_expected'], 1)
 
+    def test_enoent_of_a_killed_mount_is_expected_after_a_stop_too(self):
+        # a cat of a dataset that always exists, on mount 0 just after its
+        # daemon was killed (its mount detached: the empty mount point),
+        # while the grace of a stop of the same mount before still ran
+        cat = dict(e='read', src='reader0', op='cat', path=FIX, m=0, t0=22.2,
+                   t1=22.25, off=0, req=None, rc=1, err='ENOENT')
+        kill = dict(kind='kill-waiting', mount=0, t=22.1, t_end=23.0,
+                    t_back=23.0)
+        c = self.judge(self.HISTORY + [cat], faults=[dict(self.STOP)])
+        self.assertEqual(c.counts['false_enoent'], 1)
+        c = self.judge(self.HISTORY + [cat],
+                       faults=[dict(self.STOP), dict(kill)])
+        self.assertEqual(c.counts['false_enoent'], 0)
+        c = self.judge(self.HISTORY + [cat],
+                       faults=[dict(self.STOP), dict(kill, mount=1)])
+        self.assertEqual(c.counts['false_enoent'], 1)
+
     def test_listdir_names(self):
         g = layout.slot_group(0, 0)
         history = [dict(e='ns', src='writer0', path=g, kind='group',
