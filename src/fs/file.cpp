@@ -65,11 +65,12 @@ void set_open_flags(Filesystem& fs, fuse_file_info* fi, std::unique_ptr<OpenFile
     // While a reader of an older version has the dataset open (its pin cut), newer opens
     // read past the page cache: pages they filled would reach the older reader, which must
     // get its version or EIO, never a mix.
-    const bool beside_older = fs.cache.enabled() && !file->writable &&
-                              older_reader_open(fs, file->ino, file->node.address, file->generation);
-    const bool cached = fs.cache.enabled() && !file->writable && !beside_older;
+    const bool reader = fs.cache.enabled() && !file->writable;
+    const bool beside_older = reader && older_reader_open(fs, file->ino, file->node.address, file->generation);
+    const bool cached = reader && !beside_older;
     file->beside_older = beside_older;
-    fi->keep_cache = cached && fs.cache.keep_pages(file->ino, file->generation);
+    const bool keep = reader && fs.cache.opened(file->ino, file->generation);  // (its size: of this version)
+    fi->keep_cache = cached && keep;
     fi->direct_io = !cached;
     fi->fh = fs.handles.keep(std::move(file));
 }

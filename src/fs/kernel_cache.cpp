@@ -164,6 +164,19 @@ bool KernelCache::keep_pages(fuse_ino_t ino, std::uint64_t generation) {
     return it != page_generation_.end() && it->second == generation && generation != kMixed;
 }
 
+bool KernelCache::opened(fuse_ino_t ino, std::uint64_t generation) {
+    if (!cacheable()) return false;
+    const bool keep = keep_pages(ino, generation);
+    bool pending;
+    {
+        std::lock_guard guard(mutex_);
+        pending = passing_ || !drops_.empty();
+    }
+    // Attributes only: no page lock is waited for, so this thread may do it itself.
+    if (!keep || pending) notices_->forget_inode(ino, false);
+    return keep;
+}
+
 void KernelCache::drop(std::uint64_t id) {
     if (!enabled_) {
         if (done_) done_(id);
@@ -183,6 +196,7 @@ void KernelCache::run() {
         if (stopping_) return;  // the unmount empties the kernel's caches
         std::deque<Pending> batch;
         batch.swap(drops_);
+        passing_ = true;
         // Requests that joined before now may still be sending what they read under the
         // hold given up: wait for their answers, then nothing of that hold can come later.
         const int old = static_cast<int>(epoch_ & 1);
@@ -222,6 +236,7 @@ void KernelCache::run() {
             reported = true;
         }
         lock.lock();
+        passing_ = false;
         if (!fills.entries.empty()) {
             names_.insert(names_.end(), fills.entries.begin(), fills.entries.end());
             changed_.notify_all();

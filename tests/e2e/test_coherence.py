@@ -11,6 +11,7 @@ mount, until their close. And the caches are real: a second read of a
 dataset does not reach the daemon (its metrics count the read requests)."""
 
 import errno
+import json
 import mmap
 import os
 import re
@@ -206,6 +207,47 @@ class Coherence(wh.WriteTestCase):
         self.assert_ok(self.sh('cat "$1" >> "$2"', self.src('row', row),
                                self.b('g', 'a')))
         self.assertEqual(os.stat(self.a('g', 'a')).st_size, A.nbytes + 4)
+
+    def lock_status(self):
+        out = subprocess.run([self.ctl, '--redis', self.redis.url(), 'status',
+                              '--json', self.h5path],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        return json.loads(out.stdout)
+
+    def test_an_open_after_a_change_finds_the_size_of_the_version_it_reads(self):
+        """A change elsewhere is published and its hold gone, but the reading
+        mount has not yet made its kernel forget what it cached (a test-only
+        pause): the change has not returned, and the mount may still answer a
+        stat(2) begun before from its cache. An open made now reads the new
+        version, so its fstat(2) must give the new size, not the cached one
+        (as NFS asks the server at open): else a mapping of that size shows
+        zeros past the new end rather than SIGBUS, and `cat` a short file."""
+        self.fill()
+        self.assertEqual(os.stat(self.a('g', 'a')).st_size, A.nbytes)
+        with open(self.fault_file, 'w') as out:
+            out.write('pause cache-drop@%s 3000' % os.path.realpath(self.ra))
+        cut = threading.Thread(target=os.truncate, args=(self.b('g', 'a'), 400))
+        cut.start()
+        self.addCleanup(cut.join)
+        # Published: the drop of the reading mount is pending, nobody holds
+        # the lock or waits for it, and the truncation has not returned.
+        for _ in wh.harness.deadline_loop(20):
+            status = self.lock_status()
+            if status['drops'] and not status['holders']:
+                break
+        self.assertTrue(cut.is_alive(), 'the change returned before the drop')
+        fd = os.open(self.a('g', 'a'), os.O_RDONLY)
+        try:
+            size = os.fstat(fd).st_size
+            data = os.pread(fd, A.nbytes, 0)
+        finally:
+            os.close(fd)
+        self.assertTrue(cut.is_alive(), 'the change returned before the open')
+        self.assertEqual(data, A[:100].tobytes())
+        self.assertEqual(size, 400, 'fstat after the open gave the size of '
+                         'before the change')
+        cut.join()
 
     # -- metadata and names ---------------------------------------------------
 

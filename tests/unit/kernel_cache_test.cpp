@@ -198,6 +198,62 @@ TEST_CASE("an open keeps the kernel's pages only when all are of its generation"
     });
 }
 
+TEST_CASE("an open has the kernel forget the attributes unless all it caches is of its generation") {
+    Log log;
+    KernelCache cache(true);
+    start(cache, log);
+    auto inodes_forgotten = [&] {
+        auto events = log.get();
+        return std::count(events.begin(), events.end(), "inode 9");
+    };
+    request([&] {
+        cache.join_shared();
+        CHECK_FALSE(cache.opened(9, 3));  // nothing read yet
+        cache.pages(9, 3);
+        CHECK(cache.opened(9, 3));
+    });
+    CHECK(inodes_forgotten() == 1);
+    // A request of the hold given up still answers: the drop's pass waits for it. An open
+    // meanwhile (under a hold of the same generation: no writer came) keeps the pages,
+    // all of its generation, but not the attributes, which the drop has yet to forget.
+    std::promise<void> answer;
+    std::promise<void> joined;
+    std::thread old_request([&] {
+        cache.join_shared();
+        joined.set_value();
+        answer.get_future().wait();
+        KernelCache::request_ended();
+    });
+    joined.get_future().wait();
+    cache.drop(1);
+    request([&] {
+        cache.join_shared();
+        cache.pages(9, 3);
+        CHECK(cache.opened(9, 3));
+    });
+    CHECK(inodes_forgotten() == 2);
+    answer.set_value();
+    old_request.join();
+    REQUIRE(log.wait_for("dropped 1"));
+    // (Pages read while a pass ran are of no known generation until the next pass.)
+    cache.drop(2);
+    REQUIRE(log.wait_for("dropped 2"));
+    const auto forgotten = inodes_forgotten();
+    request([&] {
+        cache.join_shared();
+        cache.pages(9, 5);
+        CHECK(cache.opened(9, 5));
+    });
+    CHECK(inodes_forgotten() == forgotten);  // all of its generation, no drop pending: kept
+    KernelCache off(false);
+    start(off, log);
+    request([&] {
+        off.join_shared();
+        CHECK_FALSE(off.opened(9, 5));
+    });
+    CHECK(inodes_forgotten() == forgotten);  // a mount that does not cache: nothing to forget
+}
+
 TEST_CASE("staged bytes read into the page cache are forgotten once answered, without a drop") {
     Log log;
     KernelCache cache(true);
