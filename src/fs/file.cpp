@@ -436,7 +436,19 @@ void flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
     }
     closer = process_of(req);
     wrote = writers.count(closer) > 0;
-    const std::set<pid_t> holders = holders_for_writing(fs.mount_id, file.ino, writers);
+    std::set<pid_t> asked = writers;
+    if (!wrote) asked.insert(closer);
+    const std::set<pid_t> holders = holders_for_writing(fs.mount_id, file.ino, asked);
+    if (!wrote && holders.count(closer)) {
+        // Not this process's last close, and it wrote nothing: the child of `cmd > ds`
+        // opens with O_TRUNC, duplicates the descriptor onto its standard output, closes
+        // the first one and runs cmd. Committing the truncation alone here would show
+        // readers an empty dataset while cmd runs, and leave it so were cmd's bytes refused.
+        log::debug("close of ", file.node.path, " by process ", closer,
+                   ", which wrote nothing through it and still has it open: no commit");
+        reply::err(req, 0);
+        return;
+    }
     const auto other_writer = std::find_if(holders.begin(), holders.end(),
                                            [&](pid_t pid) { return pid != closer && writers.count(pid); });
     if (other_writer != holders.end()) {

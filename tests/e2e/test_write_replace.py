@@ -8,6 +8,7 @@ are staged until close() (or fsync) and then committed in one step."""
 
 import errno
 import os
+import subprocess
 
 import numpy as np
 
@@ -202,6 +203,41 @@ class Replace(wh.WriteTestCase):
         self.assertEqual(self.cat(path), new)
         with self.h5() as f:
             self.assertEqual(f['g/fixed'][()].tobytes(), new)
+
+    def test_a_shell_redirect_is_committed_by_the_command(self):
+        # `{ ...; } > ds` (and the child of `cmd > ds`): the shell opens with
+        # O_TRUNC, moves the descriptor onto its standard output and closes
+        # the first one, then runs the commands. That close is not the last:
+        # readers keep the old rows while the commands run, and bytes the
+        # commit refuses leave the old rows, not an empty dataset.
+        self.mount(errors=True)
+        target = self.p('g', 'rows')
+        old = np.arange(6, dtype='<i4').tobytes()
+        new = RNG.bytes(24)
+        fifo = os.path.join(self.tmp, 'go')
+        os.mkfifo(fifo)
+        shell = subprocess.Popen(
+            ['/bin/sh', '-c', '{ echo ready >&2; read x < "$3"; cat "$2"; } > "$1"',
+             'sh', target, self.src('new', new), fifo],
+            stderr=subprocess.PIPE, text=True)
+        try:
+            self.assertEqual(shell.stderr.readline(), 'ready\n')
+            self.assertEqual(self.read_in_process(target), old,
+                             'the redirect alone emptied the dataset')
+            self.assertEqual(os.stat(target).st_size, len(old))
+        finally:
+            with open(fifo, 'w') as go:
+                go.write('\n')
+            rest = shell.communicate(timeout=60)[1]
+        self.assertEqual((shell.returncode, rest), (0, ''))
+        self.assertEqual(self.read_in_process(target), new)
+        before = self.snapshot()
+        for script in ('head -c 6 /dev/zero > "$1"',     # half a row
+                       '{ head -c 6 /dev/zero; } > "$1"'):
+            with self.subTest(script=script):
+                self.assert_fails(self.sh(script, target), errno.EINVAL)
+                self.assert_unchanged(before)
+        self.assertEqual(self.cat(target), new)
 
     def test_staged_across_fork(self):
         # The writer starts other programs while its file is open (here
