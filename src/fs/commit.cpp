@@ -201,7 +201,9 @@ void create_empty_dataset(hid_t group, const std::string& name) {
 void resize_dataset(View& view, const Node& node, std::uint64_t size) {
     h5::Id object = open_node(view, node);
     if (!h5::is_dataset(object.get())) throw Error(EINVAL, node.path + ": not a dataset");
-    h5::DatasetWriter(object.get()).resize(size);
+    h5::DatasetWriter writer(object.get());
+    check_growth(node.path, writer.size(), size, free_bytes(view.path));
+    writer.resize(size);
 }
 
 }  // namespace h5swmrfs::fs

@@ -1,7 +1,6 @@
 // Open files: datasets read as their byte form; written bytes staged, then committed.
 #include <fcntl.h>
 
-#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -14,6 +13,7 @@
 #include "fs/holders.h"
 #include "fs/open_file.h"
 #include "fs/ops.h"
+#include "fs/space.h"
 #include "fs/stat.h"
 #include "h5/dataset_writer.h"
 #include "h5/direct_read.h"
@@ -81,11 +81,7 @@ std::string spill_directory(const Filesystem& fs) { return util::directory_of(fs
 // fails at once with ENOSPC; a write that would make the dataset larger than its size
 // plus that fails with EFBIG (`dd seek=1T` into a small dataset is a mistake, not a
 // 1 TB sparse dataset).
-std::uint64_t free_space(const Filesystem& fs) {
-    struct statvfs st {};
-    if (::statvfs(spill_directory(fs).c_str(), &st) != 0) return std::numeric_limits<std::uint64_t>::max() / 2;
-    return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
-}
+std::uint64_t free_space(const Filesystem& fs) { return free_bytes(fs.config.file); }
 
 // Prepares `file` for writing: the dataset must be writable and its size known.
 void start_writing(Filesystem& fs, View& view, OpenFile& file, int flags) {

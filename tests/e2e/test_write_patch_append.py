@@ -366,6 +366,29 @@ class PatchAppend(wh.WriteTestCase):
                                   errno.EINVAL)
                 self.assert_unchanged(before)
 
+    def test_truncate_past_what_the_disk_could_hold_fails(self):
+        # As `dd seek=1T`: a sparse terabyte is a mistake (and shrinking such
+        # an extent again would visit every chunk position, for hours, under
+        # the lock). By path, and through a descriptor open for writing.
+        self.mount(errors=True)
+        path = self.p('g', 'rows')
+        before = self.snapshot()
+        huge = (1 << 40) // 12 * 12
+        self.assert_fails(self.run_tool('truncate', '-s', huge, path),
+                          errno.EFBIG)
+        self.assert_unchanged(before)
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            with self.assertRaises(OSError) as refused:
+                os.ftruncate(fd, huge)
+            self.assertEqual(refused.exception.errno, errno.EFBIG)
+        finally:
+            os.close(fd)
+        self.assert_unchanged(before)
+        # growing within the free space still works
+        self.assert_ok(self.run_tool('truncate', '-s', 1200, path))
+        self.assertEqual(os.stat(path).st_size, 1200)
+
     def test_truncate_fixed(self):
         self.mount(errors=True)
         before = self.snapshot()
