@@ -128,6 +128,8 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         if (file->node.kind == h5::Kind::Group) throw Error(EISDIR, file->node.path + ": is a group");
         file->generation = view.generation;
         file->reader = open_reader(view, file->node);
+        // Size 0, and no bytes: an open that read nothing would let `cp` copy it empty.
+        if (file->reader && !writing) file->reader->require_byte_form();
         file->node.seen = view.generation;  // found at its path and address just now
         if (writing) start_writing(fs, view, *file, fi->flags);
         return file;

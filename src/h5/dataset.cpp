@@ -138,8 +138,12 @@ std::optional<DecodedRange> DatasetReader::decoded(std::uint64_t offset, std::si
     return direct_->decoded(dataset_.get(), offset, size, keep);
 }
 
-std::size_t DatasetReader::read(std::uint64_t offset, std::span<std::byte> out, const std::shared_ptr<const void>& keep) {
+void DatasetReader::require_byte_form() const {
     if (!form_) throw Error(EOPNOTSUPP, form_error_);
+}
+
+std::size_t DatasetReader::read(std::uint64_t offset, std::span<std::byte> out, const std::shared_ptr<const void>& keep) {
+    require_byte_form();
     if (direct_) return direct_->read(dataset_.get(), offset, out, keep);
     if (text_) {
         if (offset >= text_->size()) return 0;

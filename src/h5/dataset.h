@@ -48,6 +48,9 @@ public:
     // Whether its bytes are other datasets' (a virtual layout): a change of any object may
     // change them.
     bool indirect() const noexcept { return indirect_; }
+    // Throws Error(EOPNOTSUPP) saying why when its type has no byte form (variable-length
+    // sequences, references): such a dataset shows size 0 and cannot be read.
+    void require_byte_form() const;
 
     // Copies the bytes at [offset, offset + out.size()) into `out`; returns how many
     // (0 at or past the end). Reads only the elements those bytes cover. `keep` keeps the

@@ -282,6 +282,29 @@ class Errors(wh.WriteTestCase):
         with self.h5() as f:
             self.assertEqual(f['g/fixed'][()].tolist(), FIXED.tolist())
 
+    def test_a_dataset_without_a_byte_form_cannot_be_opened(self):
+        # Variable-length sequences and references show size 0; an open that
+        # succeeded would read nothing, and `cp` would copy them empty.
+        path = os.path.join(self.tmp, 'nobytes.h5')
+
+        def build(f):
+            seq = f.create_dataset('seq', (2,), dtype=h5py.vlen_dtype('<i4'))
+            seq[0], seq[1] = np.arange(3), np.arange(5)
+            f.create_dataset('refs', data=[seq.ref], dtype=h5py.ref_dtype)
+        self.make_file(build, path=path)
+        for args in ([], ['--no-cache']):
+            mnt = self.mount(args, name='nobytes%d' % len(args),
+                             h5path=path).mountpoint
+            for name in ('seq', 'refs'):
+                with self.subTest(args=args, name=name):
+                    self.assertEqual(os.stat(os.path.join(mnt, name)).st_size, 0)
+                    self.assert_errno(lambda: open(os.path.join(mnt, name),
+                                                   'rb').close(),
+                                      errno.EOPNOTSUPP)
+                    self.assert_fails(self.run_tool(
+                        'cp', os.path.join(mnt, name),
+                        os.path.join(self.tmp, 'copy')), errno.EOPNOTSUPP)
+
     def check_refused_with_warning(self, mount, call, reason):
         """call() fails with EINVAL (not EIO) and the daemon logs a warning
         naming the reason."""
