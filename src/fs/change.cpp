@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 
+#include <cstring>
+
 #include "fs/commit.h"
 #include "fs/open_file.h"
 #include "fs/ops.h"
@@ -27,7 +29,14 @@ fuse_entry_param entry_of(Filesystem& fs, View& view, hid_t group, const Node& d
 
 }  // namespace
 
+void check_new_name(const char* name) {
+    if (std::strlen(name) > kNameMax)
+        throw Error(ENAMETOOLONG, std::string(name).substr(0, 32) + "...: a name longer than " +
+                                      std::to_string(kNameMax) + " bytes");
+}
+
 void mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t) {
+    check_new_name(name);
     Filesystem& fs = filesystem_of(req);
     auto entry = locked(fs, Access::exclusive_names(), [&](View& view, const lock::Hold&) {
         Node dir = directory_node(fs, parent);
@@ -39,6 +48,7 @@ void mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t) {
 }
 
 void mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t) {
+    check_new_name(name);
     Filesystem& fs = filesystem_of(req);
     if (!S_ISREG(mode)) throw Error(EPERM, std::string(name) + ": no devices, fifos or sockets in an HDF5 file");
     auto entry = locked(fs, Access::exclusive_names(), [&](View& view, const lock::Hold&) {
@@ -78,6 +88,8 @@ void rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_
             unsigned flags) {
     Filesystem& fs = filesystem_of(req);
     if (flags & RENAME_EXCHANGE) throw Error(EINVAL, std::string(name) + ": renames that exchange are not supported");
+    if (flags & ~RENAME_NOREPLACE) throw Error(EINVAL, std::string(name) + ": rename flags not supported (whiteout)");
+    check_new_name(new_name);
     locked(fs, Access::exclusive_names(), [&](View& view, const lock::Hold& hold) {
         Node from_dir = directory_node(fs, parent), to_dir = directory_node(fs, new_parent);
         h5::Id from = h5::open_object(view.file.id(), from_dir.path, from_dir.address);
@@ -107,6 +119,7 @@ void rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_
 }
 
 void symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
+    check_new_name(name);
     Filesystem& fs = filesystem_of(req);
     auto entry = locked(fs, Access::exclusive_names(), [&](View& view, const lock::Hold&) {
         Node dir = directory_node(fs, parent);
@@ -122,6 +135,7 @@ void symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* 
 }
 
 void link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new_name) {
+    check_new_name(new_name);
     Filesystem& fs = filesystem_of(req);
     auto entry = locked(fs, Access::exclusive_names(), [&](View& view, const lock::Hold&) {
         Node node = fs.inodes.get(ino);

@@ -159,6 +159,7 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
+    check_new_name(name);
     Filesystem& fs = filesystem_of(req);
     if (!S_ISREG(mode)) throw Error(EPERM, std::string(name) + ": only regular files can be created");
     auto created = locked(fs, Access::exclusive_names(), [&](View& view, const lock::Hold&) {

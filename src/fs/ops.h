@@ -41,6 +41,11 @@ void symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* 
 void link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new_name);
 void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi);
 
+// The longest name an object may be given (statfs's f_namemax), in bytes.
+constexpr std::size_t kNameMax = 255;
+// ENAMETOOLONG for a name longer than kNameMax, which no other filesystem could take on a copy.
+void check_new_name(const char* name);
+
 // xattr.cpp
 void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size);
 void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);

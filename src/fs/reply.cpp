@@ -84,7 +84,7 @@ int report_failure(const char* op, const std::exception& e, bool commit) noexcep
                 log::debug(op, ": ", e.what());
             break;
         case EINVAL: case ENOTEMPTY: case EISDIR: case ENOTDIR: case EFBIG: case EPERM:
-        case EOPNOTSUPP: case ENOSPC: case EBUSY:
+        case EOPNOTSUPP: case ENOSPC: case EBUSY: case ENAMETOOLONG:
             log::warning(op, ": ", e.what());
             break;
         default:

@@ -93,6 +93,8 @@ void readlink(fuse_req_t req, fuse_ino_t ino) {
         if (!is_symlink(node.kind))
             throw Error(EINVAL, node.path + ": not a symbolic link");
         h5::Id group = open_parent(view, node);
+        // (Removed since the kernel found it: as a lookup would say now.)
+        if (!h5::find_link(group.get(), base_name(node.path))) throw Error(ENOENT, node.path + ": no such name");
         return h5::link_target(group.get(), base_name(node.path), depth_of(parent_path(node.path)));
     });
     reply::readlink(req, target.c_str());
@@ -182,7 +184,7 @@ void statfs(fuse_req_t req, fuse_ino_t) {
         const int err = errno;
         throw Error(err, fs.config.file + ": cannot statvfs its directory");
     }
-    st.f_namemax = 255;
+    st.f_namemax = kNameMax;
     reply::statfs(req, &st);
 }
 

@@ -5,6 +5,7 @@ replaces it), ln -s and ln make soft and hard links, touch makes an empty
 dataset, chmod/chown/utimes are accepted and ignored, and cp -a and
 rsync -a copy a tree of small files in."""
 
+import ctypes
 import errno
 import os
 import shutil
@@ -52,6 +53,47 @@ class Tree(wh.WriteTestCase):
             self.assertNotIn('x', f)
             self.assertIn('new', f)
         self.assertNotIn('empty', os.listdir(self.mnt))
+
+    def test_names_past_255_bytes_and_unknown_rename_flags_are_refused(self):
+        # statfs says 255 (f_namemax): a longer name could not be copied out
+        # to any other filesystem. renameat2's flags other than NOREPLACE
+        # (EXCHANGE, WHITEOUT) are refused, not done as a plain rename.
+        self.mount(errors=True)
+        before = self.snapshot()
+        self.assertEqual(os.statvfs(self.mnt).f_namemax, 255)
+        long = 'n' * 256
+        for make in (lambda p: os.mkdir(p), lambda p: open(p, 'wb').close(),
+                     lambda p: os.symlink('g', p),
+                     lambda p: os.link(self.p('g', 'a'), p),
+                     lambda p: os.rename(self.p('g', 'b'), p)):
+            self.assert_errno(lambda: make(self.p(long)), errno.ENAMETOOLONG)
+        self.assert_unchanged(before)
+        os.mkdir(self.p('n' * 255))
+        libc = ctypes.CDLL(None, use_errno=True)
+        for flag, to in ((2, self.p('g', 'b')),   # RENAME_EXCHANGE
+                         (4, self.p('h', 'a'))):  # RENAME_WHITEOUT
+            result = libc.renameat2(-100, self.p('g', 'a').encode(), -100,
+                                    to.encode(), flag)
+            self.assertEqual((result, ctypes.get_errno()), (-1, errno.EINVAL))
+        self.assertFalse(os.path.exists(self.p('h', 'a')))
+        self.assertEqual(self.read_in_process(self.p('g', 'a')), A.tobytes())
+        self.assertEqual(self.read_in_process(self.p('g', 'b')), B.tobytes())
+
+    def test_readlink_of_a_link_removed_elsewhere_is_enoent(self):
+        # The kernel still knows the link's inode; another mount removed it.
+        with h5py.File(self.h5path, 'r+') as f:
+            f['g/ln'] = h5py.SoftLink('/g/a')
+        self.mount()
+        other = self.mount(name='other').mountpoint
+        ln = self.p('g', 'ln')
+        self.assertEqual(os.readlink(ln), '../g/a')
+        fd = os.open(ln, os.O_PATH | os.O_NOFOLLOW)  # keeps the inode known
+        try:
+            os.unlink(os.path.join(other, 'g', 'ln'))
+            self.assert_errno(lambda: os.readlink('', dir_fd=fd),
+                              errno.ENOENT)
+        finally:
+            os.close(fd)
 
     def test_rmdir_not_empty(self):
         self.mount(errors=True)
