@@ -2,6 +2,8 @@
 // numbers of an attribute's type are laid out for H5Awrite, and the writing.
 #include "h5/attribute_numbers.h"
 
+#include <cmath>
+
 #include "h5/dtype.h"
 #include "h5/half.h"
 #include "h5/id.h"
@@ -104,8 +106,13 @@ bool parse_number(const Numbers& numbers, std::string_view field, unsigned char*
             switch (numbers.size) {
                 case 2: {
                     auto value = parse_float<double>(field);
-                    if (value) store(out, half_from_double(*value));
-                    return value.has_value();
+                    if (!value) return false;
+                    const std::uint16_t half = half_from_double(*value);
+                    // Past float16's range either way (70000, 1e-9): not a float16.
+                    const bool infinite = (half & 0x7fff) == 0x7c00, zero = (half & 0x7fff) == 0;
+                    if ((infinite && std::isfinite(*value)) || (zero && *value != 0)) return false;
+                    store(out, half);
+                    return true;
                 }
                 case 4: {
                     auto value = parse_float<float>(field);

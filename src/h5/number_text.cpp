@@ -20,29 +20,6 @@ std::string_view without_plus(std::string_view field) {
     return field;
 }
 
-// Whether a decimal that overflowed or underflowed its type is below 1 in magnitude.
-bool tiny_decimal(std::string_view field) {
-    if (!field.empty() && (field.front() == '-' || field.front() == '+')) field.remove_prefix(1);
-    std::size_t e = field.find_first_of("eE");
-    long long exponent = 0;
-    if (e != std::string_view::npos) {
-        std::string_view digits = field.substr(e + 1);
-        bool negative = !digits.empty() && digits.front() == '-';
-        if (!digits.empty() && (digits.front() == '-' || digits.front() == '+')) digits.remove_prefix(1);
-        auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), exponent);
-        if (ec == std::errc::result_out_of_range) return negative;
-        if (negative) exponent = -exponent;
-        field = field.substr(0, e);
-    }
-    std::size_t point = std::min(field.find('.'), field.size());
-    std::size_t first = field.find_first_not_of("0.");
-    if (first == std::string_view::npos) return true;
-    // The decimal exponent of the leading digit.
-    long long magnitude = first < point ? static_cast<long long>(point - first) - 1
-                                        : -static_cast<long long>(first - point);
-    return magnitude + exponent < 0;
-}
-
 }  // namespace
 
 std::vector<std::string_view> fields_of(std::string_view value) {
@@ -83,12 +60,9 @@ std::optional<T> parse_float(std::string_view field) {
     field = without_plus(field);
     T value{};
     auto [ptr, ec] = std::from_chars(field.data(), field.data() + field.size(), value);
-    if (field.empty() || ptr != field.data() + field.size()) return std::nullopt;
-    if (ec == std::errc::result_out_of_range) {
-        T magnitude = tiny_decimal(field) ? T(0) : std::numeric_limits<T>::infinity();
-        return field.front() == '-' ? -magnitude : magnitude;
-    }
-    if (ec != std::errc()) return std::nullopt;
+    // Out of the type's range (1e39 as float32, 1e-50): no number of that type reads back as
+    // the text given, so it does not parse as one (the attribute is then written as text).
+    if (field.empty() || ptr != field.data() + field.size() || ec != std::errc()) return std::nullopt;
     return value;
 }
 

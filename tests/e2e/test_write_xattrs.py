@@ -27,6 +27,8 @@ def build(f):
     g.attrs['vec'] = np.array([0.5, 1.0, 2.0])
     g.attrs['ivec'] = np.array([1, 2, 3], dtype='<i2')
     g.attrs['ratio'] = np.float32(0.25)
+    g.attrs['half'] = np.float16(1.5)
+    g.attrs['tiny'] = np.float16(1.5)
     g.attrs['fixedstr'] = np.bytes_(b'abc')
     g.attrs['num2str'] = np.int64(1)
     d = f.create_group('d')
@@ -127,6 +129,7 @@ class Xattrs(wh.WriteTestCase):
         self.assert_ok(self.setfattr(g, 'user.vec', '1.5,2,3'))
         self.assert_ok(self.setfattr(g, 'user.ivec', '4,5,6'))
         self.assert_ok(self.setfattr(g, 'user.ratio', '1e-3'))
+        self.assert_ok(self.setfattr(g, 'user.half', '-65504'))  # float16's least
         self.assert_ok(self.setfattr(self.mnt, 'user.rootattr',
                                      '-9223372036854775808'))
         self.assertEqual(os.getxattr(g, 'user.count'), b'42')
@@ -136,7 +139,8 @@ class Xattrs(wh.WriteTestCase):
             cases = {'count': ('<i8', 42), 'n32': ('<i4', -123456),
                      'vec': ('<f8', [1.5, 2.0, 3.0]),
                      'ivec': ('<i2', [4, 5, 6]),
-                     'ratio': ('<f4', np.float32('1e-3'))}
+                     'ratio': ('<f4', np.float32('1e-3')),
+                     'half': ('<f2', np.float16(-65504))}
             for name, (dtype, value) in cases.items():
                 with self.subTest(name):
                     self.assertEqual(a.get_id(name).dtype, np.dtype(dtype))
@@ -152,11 +156,19 @@ class Xattrs(wh.WriteTestCase):
         self.assert_ok(self.setfattr(g, 'user.num2str', 'not a number'))
         self.assert_ok(self.setfattr(g, 'user.fixedstr', 'hello world'))
         self.assert_ok(self.setfattr(g, 'user.vec', '1,2'))  # count differs
+        # numbers out of the type's range: no float32 reads back as them
+        self.assert_ok(self.setfattr(g, 'user.ratio', '1e39'))
+        self.assert_ok(self.setfattr(g, 'user.ivec', '1,70000,3'))  # <i2
+        self.assert_ok(self.setfattr(g, 'user.half', '70000'))  # float16
+        self.assert_ok(self.setfattr(g, 'user.tiny', '1e-9'))
+        self.assertEqual(os.getxattr(g, 'user.ratio'), b'1e39')
         with self.h5() as f:
             a = f['g'].attrs
             for name, value in (('num2str', 'not a number'),
                                 ('fixedstr', 'hello world'),
-                                ('vec', '1,2')):
+                                ('vec', '1,2'), ('ratio', '1e39'),
+                                ('ivec', '1,70000,3'), ('half', '70000'),
+                                ('tiny', '1e-9')):
                 with self.subTest(name):
                     self.assertEqual(a[name], value)
                     self.assertTrue(is_vlen_utf8(a, name))
