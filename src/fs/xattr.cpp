@@ -138,6 +138,11 @@ void setxattr(fuse_req_t req, fuse_ino_t ino, const char* name_c, const char* va
             if (name != "user.h5.dtype" && name != "user.h5.shape")
                 throw Error(EPERM, node.path + ": " + name + " is read-only");
             if (flags & XATTR_CREATE) throw Error(EEXIST, node.path + ": " + name + " exists");
+            // A new type or shape makes a new dataset in the place of the name: the dataset's
+            // other names (hard links) would keep the old one.
+            if (const unsigned names = h5::object_info(object.get()).hard_links; names > 1)
+                throw Error(EPERM, node.path + ": " + name + " of a dataset with " + std::to_string(names) +
+                                       " names (hard links) would part them");
             object.reset();
             fs.changes.touch(hold.generation(), node.address);
             reinterpret(view, hold, node, name, value);

@@ -388,6 +388,23 @@ class Xattrs(wh.WriteTestCase):
                                              ','.join(map(str, shape))))
                 self.check_array('d/m', m.reshape(shape))
 
+    def test_no_new_type_or_shape_for_a_dataset_of_several_names(self):
+        # It would make a new dataset under one name only (and the mount may
+        # know the dataset by its other name): refused, both names kept.
+        self.mount(errors=True)
+        os.link(self.p('d', 'm'), self.p('d', 'm2'))
+        before = self.snapshot()
+        for name, value in (('user.h5.shape', '3,4'),
+                            ('user.h5.dtype', '<f4')):
+            for path in (('d', 'm'), ('d', 'm2')):
+                with self.subTest(name=name, path=path):
+                    self.assert_fails(self.setfattr(self.p(*path), name,
+                                                    value), errno.EPERM)
+                    self.assert_unchanged(before)
+        os.unlink(self.p('d', 'm2'))
+        self.assert_ok(self.setfattr(self.p('d', 'm'), 'user.h5.shape', '3,4'))
+        self.check_array('d/m', np.arange(12, dtype='<i4').reshape(3, 4))
+
     def test_sizes_must_agree(self):
         self.mount(errors=True)
         before = self.snapshot()
