@@ -72,7 +72,10 @@ void set_option(Options& options, const std::string& name, const std::string& sh
     if (name == "--redis") options.lock.redis_url = needs_value();
     else if (name == "--redis-password-file") options.redis_password_file = needs_value();
     else if (name == "--lock") options.lock.backend = backend(shown, needs_value());
-    else if (name == "--lock-key") options.lock.key = needs_value();
+    else if (name == "--lock-key") {
+        options.lock.key = needs_value();
+        if (options.lock.key.empty()) throw Error(EINVAL, shown + ": empty (leave it out for the default, FILE.h5's canonical path)");
+    }
     else if (name == "--lease") options.lock.lease = seconds(shown, needs_value());
     else if (name == "--lock-timeout") options.lock.timeout = seconds(shown, needs_value());
     else if (name == "--metrics") { options.metrics = needs_value(); metrics::parse_listen_address(options.metrics); }

@@ -161,6 +161,8 @@ class MountOptions(harness.DaemonTestCase):
             (['--lock', 'nfs'], '--lock', 'nfs'),
             (['-o', 'redis'], 'redis', 'missing value'),
             (['-o', 'lock_key'], 'lock_key', 'missing value'),
+            (['-o', 'lock_key='], 'lock_key', 'empty'),
+            (['--lock-key', ''], '--lock-key', 'empty'),
             (['-o', 'redis_password_file'], 'redis_password_file', 'missing value'),
             (['-o', 'create=yes'], 'create', 'takes no value'),
             (['--create=yes'], '--create', 'takes no value'),
