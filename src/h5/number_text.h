@@ -19,7 +19,8 @@ std::vector<std::string_view> fields_of(std::string_view value);
 std::optional<std::int64_t> parse_signed(std::string_view field, std::size_t size);
 std::optional<std::uint64_t> parse_unsigned(std::string_view field, std::size_t size);
 
-// Any decimal, inf, infinity or nan, as Python's float() reads it; out of range → ±inf or ±0.
+// Any decimal, inf, infinity or nan, as Python's float() reads it; none out of T's range
+// (1e999, 1e-999 as float): no T reads back as such text.
 // T is float, double or long double.
 template <class T>
 std::optional<T> parse_float(std::string_view field);
