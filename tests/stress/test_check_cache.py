@@ -296,7 +296,7 @@ class Verdict(unittest.TestCase):
         self.assertEqual(c.counts['false_enoent'], 0)
         self.assertEqual(c.counts['reads_enoent_expected'], 1)
 
-    def test_enoent_of_a_killed_mount_is_expected_after_a_stop_too(self):
+    def test_a_killed_mount_is_detached_also_after_a_stop(self):
         # a cat of a dataset that always exists, on mount 0 just after its
         # daemon was killed (its mount detached: the empty mount point),
         # while the grace of a stop of the same mount before still ran
@@ -312,6 +312,15 @@ class Verdict(unittest.TestCase):
         c = self.judge(self.HISTORY + [cat],
                        faults=[dict(self.STOP), dict(kill, mount=1)])
         self.assertEqual(c.counts['false_enoent'], 1)
+        # and `ls -R` of that mount point then lists an empty directory
+        ls = dict(e='ls', src='reader0', m=0, t0=22.2, t1=22.25, rc=0,
+                  entries=[])
+        detached = 'empty ls of the detached mount'
+        c = self.judge(self.HISTORY + [ls],
+                       faults=[dict(self.STOP), dict(kill)])
+        self.assertEqual(c.expected_errors[detached], 1)
+        c = self.judge(self.HISTORY + [ls], faults=[dict(self.STOP)])
+        self.assertEqual(c.expected_errors[detached], 0)
 
     def test_listdir_names(self):
         g = layout.slot_group(0, 0)

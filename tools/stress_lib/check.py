@@ -185,13 +185,18 @@ class Checker(CacheChecks):
         """The first of faults_in(t0, t1, mount), or None."""
         return next(iter(self.faults_in(t0, t1, mount)), None)
 
+    def kill_of(self, e):
+        """A kill of e's mount whose window overlaps e, or None. (Not only
+        the first fault of the mount then: the grace of one just before, a
+        stop, may still run when the kill comes.)"""
+        return next((f for f in self.faults_in(e['t0'], e['t1'],
+                                               mount=e.get('m'))
+                     if f['kind'].startswith('kill-')), None)
+
     def mount_was_down(self, e):
         """ENOENT from a mount whose daemon was killed: once its mount is
         detached, the empty mount point directory is what the path meets."""
-        # (Not only the first fault of the mount then: the grace of one just
-        # before, a stop, may still run when the kill comes.)
-        f = next((f for f in self.faults_in(e['t0'], e['t1'], mount=e.get('m'))
-                  if f['kind'].startswith('kill-')), None)
+        f = self.kill_of(e)
         if f is None:
             return False
         self.expected_errors['ENOENT on the detached mount during %s'
@@ -382,8 +387,7 @@ class Checker(CacheChecks):
             self.classify_error(e, 'ls')
             return
         entries = e['entries']
-        fault = self.in_fault(e['t0'], e['t1'], mount=e.get('m'))
-        if not entries and fault is not None and fault['kind'].startswith('kill-'):
+        if not entries and self.kill_of(e) is not None:
             # the killed daemon's mount was detached: `ls -R` of the mount
             # point lists the empty directory beneath it
             self.expected_errors['empty ls of the detached mount'] += 1
