@@ -421,12 +421,13 @@ void flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
     Filesystem& fs = filesystem_of(req);
     OpenFile& file = *open_file(fi);
     if (file.writable) fs.open_truncations.closed(&file);
-    bool dirty, wrote;
+    bool dirty, failed, wrote;
     std::set<pid_t> writers;
     pid_t closer = 0;
     {
         std::lock_guard guard(file.mutex);
-        dirty = file.staging && (file.staging->dirty() || file.staging->failed());
+        failed = file.staging && file.staging->failed();
+        dirty = file.staging && (file.staging->dirty() || failed);
         writers = file.writers;
     }
     if (!dirty) {
@@ -435,14 +436,20 @@ void flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
     }
     closer = process_of(req);
     wrote = writers.count(closer) > 0;
+    // A process that wrote nothing through this open file (and had no write refused) and
+    // still has it open: the child of `cmd > ds` opens with O_TRUNC, duplicates the
+    // descriptor onto its standard output, closes the first one and runs cmd. Committing
+    // the truncation alone there would show readers an empty dataset while cmd runs, and
+    // leave it so were cmd's bytes refused. /proc tells a dataset open, not which open
+    // file: only when this is the mount's one open of the dataset for writing is the
+    // descriptor the process still has known to be of this open file.
+    const bool may_hold_this = !wrote && !failed && fs.handles.count<OpenFile>([&](const OpenFile& other) {
+        return other.writable && other.ino == file.ino;
+    }) == 1;
     std::set<pid_t> asked = writers;
-    if (!wrote) asked.insert(closer);
+    if (may_hold_this) asked.insert(closer);
     const std::set<pid_t> holders = holders_for_writing(fs.mount_id, file.ino, asked);
-    if (!wrote && holders.count(closer)) {
-        // Not this process's last close, and it wrote nothing: the child of `cmd > ds`
-        // opens with O_TRUNC, duplicates the descriptor onto its standard output, closes
-        // the first one and runs cmd. Committing the truncation alone here would show
-        // readers an empty dataset while cmd runs, and leave it so were cmd's bytes refused.
+    if (may_hold_this && holders.count(closer)) {
         log::debug("close of ", file.node.path, " by process ", closer,
                    ", which wrote nothing through it and still has it open: no commit");
         reply::err(req, 0);

@@ -54,6 +54,16 @@ public:
         return owner;
     }
 
+    // How many kept handles of type T satisfy `match`, called under the table's mutex.
+    template <class T, class Match>
+    std::size_t count(Match&& match) {
+        std::lock_guard guard(mutex_);
+        std::size_t n = 0;
+        for (const auto& [raw, handle] : kept_)
+            if (raw->kind() == T::kKind && match(static_cast<const T&>(*raw))) ++n;
+        return n;
+    }
+
     // Frees every handle still kept; how many there were.
     std::size_t clear() {
         std::unordered_map<Handle*, std::unique_ptr<Handle>> left;

@@ -217,6 +217,7 @@ void KernelCache::run() {
         }
         forget_inodes(fills);
         lock.lock();
+        passing_ = false;  // what the hold given up filled is forgotten (reports follow)
         // Pages read since (or staged bytes read, waiting for the next pass) stay unknown.
         const Fills& since = fills_[epoch_ & 1];
         for (const auto& [ino, pages] : fills.inodes) {
@@ -236,7 +237,6 @@ void KernelCache::run() {
             reported = true;
         }
         lock.lock();
-        passing_ = false;
         if (!fills.entries.empty()) {
             names_.insert(names_.end(), fills.entries.begin(), fills.entries.end());
             changed_.notify_all();

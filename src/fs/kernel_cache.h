@@ -142,7 +142,7 @@ private:
         std::chrono::steady_clock::time_point since;
     };
     std::deque<Pending> drops_;  // waiting for a pass
-    bool passing_ = false;       // a pass runs: its drops are not all reported yet
+    bool passing_ = false;       // a pass runs that has not yet had the kernel forget
     bool stopping_ = false;
     int running_ = 0;  // threads not yet ended
 

@@ -239,6 +239,35 @@ class Replace(wh.WriteTestCase):
                 self.assert_unchanged(before)
         self.assertEqual(self.cat(target), new)
 
+    def test_a_close_that_wrote_nothing_commits_beside_another_open_file(self):
+        # The process still has the dataset open for writing, but through
+        # another open file: this close is that open file's last, and its
+        # truncation is committed now (a read after it sees it).
+        self.mount(errors=True)
+        target = self.p('g', 'rows')
+        other = os.open(target, os.O_RDWR)
+        try:
+            emptying = os.open(target, os.O_WRONLY | os.O_TRUNC)
+            os.close(emptying)
+            self.assertEqual(self.read_in_process(target), b'')
+        finally:
+            os.close(other)
+        # A refused write counts as one: its close reports the failure even
+        # though the process keeps another descriptor of the open file.
+        fixed = self.p('g', 'fixed')
+        before = self.snapshot()
+        fd = os.open(fixed, os.O_WRONLY | os.O_TRUNC)
+        kept = os.dup(fd)
+        try:
+            self.assert_errno(lambda: os.write(fd, bytes(52)), errno.EFBIG)
+            self.assert_errno(lambda: os.close(fd), errno.EINVAL)
+        finally:
+            try:
+                os.close(kept)
+            except OSError:
+                pass
+        self.assert_unchanged(before)
+
     def test_staged_across_fork(self):
         # The writer starts other programs while its file is open (here
         # cat and h5swmrfs-ctl): each child closes its copy of the
