@@ -177,7 +177,7 @@ void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
         if (file && file->staging) {
             // ftruncate on a file open for writing: part of what close() commits.
             std::lock_guard guard(file->mutex);
-            check_growth(file->node.path, file->staging->base_size(), size, file->space);
+            if (!file->fixed_size) check_growth(file->node.path, file->staging->base_size(), size, file->space);
             file->staging->truncate(size);
         } else if (!file && size == 0 && truncates_its_open(fs, ino, fuse_req_ctx(req)->pid)) {
             // open(O_TRUNC): part of that open, committed at its close

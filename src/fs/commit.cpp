@@ -202,7 +202,7 @@ void resize_dataset(View& view, const Node& node, std::uint64_t size) {
     h5::Id object = open_node(view, node);
     if (!h5::is_dataset(object.get())) throw Error(EINVAL, node.path + ": not a dataset");
     h5::DatasetWriter writer(object.get());
-    check_growth(node.path, writer.size(), size, free_bytes(view.path));
+    if (writer.resizable()) check_growth(node.path, writer.size(), size, free_bytes(view.path));  // (fixed: EINVAL below)
     writer.resize(size);
 }
 

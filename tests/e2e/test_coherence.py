@@ -11,7 +11,6 @@ mount, until their close. And the caches are real: a second read of a
 dataset does not reach the daemon (its metrics count the read requests)."""
 
 import errno
-import json
 import mmap
 import os
 import re
@@ -207,13 +206,6 @@ class Coherence(wh.WriteTestCase):
         self.assert_ok(self.sh('cat "$1" >> "$2"', self.src('row', row),
                                self.b('g', 'a')))
         self.assertEqual(os.stat(self.a('g', 'a')).st_size, A.nbytes + 4)
-
-    def lock_status(self):
-        out = subprocess.run([self.ctl, '--redis', self.redis.url(), 'status',
-                              '--json', self.h5path],
-                             capture_output=True, text=True, timeout=30)
-        self.assertEqual(out.returncode, 0, out.stderr)
-        return json.loads(out.stdout)
 
     def test_an_open_after_a_change_finds_the_size_of_the_version_it_reads(self):
         """A change elsewhere is published and its hold gone, but the reading

@@ -22,7 +22,6 @@ and their limits"), through two mounts of one file:
 """
 
 import errno
-import json
 import os
 import signal
 import subprocess
@@ -213,13 +212,6 @@ class LockStateTest(WriteTestCase):
     def test_redis_reloads_an_older_snapshot(self):
         self.race_after_restart(rolled_back=True)
 
-    def ctl_status(self):
-        out = subprocess.run([self.ctl, '--redis', self.redis.url(), 'status',
-                              '--json', self.h5path],
-                             capture_output=True, text=True, timeout=30)
-        self.assertEqual(out.returncode, 0, out.stderr)
-        return json.loads(out.stdout)
-
     def test_break_during_a_commit(self):
         n = 64 << 20
         rng = np.random.default_rng(7)
@@ -240,7 +232,7 @@ class LockStateTest(WriteTestCase):
         slow = subprocess.Popen(['cp', k1, os.path.join(ma, 'k')],
                                 stderr=subprocess.PIPE)
         for _ in wh.harness.deadline_loop(60):
-            if any(h['mode'] == 'X' for h in self.ctl_status()['holders']):
+            if any(h['mode'] == 'X' for h in self.lock_status()['holders']):
                 break
             self.assertIsNone(slow.poll(), 'the commit ended before break')
         broke = subprocess.run([self.ctl, '--redis', self.redis.url(),
@@ -285,9 +277,9 @@ class LockStateTest(WriteTestCase):
         # no hold (a hold in it would keep writers out until its lease ends).
         self.assertEqual(os.listdir(mb), ['k'])
         for _ in wh.harness.deadline_loop(20):
-            if not self.ctl_status()['holders']:
+            if not self.lock_status()['holders']:
                 break
-        self.assertEqual(self.ctl_status()['holders'], [], 'the mounts kept holds')
+        self.assertEqual(self.lock_status()['holders'], [], 'the mounts kept holds')
         snapshot = os.path.join(self.redis.dir, 'dump.rdb')
         self.addCleanup(lambda: os.path.exists(snapshot) and os.unlink(snapshot))
         subprocess.run(['redis-cli', '-p', str(self.redis.port), 'SAVE'],
@@ -296,7 +288,7 @@ class LockStateTest(WriteTestCase):
         slow = subprocess.Popen(['cp', k1, os.path.join(ma, 'k')],
                                 stderr=subprocess.PIPE)
         for _ in wh.harness.deadline_loop(60):
-            if any(h['mode'] == 'X' for h in self.ctl_status()['holders']):
+            if any(h['mode'] == 'X' for h in self.lock_status()['holders']):
                 break
             self.assertIsNone(slow.poll(), 'the commit ended before the restart')
         self.redis.pause_server()
@@ -332,7 +324,7 @@ class LockStateTest(WriteTestCase):
         path = os.path.join(mnt, 'd')
         self.assertEqual(len(self.cat(path)), 800)
         for _ in wh.harness.deadline_loop(20):
-            if not self.ctl_status()['holders']:
+            if not self.lock_status()['holders']:
                 break
         os.kill(self.redis.proc.pid, signal.SIGSTOP)
         try:

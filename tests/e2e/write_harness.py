@@ -18,6 +18,7 @@ import contextlib
 import errno
 import glob
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -330,6 +331,14 @@ class WriteTestCase(unittest.TestCase):
                                 capture_output=True, **kwargs)
         result.stderr = result.stderr.decode('utf-8', 'replace')
         return result
+
+    def lock_status(self):
+        """`h5swmrfs-ctl status --json` of the file's lock."""
+        out = subprocess.run([self.ctl, '--redis', self.redis.url(), 'status',
+                              '--json', self.h5path],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        return json.loads(out.stdout)
 
     def sh(self, script, *args):
         """Run a shell script; args are $1, $2, ..."""
