@@ -395,7 +395,7 @@ class PatchAppend(wh.WriteTestCase):
         self.assert_ok(self.run_tool('truncate', '-s', FIXED.nbytes,
                                      self.p('g', 'fixed')))
         self.assert_unchanged(before)
-        for size in (0, 12, FIXED.nbytes - 1, FIXED.nbytes + 12):
+        for size in (0, 12, FIXED.nbytes - 1, FIXED.nbytes + 12, 1 << 40):
             with self.subTest(size=size):
                 self.assert_fails(self.run_tool('truncate', '-s', size,
                                                 self.p('g', 'fixed')),
