@@ -1,7 +1,6 @@
 // Open files: datasets read as their byte form; written bytes staged, then committed.
 #include <fcntl.h>
 
-
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
@@ -69,7 +68,8 @@ void set_open_flags(Filesystem& fs, fuse_file_info* fi, std::unique_ptr<OpenFile
     const bool beside_older = reader && older_reader_open(fs, file->ino, file->node.address, file->generation);
     const bool cached = reader && !beside_older;
     file->beside_older = beside_older;
-    const bool keep = reader && fs.cache.opened(file->ino, file->generation);  // (its size: of this version)
+    // (Also has the kernel forget attributes that may be older than this open's version.)
+    const bool keep = reader && fs.cache.opened(file->ino, file->generation);
     fi->keep_cache = cached && keep;
     fi->direct_io = !cached;
     fi->fh = fs.handles.keep(std::move(file));

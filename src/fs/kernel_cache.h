@@ -104,8 +104,9 @@ public:
     // Whether an open of `ino` under a hold of `generation` may keep the pages the kernel
     // has: true only when every page it may have is of that generation.
     bool keep_pages(fuse_ino_t ino, std::uint64_t generation);
-    // A reader's open of `ino` under a hold of `generation`: returns keep_pages(), and unless that is true with no drop pending, has the kernel forget
-    // the inode's attributes before the open is answered. Attributes filled under a hold
+    // A reader's open of `ino` under a hold of `generation`: returns keep_pages(), and
+    // unless that is true with no drop pending, has the kernel forget the inode's
+    // attributes before the open is answered. Attributes filled under a hold
     // given up stay until its drop has been made (above), but what this open reads is of
     // its own generation: its fstat(2) must find that version's size too, or a mapping of
     // that size shows zeros past a new end (NFS, likewise, asks the server at each open).
