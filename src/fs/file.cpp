@@ -464,6 +464,19 @@ void flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
         reply::err(req, 0);
         return;
     }
+    // A process killed by a signal (Ctrl-C, SIGKILL, the OOM killer, `timeout`) has its
+    // descriptors closed by the kernel as it dies: what was staged is dropped, not
+    // committed, so an interrupted `cp` leaves the dataset as it was.
+    if (const int signal = util::fatal_signal_of(fuse_req_ctx(req)->pid)) {
+        {
+            std::lock_guard guard(file.mutex);
+            file.staging->clear();
+        }
+        log::warning(file.node.path, ": process ", closer, " was killed (signal ", signal,
+                     ") with writes staged; they are dropped, the dataset is as it was");
+        reply::err(req, 0);
+        return;
+    }
     // What cannot be committed as it stands stays staged: a process that holds the open
     // file without having written yet (one that inherited it) may complete it. The last
     // close of all, the release, commits it or drops it.

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 
 namespace h5swmrfs::util {
 namespace {
@@ -55,6 +56,23 @@ pid_t parent_of(pid_t pid) {
     char state = 0;
     pid_t parent = 0;
     return std::sscanf(line.c_str() + close + 1, " %c %d", &state, &parent) == 2 ? parent : 0;
+}
+
+int fatal_signal_of(pid_t thread) {
+    constexpr unsigned long kExiting = 0x4;  // PF_EXITING: set before the process's files close
+    std::ifstream stat(proc_of(thread) / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) return 0;
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) return 0;
+    // From field 3 (state) on: flags is field 9, exit_code (as waitpid reports it) field 52.
+    std::vector<std::string> fields;
+    std::istringstream rest(line.substr(close + 1));
+    for (std::string word; rest >> word;) fields.push_back(word);
+    if (fields.size() < 50) return 0;
+    const unsigned long flags = std::strtoul(fields[6].c_str(), nullptr, 10);
+    const long exit_code = std::strtol(fields[49].c_str(), nullptr, 10);
+    return (flags & kExiting) ? static_cast<int>(exit_code & 0x7f) : 0;
 }
 
 pid_t process_of_thread(pid_t thread) {

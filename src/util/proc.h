@@ -22,6 +22,11 @@ pid_t parent_of(pid_t pid);
 // The process (thread group) of thread `thread`; 0 when it is gone.
 pid_t process_of_thread(pid_t thread);
 
+// The signal that thread `thread` is dying of (it is exiting, as a process killed by it
+// does: SIGKILL, SIGTERM, SIGINT's default action...), else 0 (running, exiting by exit(3),
+// or gone).
+int fatal_signal_of(pid_t thread);
+
 // Whether process `pid` has the file `ino` of mount `mount_id` (mountinfo's first field,
 // statx's stx_mnt_id) open for writing (O_WRONLY or O_RDWR). Told from /proc/PID/fdinfo
 // alone: looking at the file itself (stat, its path, which reads "... (deleted)" once its

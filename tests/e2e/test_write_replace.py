@@ -8,6 +8,7 @@ are staged until close() (or fsync) and then committed in one step."""
 
 import errno
 import os
+import signal
 import subprocess
 
 import numpy as np
@@ -267,6 +268,33 @@ class Replace(wh.WriteTestCase):
             except OSError:
                 pass
         self.assert_unchanged(before)
+
+    def test_a_writer_killed_by_a_signal_commits_nothing(self):
+        # The kernel closes a dying process's descriptors: an interrupted cp
+        # (Ctrl-C, SIGTERM, SIGKILL) must not replace the dataset with the
+        # part it had written. A process that exits without closing commits.
+        mount = self.mount(errors=True)
+        target = self.p('g', 'rows')
+        before = self.snapshot()
+        for sig in (signal.SIGTERM, signal.SIGKILL, signal.SIGINT):
+            with self.subTest(signal=sig.name):
+                script = ('import os, signal, sys\n'
+                          'signal.signal(signal.SIGINT, signal.SIG_DFL)\n'
+                          'f = open(sys.argv[1], "wb")\n'
+                          'f.write(bytes(12)); f.flush()\n'
+                          'os.kill(os.getpid(), int(sys.argv[2]))\n')
+                died = subprocess.run([wh.harness.PYTHON, '-c', script, target,
+                                       str(int(sig))], timeout=60)
+                self.assertEqual(died.returncode, -sig)
+                self.assert_unchanged(before)
+        self.assertIn('was killed (signal %d)' % signal.SIGINT, mount.log_text())
+        script = ('import os, sys\n'
+                  'f = open(sys.argv[1], "wb")\n'
+                  'f.write(bytes(24)); f.flush()\n'
+                  'os._exit(0)\n')
+        self.assertEqual(subprocess.run([wh.harness.PYTHON, '-c', script,
+                                         target], timeout=60).returncode, 0)
+        self.assertEqual(self.read_in_process(target), bytes(24))
 
     def test_staged_across_fork(self):
         # The writer starts other programs while its file is open (here
