@@ -100,7 +100,10 @@ def redis_cases(server, tmp):
     check(out.returncode == 0 and time.monotonic() - broken_at >= free_in - 0.15, "writer in before the broken lease ended")
 
     # signals sent to ctl reach the command
-    script = "import signal,sys,time; signal.signal(signal.SIGTERM, lambda *a: sys.exit(42)); print('up', flush=True); time.sleep(30)"
+    # (Short sleeps: a signal that comes after Python last looked and before it enters a
+    # long sleep waits for that sleep's end, the handler running only between bytecodes.)
+    script = ("import signal,sys,time; signal.signal(signal.SIGTERM, lambda *a: sys.exit(42)); "
+              "print('up', flush=True)\nfor _ in range(600): time.sleep(0.05)")
     runner = start_run(server, "run", "--shared", key, "--", PY, "-c", script, stdin=subprocess.DEVNULL)
     check(runner.stdout.readline().strip() == "up", "command did not start")
     runner.send_signal(signal.SIGTERM)
